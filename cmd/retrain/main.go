@@ -1,0 +1,155 @@
+// Command retrain runs environments, tools and rollouts for RL training of
+// language models. Run "retrain help" for the list of commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+)
+
+// command is one subcommand. Each lives in its own file and registers itself
+// in init with register.
+type command struct {
+	// name is the word after "retrain" (may contain a space, e.g. "tool call").
+	name string
+	// summary is the one-line description shown by "retrain help".
+	summary string
+	// usage is the argument synopsis shown by --help, e.g. "[flags] NAME 'JSON'".
+	usage string
+	// run executes the command. args are the arguments after the name.
+	run func(ctx context.Context, args []string, stdio stdio) error
+}
+
+// stdio carries the streams a command reads and writes, so tests can run
+// commands in-process.
+type stdio struct {
+	in       io.Reader
+	out, err io.Writer
+}
+
+var commands = map[string]*command{}
+
+func register(c *command) {
+	if _, dup := commands[c.name]; dup {
+		panic("retrain: duplicate command " + c.name)
+	}
+	commands[c.name] = c
+}
+
+// errUsage marks an error caused by bad arguments; main exits 2 for it.
+var errUsage = errors.New("usage error")
+
+// usageErrorf returns an error that wraps errUsage.
+func usageErrorf(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+}
+
+// newFlagSet returns a flag set for c whose --help prints the command's
+// usage and flags to w.
+func newFlagSet(c *command, w io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("retrain "+c.name, flag.ContinueOnError)
+	fs.SetOutput(w)
+	fs.Usage = func() {
+		fmt.Fprintf(w, "Usage: retrain %s %s\n\n%s\n", c.name, c.usage, c.summary)
+		var n int
+		fs.VisitAll(func(*flag.Flag) { n++ })
+		if n > 0 {
+			fmt.Fprintln(w, "\nFlags:")
+			fs.PrintDefaults()
+		}
+	}
+	return fs
+}
+
+// parseFlags parses args with fs, allowing flags after positional arguments.
+// It returns the positional arguments. --help yields flag.ErrHelp.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "--" {
+			return append(pos, args[1:]...), nil
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// lookup finds the command named by the leading words of args, longest
+// name first ("tool call" before "tool").
+func lookup(args []string) (*command, []string) {
+	for n := min(len(args), 2); n >= 1; n-- {
+		if c, ok := commands[strings.Join(args[:n], " ")]; ok {
+			return c, args[n:]
+		}
+	}
+	return nil, args
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "retrain: environments, tools, rewards and rollouts for RL training of language models.")
+	fmt.Fprintln(w, "\nUsage: retrain COMMAND [flags] [args]\n\nCommands:")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintln(w, "\nRun \"retrain COMMAND --help\" for a command's flags.")
+}
+
+// run is main without the exit, for tests. It returns the exit code.
+func run(ctx context.Context, args []string, s stdio) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 {
+			if c, _ := lookup(args[1:]); c != nil {
+				return run(ctx, append(strings.Fields(c.name), "--help"), s)
+			}
+		}
+		printHelp(s.out)
+		if len(args) == 0 {
+			return 2
+		}
+		return 0
+	}
+	c, rest := lookup(args)
+	if c == nil {
+		fmt.Fprintf(s.err, "retrain: unknown command %q; run \"retrain help\" for the list\n", args[0])
+		return 2
+	}
+	err := c.run(ctx, rest, s)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.Is(err, errUsage):
+		fmt.Fprintf(s.err, "retrain %s: %v\nRun \"retrain %s --help\" for usage.\n", c.name, strings.TrimPrefix(err.Error(), errUsage.Error()+": "), c.name)
+		return 2
+	default:
+		fmt.Fprintf(s.err, "retrain %s: %v\n", c.name, err)
+		return 1
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	stop()
+	os.Exit(code)
+}
