@@ -1,0 +1,117 @@
+package retrain
+
+// Trajectory is one whole episode (the seed's RawRolloutData): everything a
+// trainer needs, written as one JSON line. Package rollout produces it;
+// package reward scores it.
+type Trajectory struct {
+	// ID identifies the episode: "<task id>#<sample>" unless set otherwise.
+	ID string `json:"id"`
+	// Task is the task the episode was run on.
+	Task Task `json:"task"`
+	// Sample is the index of this episode within its task's group (0..n-1).
+	Sample int `json:"sample"`
+	// Env is the environment's name.
+	Env string `json:"env"`
+	// Model is the model's name.
+	Model string `json:"model,omitempty"`
+	// Seed is the seed the environment was reset with.
+	Seed *int64 `json:"seed,omitempty"`
+	// Sampling records the sampling settings used, as sent.
+	Sampling map[string]any `json:"sampling,omitempty"`
+	// Messages is the full conversation, the final observation's included.
+	Messages []Message `json:"messages"`
+	// Turns has one entry per assistant turn, in order.
+	Turns []Turn `json:"turns"`
+	// InitialObservation is what Reset returned (without its messages).
+	InitialObservation Observation `json:"initial_observation"`
+	// ResetInfo is the info Reset returned.
+	ResetInfo Info `json:"reset_info,omitempty"`
+	// StepReward is the sum of the environment's step rewards.
+	StepReward float64 `json:"step_reward"`
+	// StopReason says why the episode ended: "terminated", "truncated",
+	// "max_turns", "max_tokens", "deadline", "length" or "error".
+	StopReason string `json:"stop_reason"`
+	// Error is the error that ended a failed episode; empty on success.
+	Error string `json:"error,omitempty"`
+	// ErrorCause classifies Error: "model", "environment", "timeout", "canceled".
+	ErrorCause string `json:"error_cause,omitempty"`
+	// Attempts is how many times the episode was tried (infrastructure retries).
+	Attempts int `json:"attempts,omitempty"`
+	// PromptTokens and CompletionTokens sum the model's usage over all turns.
+	PromptTokens     int `json:"prompt_tokens"`
+	CompletionTokens int `json:"completion_tokens"`
+	// TemplateDrift is true when some turn's prompt token ids did not extend
+	// the previous prompt and completion token for token.
+	TemplateDrift bool `json:"template_drift,omitempty"`
+	// Timings are wall-clock durations of the phases, in seconds.
+	Timings Timings `json:"timings"`
+	// Rewards is the reward calculator's output, when one was applied.
+	Rewards *Rewards `json:"rewards,omitempty"`
+}
+
+// Failed reports whether the episode failed for an infrastructure reason.
+func (t *Trajectory) Failed() bool { return t.Error != "" }
+
+// Turn is one assistant turn: the model's action and the environment's answer.
+type Turn struct {
+	// PromptMessages is how many messages of Trajectory.Messages formed this
+	// turn's prompt (they are not repeated per turn).
+	PromptMessages int `json:"prompt_messages"`
+	// Action is the parsed model output, with raw text, tokens and log-probs.
+	Action Action `json:"action"`
+	// PromptTokenIDs are the prompt's token ids, when the server reported them.
+	PromptTokenIDs []int `json:"prompt_token_ids,omitempty"`
+	// PrefixMatch says whether PromptTokenIDs extends the previous turn's
+	// prompt and completion ids token for token; nil when unknown (first turn,
+	// or no ids).
+	PrefixMatch *bool `json:"prefix_match,omitempty"`
+	// FinishReason is the model's finish reason.
+	FinishReason string `json:"finish_reason,omitempty"`
+	// Reward is the environment's step reward.
+	Reward float64 `json:"reward"`
+	// Observation is the environment's answer (its Messages omitted; the
+	// conversation is in Trajectory.Messages).
+	Observation Observation `json:"observation"`
+	// Terminated and Truncated are the step's flags.
+	Terminated bool `json:"terminated,omitempty"`
+	Truncated  bool `json:"truncated,omitempty"`
+	// Info is the step's info.
+	Info Info `json:"info,omitempty"`
+	// ModelSeconds and EnvSeconds time the generation and the step.
+	ModelSeconds float64 `json:"model_seconds"`
+	EnvSeconds   float64 `json:"env_seconds"`
+}
+
+// Timings are wall-clock durations of an episode's phases, in seconds.
+type Timings struct {
+	Total float64 `json:"total"`
+	Model float64 `json:"model"`
+	Env   float64 `json:"env"`
+	// Tools is the part of Env spent in tool calls, when the environment reports it.
+	Tools float64 `json:"tools,omitempty"`
+}
+
+// Rewards is the reward calculator's output for one trajectory.
+type Rewards struct {
+	// Turns has the per-turn rewards, one per Trajectory.Turns entry.
+	Turns []TurnReward `json:"turns"`
+	// Rollout holds the rollout-level component scores, by name.
+	Rollout map[string]float64 `json:"rollout,omitempty"`
+	// Total is the sum of the per-turn combined rewards.
+	Total float64 `json:"total"`
+	// Advantage is the group advantage of this trajectory, when computed.
+	Advantage *float64 `json:"advantage,omitempty"`
+	// Errors lists reward functions that failed, with their messages.
+	Errors []string `json:"errors,omitempty"`
+}
+
+// TurnReward is one turn's reward, with the score of each component kept so
+// people can see why a reward is what it is.
+type TurnReward struct {
+	// Components are the weighted component scores, by reward name.
+	Components map[string]float64 `json:"components"`
+	// Reward is the combined reward of the turn.
+	Reward float64 `json:"reward"`
+	// Advantage is the per-turn advantage, when computed.
+	Advantage *float64 `json:"advantage,omitempty"`
+}
