@@ -1,5 +1,32 @@
 // Package dialect maps model text to actions and tool results back to
 // messages: the formats in which models call tools.
+//
+// Each built-in dialect has a constructor ([SmolAgent], [Hermes],
+// [Llama3JSON], [Mistral], [Pythonic], [Qwen3Coder], [Native]) and a name
+// for [Get]:
+//
+//	d, err := dialect.Get("hermes")
+//	if err != nil { ... }
+//	system := d.SystemPrompt(tools) // tools and the exact format to use
+//	action := d.Parse(completion.Text, completion.ToolCalls)
+//	if action.ParseError != "" {
+//		msgs = append(msgs, d.AssistantMessage(action), d.Feedback(action.ParseError))
+//	} else if action.Kind == retrain.ActionToolCall {
+//		msgs = append(msgs, d.AssistantMessage(action))
+//		msgs = append(msgs, d.ToolResults(run(action.ToolCalls))...)
+//	}
+//
+// Rules common to all dialects: Parse never fails and keeps the output in
+// Action.Raw; malformed output yields Kind text, no calls and a ParseError
+// that says what was wrong and shows the expected format; calls without an
+// id get call_0, call_1, … in their order in the turn; arguments are always
+// a compact JSON object ({} when absent); a <think>…</think> block (or a
+// lone </think> when the chat template opened the block) becomes
+// Action.Reasoning, and an unclosed one is a parse error. Whether a called
+// tool exists is not the parser's concern. Text dialects record the
+// assistant turn as the raw output; results of text dialects come back in
+// user messages, except llama3_json and pythonic, whose chat templates
+// render role "tool" as the ipython turn (see each constructor).
 package dialect
 
 import "github.com/retrain-rl/retrain"

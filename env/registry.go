@@ -1,5 +1,17 @@
 // Package env holds the registry of environment constructors (the seed's
-// get_environment) and the built-in environments' shared plumbing.
+// get_environment) and the plumbing the built-in environments share: config
+// decoding, the [DialectEnv] ability, and the [Factory] that makes one
+// environment per concurrent episode.
+//
+// Built-in environments register themselves when their package is imported
+// (env/single as "single_turn", env/toolenv as "tool" and "calculator"):
+//
+//	import _ "github.com/retrain-rl/retrain/env/toolenv"
+//
+//	f, err := env.New("calculator", json.RawMessage(`{"max_steps": 5}`))
+//	if err != nil { ... }
+//	defer f.Close()
+//	e, err := f.NewEnv() // one per concurrent episode
 //
 // A Constructor turns a configuration into a Factory once per run; the
 // Factory makes one Environment per concurrent episode and shares expensive
@@ -8,6 +20,11 @@ package env
 
 import (
 	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
 
 	"github.com/retrain-rl/retrain"
 )
@@ -24,3 +41,142 @@ type Factory interface {
 // Constructor builds a Factory from a JSON configuration object (nil or
 // empty means defaults). Unknown configuration keys are an error.
 type Constructor func(config json.RawMessage) (Factory, error)
+
+// FactoryFunc returns a Factory whose NewEnv calls newEnv and whose Close does
+// nothing: for environments that share nothing between episodes.
+func FactoryFunc(newEnv func() (retrain.Environment, error)) Factory {
+	return factoryFunc(newEnv)
+}
+
+type factoryFunc func() (retrain.Environment, error)
+
+func (f factoryFunc) NewEnv() (retrain.Environment, error) { return f() }
+func (f factoryFunc) Close() error                         { return nil }
+
+// Info describes one registered environment.
+type Info struct {
+	// Name is the name the environment is registered under.
+	Name string `json:"name"`
+	// Description says in one line what the environment does.
+	Description string `json:"description"`
+}
+
+// ErrUnknown is wrapped by the error [Registry.New] returns for a name that is
+// not registered.
+var ErrUnknown = errors.New("unknown environment")
+
+// Registry maps environment names to constructors. It is safe for concurrent
+// use. The package-level functions use [Default]; tests make private ones
+// with [NewRegistry].
+type Registry struct {
+	mu      sync.RWMutex
+	entries map[string]entry
+}
+
+type entry struct {
+	description string
+	construct   Constructor
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry {
+	return &Registry{entries: map[string]entry{}}
+}
+
+// Default is the registry the built-in environments register into.
+var Default = NewRegistry()
+
+// Register adds a constructor under name. The name must be non-empty and not
+// yet registered.
+func (r *Registry) Register(name, description string, c Constructor) error {
+	if name == "" {
+		return errors.New("env: Register: empty environment name")
+	}
+	if c == nil {
+		return fmt.Errorf("env: Register %q: nil constructor", name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.entries[name]; dup {
+		return fmt.Errorf("env: environment %q is already registered", name)
+	}
+	r.entries[name] = entry{description: description, construct: c}
+	return nil
+}
+
+// MustRegister is Register that panics on error, for use in init functions.
+func (r *Registry) MustRegister(name, description string, c Constructor) {
+	if err := r.Register(name, description, c); err != nil {
+		panic(err)
+	}
+}
+
+// New builds the Factory of the environment registered as name with config
+// (nil or empty means defaults). An unknown name yields an error wrapping
+// [ErrUnknown] that lists the known names.
+func (r *Registry) New(name string, config json.RawMessage) (Factory, error) {
+	r.mu.RLock()
+	e, ok := r.entries[name]
+	r.mu.RUnlock()
+	if !ok {
+		known := r.Names()
+		list := "none registered"
+		if len(known) > 0 {
+			list = strings.Join(known, ", ")
+		}
+		return nil, fmt.Errorf("%w %q; known: %s", ErrUnknown, name, list)
+	}
+	f, err := e.construct(config)
+	if err != nil {
+		return nil, fmt.Errorf("environment %q: %w", name, err)
+	}
+	if f == nil {
+		return nil, fmt.Errorf("environment %q: constructor returned a nil factory", name)
+	}
+	return f, nil
+}
+
+// Names returns the registered names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.entries))
+	for n := range r.entries {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return names
+}
+
+// Describe returns the registered environments sorted by name.
+func (r *Registry) Describe() []Info {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	infos := make([]Info, 0, len(r.entries))
+	for n, e := range r.entries {
+		infos = append(infos, Info{Name: n, Description: e.description})
+	}
+	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
+	return infos
+}
+
+// Register adds a constructor to [Default]; see [Registry.Register].
+func Register(name, description string, c Constructor) error {
+	return Default.Register(name, description, c)
+}
+
+// MustRegister adds a constructor to [Default] and panics on error.
+func MustRegister(name, description string, c Constructor) {
+	Default.MustRegister(name, description, c)
+}
+
+// New builds a Factory from [Default]; see [Registry.New].
+func New(name string, config json.RawMessage) (Factory, error) {
+	return Default.New(name, config)
+}
+
+// Names returns the names registered in [Default], sorted.
+func Names() []string { return Default.Names() }
+
+// Describe returns the environments registered in [Default], sorted by name.
+func Describe() []Info { return Default.Describe() }

@@ -43,6 +43,9 @@ type Sampling struct {
 type Completion struct {
 	// Text is the generated text.
 	Text string `json:"text"`
+	// Reasoning is the model's reasoning when the server returned it apart
+	// from Text (e.g. vLLM's reasoning parsers), else empty.
+	Reasoning string `json:"reasoning,omitempty"`
 	// ToolCalls are native tool calls, when the server returned them.
 	ToolCalls []retrain.ToolCall `json:"tool_calls,omitempty"`
 	// Tokens are the generated tokens with their log-probabilities, when reported.

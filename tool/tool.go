@@ -1,6 +1,24 @@
 // Package tool defines the tools a model may call: the Tool interface, typed
 // function tools whose JSON Schema comes from Go types, registries, and
 // providers that hand tools to environments.
+//
+// A tool is usually a typed Go function; environments use a [Set] collected
+// from providers and run the model's calls with [Set.Call]:
+//
+//	type addIn struct {
+//		A int `json:"a" jsonschema:"the first addend"`
+//		B int `json:"b" jsonschema:"the second addend"`
+//	}
+//	add := tool.MustFunc("add", "Adds two integers.",
+//		func(ctx context.Context, in addIn) (int, error) { return in.A + in.B, nil }, nil)
+//	set, err := tool.Collect(ctx, tool.Static(add), tool.FromRegistry(tool.Default, "calculator"))
+//	res, err := set.Call(ctx, retrain.ToolCall{Name: "add", Arguments: json.RawMessage(`{"a":2,"b":3}`)}, nil)
+//	// res.Output == "5"; a failed call has res.Success == false and res.Error set,
+//	// and err is non-nil only when ctx is done.
+//
+// Failures the model caused or should see (invalid arguments, a tool's own
+// error, a panic, a timeout) are data in the ToolResult; Go errors are kept
+// for infrastructure and cancellation.
 package tool
 
 import (

@@ -1,0 +1,52 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/retrain-rl/retrain/env"
+	// The built-in environments register themselves.
+	_ "github.com/retrain-rl/retrain/env/single"
+	_ "github.com/retrain-rl/retrain/env/toolenv"
+)
+
+func init() {
+	envsCommand.run = runEnvs
+	register(envsCommand)
+}
+
+var envsCommand = &command{
+	name:    "envs",
+	summary: "list the registered environments",
+	usage:   "[--json]",
+}
+
+func runEnvs(ctx context.Context, args []string, s stdio) error {
+	fs := newFlagSet(envsCommand, s.err)
+	asJSON := fs.Bool("json", false, "print a JSON array of {name, description}")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q; envs takes no arguments", pos[0])
+	}
+	infos := env.Describe()
+	if *asJSON {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		return enc.Encode(infos)
+	}
+	w := tabwriter.NewWriter(s.out, 0, 0, 2, ' ', 0)
+	for _, i := range infos {
+		fmt.Fprintf(w, "%s\t%s\n", i.Name, i.Description)
+	}
+	return w.Flush()
+}

@@ -1,0 +1,556 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/model/openai"
+	"github.com/retrain-rl/retrain/model/openai/openaitest"
+	"github.com/retrain-rl/retrain/rollout"
+
+	// The built-in environments register themselves.
+	_ "github.com/retrain-rl/retrain/env/single"
+	_ "github.com/retrain-rl/retrain/env/toolenv"
+)
+
+func init() {
+	rolloutCommand.run = runRollout // set here: runRollout refers to rolloutCommand
+	register(rolloutCommand)
+}
+
+var rolloutCommand = &command{
+	name:    "rollout",
+	summary: "run episodes of an environment with a model and write the trajectories as JSONL",
+	usage: "--model URL|fake [--env NAME] [--data FILE] [flags]\n\n" +
+		"Examples:\n" +
+		"  retrain rollout --model fake                      # calculator env, generated arithmetic tasks, scripted fake server\n" +
+		"  retrain rollout --model http://localhost:8000/v1 --model-name Qwen/Qwen3-8B \\\n" +
+		"      --env calculator --data gsm8k_test.jsonl --n 4 --concurrency 64 --token-ids --out gsm8k.jsonl\n" +
+		"  retrain rollout --config run.yaml --resume        # a YAML file sets any flag (keys: flag names with _ for -)",
+}
+
+// rolloutConfig is everything the command takes. Each field is a flag named
+// like its YAML key with "-" for "_"; a --config file sets the same keys and
+// flags given on the command line override it.
+type rolloutConfig struct {
+	Env              string         `yaml:"env"`
+	EnvConfig        map[string]any `yaml:"env_config"`
+	Data             string         `yaml:"data"`
+	Tasks            int            `yaml:"tasks"`
+	Limit            int            `yaml:"limit"`
+	PromptField      string         `yaml:"prompt_field"`
+	AnswerField      string         `yaml:"answer_field"`
+	IDField          string         `yaml:"id_field"`
+	Model            string         `yaml:"model"`
+	ModelName        string         `yaml:"model_name"`
+	APIKey           string         `yaml:"api_key"`
+	TokenIDs         bool           `yaml:"token_ids"`
+	N                int            `yaml:"n"`
+	Concurrency      int            `yaml:"concurrency"`
+	Temperature      *float64       `yaml:"temperature"`
+	TopP             *float64       `yaml:"top_p"`
+	MaxTokens        int            `yaml:"max_tokens"`
+	MaxEpisodeTokens int            `yaml:"max_episode_tokens"`
+	Seed             *int64         `yaml:"seed"`
+	MaxTurns         int            `yaml:"max_turns"`
+	Timeout          time.Duration  `yaml:"timeout"`
+	Retries          int            `yaml:"retries"`
+	Out              string         `yaml:"out"`
+	Resume           bool           `yaml:"resume"`
+	Overwrite        bool           `yaml:"overwrite"`
+	Quiet            bool           `yaml:"quiet"`
+}
+
+func defaultRolloutConfig() rolloutConfig {
+	return rolloutConfig{
+		Env:         "calculator",
+		Tasks:       20,
+		N:           1,
+		Concurrency: rollout.DefaultConcurrency,
+		Retries:     1,
+		Out:         "rollouts.jsonl",
+	}
+}
+
+// fakeModel is the --model value that starts the in-process fake server.
+const fakeModel = "fake"
+
+func runRollout(ctx context.Context, args []string, s stdio) error {
+	fs := newFlagSet(rolloutCommand, s.err)
+	c := defaultRolloutConfig()
+	configPath := fs.String("config", "", "YAML `file` setting any of these flags (keys like max_turns); flags given here override it")
+	fs.StringVar(&c.Env, "env", c.Env, "environment `name` (see \"retrain envs\")")
+	fs.Var(jsonObjectFlag{&c.EnvConfig}, "env-config", "environment configuration as a JSON `object`, e.g. '{\"max_steps\": 5}'")
+	fs.StringVar(&c.Data, "data", "", "JSONL `file` of tasks (GSM8K's layout works as is); omitted: generated arithmetic tasks")
+	fs.IntVar(&c.Tasks, "tasks", c.Tasks, "how many arithmetic tasks to generate when --data is omitted")
+	fs.IntVar(&c.Limit, "limit", 0, "use only the first `n` tasks (0: all)")
+	fs.StringVar(&c.PromptField, "prompt-field", "", "the dataset's prompt `field` (default \"prompt\", else \"question\")")
+	fs.StringVar(&c.AnswerField, "answer-field", "", "the dataset's reference answer `field` (default \"answer\")")
+	fs.StringVar(&c.IDField, "id-field", "", "the dataset's task id `field` (default \"id\", else the line number)")
+	fs.StringVar(&c.Model, "model", "", "base `URL` of an OpenAI-compatible server (e.g. http://localhost:8000/v1), or \"fake\" for the in-process scripted fake server")
+	fs.StringVar(&c.ModelName, "model-name", "", "the served model's `name` (default: the only model the server lists)")
+	fs.StringVar(&c.APIKey, "api-key", "", "API `key` sent as a bearer token (default $OPENAI_API_KEY)")
+	fs.BoolVar(&c.TokenIDs, "token-ids", false, "ask for prompt and completion token ids (vLLM's return_token_ids); enables the template drift check")
+	fs.IntVar(&c.N, "n", c.N, "samples per task (the group size)")
+	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "episodes running at once")
+	fs.Var(optFloatFlag{&c.Temperature}, "temperature", "sampling temperature (default: the server's)")
+	fs.Var(optFloatFlag{&c.TopP}, "top-p", "nucleus sampling top_p (default: the server's)")
+	fs.IntVar(&c.MaxTokens, "max-tokens", 0, "max_tokens of each model request (0: the server's default)")
+	fs.IntVar(&c.MaxEpisodeTokens, "max-episode-tokens", 0, "budget of completion tokens over a whole episode (0: none)")
+	fs.Var(optIntFlag{&c.Seed}, "seed", "seed of the environments, the sampling and the generated tasks")
+	fs.IntVar(&c.MaxTurns, "max-turns", 0, fmt.Sprintf("assistant turns per episode (0: %d)", rollout.DefaultMaxTurns))
+	fs.DurationVar(&c.Timeout, "timeout", 0, "time limit of one episode, e.g. 2m (0: none)")
+	fs.IntVar(&c.Retries, "retries", c.Retries, "extra attempts of an episode whose model calls failed")
+	fs.StringVar(&c.Out, "out", c.Out, "output JSONL `file`, one trajectory per line")
+	fs.BoolVar(&c.Resume, "resume", false, "continue --out: skip the episodes it holds that succeeded, rerun failed ones")
+	fs.BoolVar(&c.Overwrite, "overwrite", false, "replace an existing --out")
+	fs.BoolVar(&c.Quiet, "quiet", false, "print no progress and no example episode, only the summary")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q; rollout takes only flags", pos[0])
+	}
+	cfg := defaultRolloutConfig()
+	if *configPath != "" {
+		if err := loadRolloutConfig(*configPath, &cfg); err != nil {
+			return err
+		}
+	}
+	fs.Visit(func(f *flag.Flag) { copyConfigField(&cfg, &c, f.Name) })
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	return doRollout(ctx, &cfg, s)
+}
+
+func (c *rolloutConfig) validate() error {
+	switch {
+	case c.Model == "":
+		return usageErrorf("--model is required: the base URL of an OpenAI-compatible server (e.g. http://localhost:8000/v1), or %q for the in-process scripted fake", fakeModel)
+	case c.Model != fakeModel && !strings.HasPrefix(c.Model, "http://") && !strings.HasPrefix(c.Model, "https://"):
+		return usageErrorf("--model %q is neither an http(s) URL nor %q", c.Model, fakeModel)
+	case c.N < 1:
+		return usageErrorf("--n is %d; it must be at least 1", c.N)
+	case c.Concurrency < 1:
+		return usageErrorf("--concurrency is %d; it must be at least 1", c.Concurrency)
+	case c.Tasks < 1 && c.Data == "":
+		return usageErrorf("--tasks is %d; it must be at least 1 (or give --data)", c.Tasks)
+	case c.Limit < 0, c.MaxTokens < 0, c.MaxEpisodeTokens < 0, c.MaxTurns < 0, c.Retries < 0, c.Timeout < 0:
+		return usageErrorf("--limit, --max-tokens, --max-episode-tokens, --max-turns, --retries and --timeout must not be negative")
+	case c.Temperature != nil && *c.Temperature < 0:
+		return usageErrorf("--temperature is %g; it must not be negative", *c.Temperature)
+	case c.TopP != nil && (*c.TopP <= 0 || *c.TopP > 1):
+		return usageErrorf("--top-p is %g; it must be in (0, 1]", *c.TopP)
+	case c.Out == "":
+		return usageErrorf("--out is empty: name the output file")
+	case c.Resume && c.Overwrite:
+		return usageErrorf("--resume and --overwrite contradict each other: pick one")
+	}
+	return nil
+}
+
+func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
+	var envConfig json.RawMessage
+	if c.EnvConfig != nil {
+		b, err := json.Marshal(c.EnvConfig)
+		if err != nil {
+			return usageErrorf("env_config: %v", err)
+		}
+		envConfig = b
+	}
+	factory, err := env.New(c.Env, envConfig)
+	if errors.Is(err, env.ErrUnknown) {
+		return usageErrorf("%v (run \"retrain envs\" to list them)", err)
+	}
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	defer factory.Close()
+
+	tasks, err := loadRolloutTasks(c, s.err)
+	if err != nil {
+		return err
+	}
+
+	baseURL, modelName := c.Model, c.ModelName
+	if c.Model == fakeModel {
+		srv := openaitest.NewServer(&openaitest.Options{Responder: fakeResponder})
+		defer srv.Close()
+		baseURL = srv.URL
+		if modelName == "" {
+			modelName = openaitest.DefaultModel
+		}
+		fmt.Fprintln(s.err, "using the in-process fake OpenAI server (scripted replies, not a real model)")
+	}
+	client, err := openai.New(&openai.Options{
+		BaseURL:        baseURL,
+		Model:          modelName,
+		APIKey:         c.APIKey,
+		ReturnTokenIDs: c.TokenIDs,
+		MaxInFlight:    c.Concurrency,
+	})
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	defer client.CloseIdleConnections()
+	if modelName == "" { // ask the server, which also checks that it is up before a long run
+		names, err := client.Models(ctx)
+		if err != nil {
+			return fmt.Errorf("list the served models: %w", err)
+		}
+		if len(names) != 1 {
+			return usageErrorf("the server serves %d models (%s): name one with --model-name", len(names), strings.Join(names, ", "))
+		}
+		modelName = names[0]
+	}
+
+	var done map[rollout.Key]bool
+	if c.Resume {
+		if done, err = rollout.Completed(c.Out); err != nil {
+			return err
+		}
+	} else if st, err := os.Stat(c.Out); err == nil && st.Size() > 0 && !c.Overwrite {
+		return usageErrorf("%s already exists: pass --resume to continue it, --overwrite to replace it, or choose another --out", c.Out)
+	}
+	w, err := rollout.OpenJSONL(c.Out, &rollout.JSONLOptions{Overwrite: !c.Resume})
+	if err != nil {
+		return err
+	}
+	defer w.Close()
+
+	var first *retrain.Trajectory
+	var display *rollout.Display
+	if !c.Quiet {
+		display = rollout.NewDisplay(s.err, nil)
+	}
+	episode := rollout.Options{
+		Sampling:  model.Sampling{Temperature: c.Temperature, TopP: c.TopP, MaxTokens: c.MaxTokens, Seed: c.Seed},
+		MaxTurns:  c.MaxTurns,
+		MaxTokens: c.MaxEpisodeTokens,
+		Timeout:   c.Timeout,
+		EnvName:   c.Env,
+		ModelName: modelName,
+	}
+	runner := rollout.NewRunner(factory, client, &rollout.RunnerOptions{
+		N:           c.N,
+		Concurrency: c.Concurrency,
+		Episode:     episode,
+		Seed:        c.Seed,
+		Retries:     c.Retries,
+		Done:        done,
+		Sink:        w,
+		Progress: func(p rollout.Progress) {
+			if first == nil {
+				first = p.Last
+			}
+			if display != nil {
+				display.Update(p)
+			}
+		},
+	})
+	sum, runErr := runner.Run(ctx, tasks)
+	if display != nil {
+		display.Finish()
+	}
+	if err := w.Close(); err != nil && runErr == nil {
+		runErr = err
+	}
+	if first != nil && !c.Quiet {
+		printEpisode(s.out, first)
+	}
+	fmt.Fprintln(s.err, sum)
+	fmt.Fprintf(s.err, "wrote %d trajectories to %s\n", w.Lines(), c.Out)
+	if errors.Is(runErr, context.Canceled) {
+		return fmt.Errorf("interrupted; run the same command with --resume to finish the %d episodes left", sum.Canceled)
+	}
+	if runErr != nil {
+		return runErr
+	}
+	if sum.Succeeded == 0 && sum.Failed > 0 {
+		return fmt.Errorf("all %d episodes failed; the first error: %s", sum.Failed, firstLine(first.Error))
+	}
+	return nil
+}
+
+// loadRolloutTasks reads --data, or generates arithmetic tasks.
+func loadRolloutTasks(c *rolloutConfig, msg io.Writer) ([]retrain.Task, error) {
+	if c.Data == "" {
+		n := c.Tasks
+		if c.Limit > 0 {
+			n = min(n, c.Limit)
+		}
+		seed := int64(1)
+		if c.Seed != nil {
+			seed = *c.Seed
+		}
+		fmt.Fprintf(msg, "no --data: using %d generated arithmetic tasks (\"What is 37 * 12 + 5?\"; --tasks sets how many)\n", n)
+		return rollout.ArithmeticTasks(n, seed), nil
+	}
+	tasks, err := rollout.LoadTasks(c.Data, &rollout.DatasetOptions{
+		PromptField: c.PromptField, AnswerField: c.AnswerField, IDField: c.IDField, Limit: c.Limit,
+	})
+	if err != nil {
+		return nil, usageErrorf("%v", err)
+	}
+	return tasks, nil
+}
+
+// loadRolloutConfig decodes the YAML file at path onto c. An unknown key is
+// an error naming it and its line.
+func loadRolloutConfig(path string, c *rolloutConfig) error {
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return usageErrorf("config file %s does not exist", path)
+	}
+	if err != nil {
+		return usageErrorf("config: %v", err)
+	}
+	var root yaml.Node
+	if err := yaml.Unmarshal(b, &root); err != nil {
+		return usageErrorf("config %s: %s", path, oneLine(err))
+	}
+	if len(root.Content) == 0 {
+		return nil // empty file
+	}
+	doc := root.Content[0]
+	if doc.Kind != yaml.MappingNode {
+		return usageErrorf("config %s: the file must be a mapping of keys to values, like \"n: 4\"", path)
+	}
+	known := configKeys()
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		k := doc.Content[i]
+		if !slices.Contains(known, k.Value) {
+			return usageErrorf("config %s line %d: unknown key %q; known keys: %s", path, k.Line, k.Value, strings.Join(known, ", "))
+		}
+	}
+	if err := doc.Decode(c); err != nil {
+		return usageErrorf("config %s: %s", path, oneLine(err))
+	}
+	return nil
+}
+
+// configKeys lists the YAML keys of rolloutConfig, sorted.
+func configKeys() []string {
+	t := reflect.TypeFor[rolloutConfig]()
+	keys := make([]string, t.NumField())
+	for i := range keys {
+		keys[i] = t.Field(i).Tag.Get("yaml")
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// copyConfigField copies the field set by flag flagName from src to dst.
+func copyConfigField(dst, src *rolloutConfig, flagName string) {
+	key := strings.ReplaceAll(flagName, "-", "_")
+	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
+	for i := range dv.NumField() {
+		if dv.Type().Field(i).Tag.Get("yaml") == key {
+			dv.Field(i).Set(sv.Field(i))
+			return
+		}
+	}
+}
+
+// oneLine joins the lines of err's message.
+func oneLine(err error) string {
+	return strings.Join(strings.Fields(strings.ReplaceAll(err.Error(), "\n", "; ")), " ")
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}
+
+// optFloatFlag is a float flag that may be left unset.
+type optFloatFlag struct{ p **float64 }
+
+func (f optFloatFlag) String() string {
+	if f.p == nil || *f.p == nil {
+		return ""
+	}
+	return strconv.FormatFloat(**f.p, 'g', -1, 64)
+}
+
+func (f optFloatFlag) Set(s string) error {
+	v, err := strconv.ParseFloat(s, 64)
+	if err != nil {
+		return errors.New("not a number")
+	}
+	*f.p = &v
+	return nil
+}
+
+// optIntFlag is an integer flag that may be left unset.
+type optIntFlag struct{ p **int64 }
+
+func (f optIntFlag) String() string {
+	if f.p == nil || *f.p == nil {
+		return ""
+	}
+	return strconv.FormatInt(**f.p, 10)
+}
+
+func (f optIntFlag) Set(s string) error {
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil {
+		return errors.New("not an integer")
+	}
+	*f.p = &v
+	return nil
+}
+
+// jsonObjectFlag is a flag holding a JSON object.
+type jsonObjectFlag struct{ p *map[string]any }
+
+func (f jsonObjectFlag) String() string {
+	if f.p == nil || *f.p == nil {
+		return ""
+	}
+	b, _ := json.Marshal(*f.p)
+	return string(b)
+}
+
+func (f jsonObjectFlag) Set(s string) error {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(s), &m); err != nil || m == nil {
+		return errors.New(`not a JSON object; write e.g. '{"max_steps": 5}'`)
+	}
+	*f.p = m
+	return nil
+}
+
+// printEpisode writes one trajectory for people to read.
+func printEpisode(w io.Writer, t *retrain.Trajectory) {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "── episode %s · env %s · model %s ──\n", t.ID, t.Env, t.Model)
+	for _, m := range t.Messages {
+		text := m.Content
+		if m.Role == retrain.RoleSystem {
+			text = clip(text, 160)
+		}
+		for _, tc := range m.ToolCalls {
+			text += fmt.Sprintf(" [tool call %s %s]", tc.Name, tc.Arguments)
+		}
+		fmt.Fprintf(&b, "[%s] %s\n", m.Role, clip(text, 600))
+	}
+	fmt.Fprintf(&b, "── stop: %s · turns: %d · step reward: %g", t.StopReason, len(t.Turns), t.StepReward)
+	if t.Task.Answer != "" {
+		fmt.Fprintf(&b, " · reference answer: %s", t.Task.Answer)
+	}
+	if t.Error != "" {
+		fmt.Fprintf(&b, "\nerror (%s): %s", t.ErrorCause, firstLine(t.Error))
+	}
+	b.WriteString(" ──\n")
+	w.Write(b.Bytes())
+}
+
+// clip shortens s to about n bytes, on one line.
+func clip(s string, n int) string {
+	s = strings.TrimSpace(s)
+	if len(s) > n {
+		s = strings.ToValidUTF8(s[:n], "") + " …"
+	}
+	return s
+}
+
+// The fake model. It is scripted, not a model: it plays the calculator
+// environment the obvious way so that "--model fake" runs whole episodes.
+//
+//   - Before any tool result, when the task holds an arithmetic expression
+//     ("What is 37 * 12 + 5?"), it calls the calculator with it, in the
+//     dialect the system prompt describes (smolagent <tool>, Hermes
+//     <tool_call>) or as a native tool call when tools are offered.
+//   - After a tool result, it answers <answer>RESULT</answer>.
+//   - With no expression (e.g. GSM8K word problems) it answers the last
+//     number of the question: a fixed guess, usually wrong.
+var (
+	exprRunRe = regexp.MustCompile(`[\d\s+\-*/().^]+`)
+	hasOpRe   = regexp.MustCompile(`\d[\s)]*[-+*/^][\s(]*[\d(]`)
+	numberRe  = regexp.MustCompile(`-?\d[\d,]*(?:\.\d+)?`)
+	resultRe  = regexp.MustCompile(`(?s)<(?:result|tool_response)>(.*?)</(?:result|tool_response)>`)
+)
+
+// findExpr returns the longest arithmetic expression in task, or "".
+func findExpr(task string) string {
+	best := ""
+	for _, m := range exprRunRe.FindAllString(task, -1) {
+		m = strings.TrimRight(strings.TrimSpace(m), ".")
+		if hasOpRe.MatchString(m) && len(m) > len(best) {
+			best = m
+		}
+	}
+	return best
+}
+
+func fakeResponder(req *openaitest.ChatRequest) openaitest.Reply {
+	var system, task, result string
+	haveResult := false
+	for i, m := range req.Messages {
+		text := string(m.Content)
+		switch {
+		case m.Role == "system":
+			system += text
+		case m.Role == "user" && task == "":
+			task = text
+		case m.Role == "tool":
+			result, haveResult = text, true
+		case m.Role == "user" && i > 0:
+			if ms := resultRe.FindAllStringSubmatch(text, -1); ms != nil {
+				result, haveResult = ms[len(ms)-1][1], true
+			}
+		}
+	}
+	if haveResult {
+		if n := numberRe.FindAllString(result, -1); len(n) > 0 && !strings.HasPrefix(strings.TrimSpace(result), "Error") {
+			return openaitest.Reply{Content: "<answer>" + n[len(n)-1] + "</answer>"}
+		}
+		return openaitest.Reply{Content: "<answer>" + guess(task) + "</answer>"}
+	}
+	expr := findExpr(task)
+	if expr == "" {
+		return openaitest.Reply{Content: "<answer>" + guess(task) + "</answer>"}
+	}
+	args, _ := json.Marshal(map[string]string{"expression": expr})
+	switch {
+	case len(req.Tools) > 0:
+		return openaitest.Reply{ToolCalls: []openaitest.ToolCall{{Function: openaitest.FunctionCall{Name: "calculator", Arguments: string(args)}}}}
+	case strings.Contains(system, "<tool_call>"):
+		return openaitest.Reply{Content: `<tool_call>{"name": "calculator", "arguments": ` + string(args) + `}</tool_call>`}
+	case strings.Contains(system, "<tool>"):
+		return openaitest.Reply{Content: `<tool>{"name": "calculator", "args": ` + string(args) + `}</tool>`}
+	}
+	return openaitest.Reply{Content: "<answer>" + guess(task) + "</answer>"}
+}
+
+// guess is the fake's answer without a tool result: the task's last number.
+func guess(task string) string {
+	n := numberRe.FindAllString(task, -1)
+	if len(n) == 0 {
+		return "0"
+	}
+	return strings.TrimRight(n[len(n)-1], ".,")
+}

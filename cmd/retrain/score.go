@@ -1,0 +1,205 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/reward"
+)
+
+func init() {
+	scoreCommand.run = runScore
+	register(scoreCommand)
+}
+
+var scoreCommand = &command{
+	name:    "score",
+	summary: "score answers with a reward function (one pair, or a JSONL file of pairs or trajectories)",
+	usage:   "[--reward NAME] [--params JSON] (--gold X --pred Y | --in FILE [--out FILE])",
+}
+
+// scoreResult is one line of `retrain score --in` output.
+type scoreResult struct {
+	Row       int     `json:"row"`
+	Score     float64 `json:"score"`
+	Extracted string  `json:"extracted,omitempty"`
+	Detail    string  `json:"detail,omitempty"`
+	Error     string  `json:"error,omitempty"`
+}
+
+func runScore(ctx context.Context, args []string, s stdio) error {
+	fs := newFlagSet(scoreCommand, s.err)
+	name := fs.String("reward", "math_equal", "reward function: "+strings.Join(reward.Default.Names(), ", "))
+	paramsJSON := fs.String("params", "", "the reward's parameters as a JSON object, e.g. '{\"tolerance\": 1e-4}'")
+	gold := fs.String("gold", "", "the reference answer (a GSM8K \"#### N\" line or a MATH solution works too)")
+	pred := fs.String("pred", "", "the completion to score")
+	in := fs.String("in", "", "a JSONL file of {\"gold\", \"pred\"} rows or trajectories (rows with \"turns\"); - for stdin")
+	out := fs.String("out", "", "write the JSONL results here instead of stdout")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q; pass answers with --gold and --pred", pos[0])
+	}
+	var params map[string]any
+	if *paramsJSON != "" {
+		if err := json.Unmarshal([]byte(*paramsJSON), &params); err != nil {
+			return usageErrorf("--params must be a JSON object: %v", err)
+		}
+	}
+	f, err := reward.New(*name, params)
+	if err != nil {
+		if errors.Is(err, reward.ErrUnknownReward) || errors.Is(err, reward.ErrBadParams) {
+			return usageErrorf("%v", err)
+		}
+		return err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
+	switch {
+	case *in != "" && (set["gold"] || set["pred"]):
+		return usageErrorf("use either --in or --gold/--pred, not both")
+	case *in != "":
+		return scoreFile(ctx, f, *in, *out, s)
+	case !set["gold"] || !set["pred"]:
+		return usageErrorf("need --gold and --pred, or --in FILE")
+	case *out != "":
+		return usageErrorf("--out goes with --in")
+	}
+	sc, err := f.Score(ctx, reward.Sample{Task: retrain.Task{Answer: *gold}, Completion: *pred, Step: -1})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(s.out, "score: %g\nextracted: %s\n", sc.Value, sc.Extracted)
+	if sc.Detail != "" {
+		fmt.Fprintf(s.out, "detail: %s\n", sc.Detail)
+	}
+	return nil
+}
+
+// scoreFile scores every row of the JSONL file inPath and writes one result
+// per row. A malformed row gets an error result; the others go on.
+func scoreFile(ctx context.Context, f reward.Func, inPath, outPath string, s stdio) (err error) {
+	var r io.Reader = s.in
+	if inPath != "-" {
+		file, err := os.Open(inPath)
+		if err != nil {
+			return err
+		}
+		defer file.Close()
+		r = file
+	}
+	w := s.out
+	if outPath != "" {
+		file, err := os.Create(outPath)
+		if err != nil {
+			return err
+		}
+		defer func() {
+			if cerr := file.Close(); err == nil {
+				err = cerr
+			}
+		}()
+		w = file
+	}
+	bw := bufio.NewWriter(w)
+	enc := json.NewEncoder(bw)
+	enc.SetEscapeHTML(false)
+	br := bufio.NewReader(r)
+	var rows, failed int
+	var sum float64
+	for line := 1; ; line++ {
+		data, readErr := br.ReadBytes('\n')
+		if readErr != nil && !errors.Is(readErr, io.EOF) {
+			return fmt.Errorf("reading %s: %w", inPath, readErr)
+		}
+		if len(bytes.TrimSpace(data)) > 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			res := scoreRow(ctx, f, data)
+			res.Row = line
+			rows++
+			if res.Error != "" {
+				failed++
+			}
+			sum += res.Score
+			if err := enc.Encode(res); err != nil {
+				return err
+			}
+		}
+		if readErr != nil {
+			break
+		}
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	mean := 0.0
+	if rows > 0 {
+		mean = sum / float64(rows)
+	}
+	fmt.Fprintf(s.err, "scored %d rows (%d errors), mean score %.4g\n", rows, failed, mean)
+	return nil
+}
+
+// scoreRow scores one JSONL row: {"gold", "pred"} (strings or numbers), or
+// a trajectory (a row with "turns") whose final answer is scored against
+// its task's answer.
+func scoreRow(ctx context.Context, f reward.Func, data []byte) scoreResult {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(data, &fields); err != nil {
+		return scoreResult{Error: "not a JSON object: " + err.Error()}
+	}
+	var sample reward.Sample
+	if _, ok := fields["turns"]; ok {
+		var t retrain.Trajectory
+		if err := json.Unmarshal(data, &t); err != nil {
+			return scoreResult{Error: "not a trajectory: " + err.Error()}
+		}
+		dialect, _ := t.ResetInfo["dialect"].(string)
+		sample = reward.RolloutSample(&t, dialect)
+	} else {
+		gold, err := textField(fields, "gold")
+		if err != nil {
+			return scoreResult{Error: err.Error()}
+		}
+		pred, err := textField(fields, "pred")
+		if err != nil {
+			return scoreResult{Error: err.Error()}
+		}
+		sample = reward.Sample{Task: retrain.Task{Answer: gold}, Completion: pred, Step: -1}
+	}
+	sc, err := f.Score(ctx, sample)
+	if err != nil {
+		return scoreResult{Error: err.Error()}
+	}
+	return scoreResult{Score: sc.Value, Extracted: sc.Extracted, Detail: sc.Detail}
+}
+
+// textField reads a string or number field of a row as text.
+func textField(fields map[string]json.RawMessage, key string) (string, error) {
+	raw, ok := fields[key]
+	if !ok {
+		return "", fmt.Errorf("row has no %q: rows are {\"gold\": ..., \"pred\": ...} or trajectories with \"turns\"", key)
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err == nil {
+		return s, nil
+	}
+	var n json.Number
+	if err := json.Unmarshal(raw, &n); err == nil {
+		return n.String(), nil
+	}
+	return "", fmt.Errorf("%q must be a string or a number, got %s", key, raw)
+}

@@ -1,0 +1,73 @@
+package dialect
+
+import (
+	"strings"
+
+	"github.com/retrain-rl/retrain"
+)
+
+// resultText is what the model sees of one result: the output, or
+// "Error: <message>" for a failed call.
+func resultText(r retrain.ToolResult) string {
+	if r.Success {
+		return r.Output
+	}
+	msg := r.Error
+	if msg == "" {
+		msg = r.Output
+	}
+	if msg == "" {
+		msg = "the tool call failed"
+	}
+	return "Error: " + msg
+}
+
+// toolMessages formats results as one role "tool" message each, with the
+// call id and tool name.
+func toolMessages(results []retrain.ToolResult) []retrain.Message {
+	if len(results) == 0 {
+		return nil
+	}
+	msgs := make([]retrain.Message, len(results))
+	for i, r := range results {
+		msgs[i] = retrain.Message{Role: retrain.RoleTool, Content: resultText(r), ToolCallID: r.CallID, Name: r.Name}
+	}
+	return msgs
+}
+
+// userBlocks formats results as one user message holding one block per
+// result, in order, each made by wrap and separated by sep.
+func userBlocks(results []retrain.ToolResult, sep string, wrap func(retrain.ToolResult) string) []retrain.Message {
+	if len(results) == 0 {
+		return nil
+	}
+	parts := make([]string, len(results))
+	for i, r := range results {
+		parts[i] = wrap(r)
+	}
+	return []retrain.Message{{Role: retrain.RoleUser, Content: strings.Join(parts, sep)}}
+}
+
+// userFeedback is the feedback message of every dialect: a user message.
+func userFeedback(text string) retrain.Message {
+	return retrain.Message{Role: retrain.RoleUser, Content: text}
+}
+
+// assistantText is the assistant message of a text dialect: the raw output
+// as generated, or, for an action built in code (Raw empty), the action
+// written in the dialect's format by render.
+func assistantText(action retrain.Action, render func(retrain.Action) string) retrain.Message {
+	content := action.Raw
+	if content == "" {
+		content = render(action)
+	}
+	return retrain.Message{Role: retrain.RoleAssistant, Content: content}
+}
+
+// thinkPrefix writes reasoning as a leading <think> block, or nothing.
+func thinkPrefix(reasoning string) string {
+	if reasoning == "" {
+		return ""
+	}
+	return "<think>\n" + reasoning + "\n</think>\n\n"
+}

@@ -1,0 +1,138 @@
+package env_test
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/env"
+)
+
+type stubEnv struct{ retrain.Environment }
+
+func constructor(got *json.RawMessage) env.Constructor {
+	return func(config json.RawMessage) (env.Factory, error) {
+		*got = config
+		return env.FactoryFunc(func() (retrain.Environment, error) { return stubEnv{}, nil }), nil
+	}
+}
+
+func TestRegistry(t *testing.T) {
+	r := env.NewRegistry()
+	var got json.RawMessage
+	if err := r.Register("tool", "tools", constructor(&got)); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Register("calculator", "calc", constructor(&got)); err != nil {
+		t.Fatal(err)
+	}
+	r.MustRegister("single_turn", "one turn", constructor(&got))
+
+	if diff := cmp.Diff([]string{"calculator", "single_turn", "tool"}, r.Names()); diff != "" {
+		t.Errorf("Names (-want +got):\n%s", diff)
+	}
+	want := []env.Info{{"calculator", "calc"}, {"single_turn", "one turn"}, {"tool", "tools"}}
+	if diff := cmp.Diff(want, r.Describe()); diff != "" {
+		t.Errorf("Describe (-want +got):\n%s", diff)
+	}
+
+	f, err := r.New("tool", json.RawMessage(`{"a":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != `{"a":1}` {
+		t.Errorf("constructor got config %s", got)
+	}
+	e, err := f.NewEnv()
+	if err != nil || e == nil {
+		t.Errorf("NewEnv = %v, %v", e, err)
+	}
+	if err := f.Close(); err != nil {
+		t.Errorf("FactoryFunc Close: %v", err)
+	}
+
+	_, err = r.New("foo", nil)
+	if !errors.Is(err, env.ErrUnknown) {
+		t.Errorf("New(foo) err = %v, want ErrUnknown", err)
+	}
+	if want := `unknown environment "foo"; known: calculator, single_turn, tool`; err == nil || err.Error() != want {
+		t.Errorf("New(foo) err = %q, want %q", err, want)
+	}
+}
+
+func TestRegisterErrors(t *testing.T) {
+	r := env.NewRegistry()
+	var got json.RawMessage
+	tests := []struct {
+		name, envName string
+		c             env.Constructor
+		want          string
+	}{
+		{"empty name", "", constructor(&got), "empty environment name"},
+		{"nil constructor", "x", nil, "nil constructor"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := r.Register(tt.envName, "", tt.c); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to contain %q", err, tt.want)
+			}
+		})
+	}
+	t.Run("duplicate", func(t *testing.T) {
+		if err := r.Register("dup", "", constructor(&got)); err != nil {
+			t.Fatal(err)
+		}
+		err := r.Register("dup", "", constructor(&got))
+		if err == nil || !strings.Contains(err.Error(), `"dup" is already registered`) {
+			t.Errorf("duplicate Register err = %v", err)
+		}
+		defer func() {
+			if recover() == nil {
+				t.Error("MustRegister of a duplicate did not panic")
+			}
+		}()
+		r.MustRegister("dup", "", constructor(&got))
+	})
+	t.Run("empty registry", func(t *testing.T) {
+		_, err := env.NewRegistry().New("x", nil)
+		if err == nil || !strings.Contains(err.Error(), "none registered") {
+			t.Errorf("err = %v", err)
+		}
+	})
+}
+
+func TestNewWrapsConstructorError(t *testing.T) {
+	r := env.NewRegistry()
+	boom := errors.New("boom")
+	r.MustRegister("bad", "", func(json.RawMessage) (env.Factory, error) { return nil, boom })
+	r.MustRegister("nil", "", func(json.RawMessage) (env.Factory, error) { return nil, nil })
+	if _, err := r.New("bad", nil); !errors.Is(err, boom) || !strings.Contains(err.Error(), `environment "bad"`) {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := r.New("nil", nil); err == nil {
+		t.Error("a nil factory was accepted")
+	}
+}
+
+func TestRegistryConcurrent(t *testing.T) {
+	r := env.NewRegistry()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Go(func() {
+			_ = r.Register(string(rune('a'+i)), "", func(json.RawMessage) (env.Factory, error) {
+				return env.FactoryFunc(nil), nil
+			})
+			_ = r.Names()
+			_ = r.Describe()
+		})
+	}
+	wg.Wait()
+	if n := len(r.Names()); n != 8 {
+		t.Errorf("%d names registered, want 8", n)
+	}
+}

@@ -1,0 +1,139 @@
+package openai
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/model"
+)
+
+func TestParseCompletion(t *testing.T) {
+	tests := []struct {
+		name string
+		body string
+		want model.Completion
+		err  error
+	}{
+		{
+			name: "prompt ids on the choice",
+			body: `{"choices":[{"message":{"content":"a"},"logprobs":{"content":[{"token":"a","logprob":-1,"bytes":[97],"top_logprobs":[]}]},"finish_reason":"stop","token_ids":[7],"prompt_token_ids":[1,2]}]}`,
+			want: model.Completion{Text: "a", FinishReason: "stop", PromptTokenIDs: []int{1, 2},
+				Tokens: &retrain.Tokens{IDs: []int{7}, Text: []string{"a"}, Logprobs: []float64{-1}}},
+		},
+		{
+			name: "top-level prompt ids win",
+			body: `{"choices":[{"message":{"content":"a"},"prompt_token_ids":[9]}],"prompt_token_ids":[1,2]}`,
+			want: model.Completion{Text: "a", PromptTokenIDs: []int{1, 2}},
+		},
+		{
+			name: "ids from token_id placeholders",
+			body: `{"choices":[{"message":{"content":"ab"},"logprobs":{"content":[{"token":"token_id:5","logprob":-0.5},{"token":"token_id:6","logprob":-0.25}]}}]}`,
+			want: model.Completion{Text: "ab", Tokens: &retrain.Tokens{IDs: []int{5, 6}, Logprobs: []float64{-0.5, -0.25}}},
+		},
+		{
+			name: "token_ids of the wrong length are dropped",
+			body: `{"choices":[{"message":{"content":"ab"},"logprobs":{"content":[{"token":"a","logprob":-0.5},{"token":"b","logprob":-0.25}]},"token_ids":[1,2,3]}]}`,
+			want: model.Completion{Text: "ab", Tokens: &retrain.Tokens{Text: []string{"a", "b"}, Logprobs: []float64{-0.5, -0.25}}},
+		},
+		{
+			name: "partial placeholders give no ids",
+			body: `{"choices":[{"message":{"content":"ab"},"logprobs":{"content":[{"token":"token_id:5","logprob":-0.5},{"token":"b","logprob":-0.25}]}}]}`,
+			want: model.Completion{Text: "ab", Tokens: &retrain.Tokens{Text: []string{"", "b"}, Logprobs: []float64{-0.5, -0.25}}},
+		},
+		{
+			name: "null content, reasoning_content, usage",
+			body: `{"choices":[{"message":{"content":null,"reasoning_content":"think"},"logprobs":null,"finish_reason":null}],"usage":{"prompt_tokens":3,"completion_tokens":4,"total_tokens":7}}`,
+			want: model.Completion{Reasoning: "think", Usage: model.Usage{PromptTokens: 3, CompletionTokens: 4}},
+		},
+		{
+			name: "tool call arguments as an object, and no id",
+			body: `{"choices":[{"message":{"tool_calls":[{"type":"function","function":{"name":"f","arguments":{"x":1}}}]},"finish_reason":"tool_calls"}]}`,
+			want: model.Completion{FinishReason: "tool_calls", ToolCalls: []retrain.ToolCall{{ID: "call_0", Name: "f", Arguments: json.RawMessage(`{"x":1}`)}}},
+		},
+		{name: "no choices", body: `{"choices":[]}`, err: errWrongShape},
+		{name: "not a completion", body: `{"object":"list","data":[]}`, err: errWrongShape},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseCompletion([]byte(tt.body))
+			if !errors.Is(err, tt.err) {
+				t.Fatalf("error = %v, want %v", err, tt.err)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("completion (-want +got):\n%s", diff)
+			}
+		})
+	}
+	if _, err := parseCompletion([]byte(`{"choices":[{"mess`)); err == nil {
+		t.Error("a truncated body parsed")
+	}
+}
+
+// FuzzParseCompletion checks that any body parses without panicking into a
+// completion whose token arrays are parallel and whose tool call arguments
+// are valid JSON.
+func FuzzParseCompletion(f *testing.F) {
+	f.Add(`{"choices":[{"message":{"content":"a","tool_calls":[{"id":"c","function":{"name":"f","arguments":"{\"x\":1}"}}]},"logprobs":{"content":[{"token":"token_id:3","logprob":-1}]},"token_ids":[3]}],"prompt_token_ids":[1]}`)
+	f.Add(`{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"oops"}}]}}]}`)
+	f.Add(`{"choices":[{"logprobs":{"content":[{"token":"a","logprob":-1},{"token":"token_id:x","logprob":0}]},"token_ids":[1]}]}`)
+	f.Add(`{"error":{"message":"x"}}`)
+	f.Fuzz(func(t *testing.T, body string) {
+		c, err := parseCompletion([]byte(body))
+		if err != nil {
+			return
+		}
+		if tok := c.Tokens; tok != nil {
+			n := tok.Len()
+			for name, l := range map[string]int{"IDs": len(tok.IDs), "Text": len(tok.Text), "Logprobs": len(tok.Logprobs)} {
+				if l != 0 && l != n {
+					t.Fatalf("%s has %d entries for %d tokens", name, l, n)
+				}
+			}
+		}
+		for _, tc := range c.ToolCalls {
+			if !json.Valid(tc.Arguments) {
+				t.Fatalf("tool call arguments %q are not valid JSON", tc.Arguments)
+			}
+			if tc.ID == "" {
+				t.Fatal("tool call without an id")
+			}
+		}
+	})
+}
+
+// FuzzArgumentsRoundTrip checks that whatever arguments string the model
+// wrote comes back as valid JSON and is sent back as the model wrote it
+// (trimmed when it was JSON; {} when blank).
+func FuzzArgumentsRoundTrip(f *testing.F) {
+	for _, s := range []string{`{"a":1}`, ` {"a": 1} `, `not json`, ``, `  `, `"quoted"`, `[1,2]`, `{"a":`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		s = strings.ToValidUTF8(s, "")
+		wire, _ := json.Marshal(s)
+		args := parseArguments(wire)
+		if !json.Valid(args) {
+			t.Fatalf("parseArguments(%s) = %s, not valid JSON", wire, args)
+		}
+		back := argumentsText(args)
+		trimmed := strings.TrimSpace(s)
+		switch {
+		case trimmed == "":
+			if back != "{}" {
+				t.Fatalf("blank arguments sent back as %q", back)
+			}
+		case trimmed[0] != '"' && json.Valid([]byte(trimmed)):
+			if back != trimmed {
+				t.Fatalf("JSON arguments %q sent back as %q", s, back)
+			}
+		default:
+			if back != s {
+				t.Fatalf("arguments %q sent back as %q", s, back)
+			}
+		}
+	})
+}

@@ -1,0 +1,206 @@
+package reward
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Distributions: how a rollout-level reward R is spread over T turns.
+const (
+	// DistLastStep adds R to the last turn (the default).
+	DistLastStep = "last_step"
+	// DistAverage gives each turn R/T.
+	DistAverage = "all_steps_average"
+	// DistEqual gives each turn R.
+	DistEqual = "all_steps_equal"
+	// DistDiscounted gives turn t (0-based) gamma^(T-1-t) × R.
+	DistDiscounted = "discounted"
+)
+
+// Advantage estimators, computed over a group of trajectories of one task.
+const (
+	// AdvGRPO is (R - mean) / (std + 1e-6) with the population std (or
+	// R - mean when scale_by_std is false).
+	AdvGRPO = "grpo"
+	// AdvDrGRPO is R - mean.
+	AdvDrGRPO = "dr_grpo"
+	// AdvRLOO is R minus the mean of the others' rewards.
+	AdvRLOO = "rloo"
+)
+
+// What a failing reward function does.
+const (
+	// OnErrorScore scores the component ErrorScore (the default).
+	OnErrorScore = "score"
+	// OnErrorFail makes Calculator.Score return an error.
+	OnErrorFail = "fail"
+)
+
+// EnvComponent is the component name under which a turn's weighted
+// environment step reward is listed; no configured component may use it.
+const EnvComponent = "env"
+
+// Config configures a Calculator. Its zero value scores environment step
+// rewards only, with no advantages.
+type Config struct {
+	// Step components are scored on each assistant turn.
+	Step []Component `yaml:"step" json:"step"`
+	// Rollout components are scored once on the whole trajectory and
+	// distributed over its turns.
+	Rollout []Component `yaml:"rollout" json:"rollout"`
+	// EnvWeight weighs the environment's own step rewards; nil means 1.
+	EnvWeight *float64 `yaml:"env_weight" json:"env_weight"`
+	// Distribution spreads rollout-level rewards over turns: last_step
+	// (default), all_steps_average, all_steps_equal or discounted.
+	Distribution string `yaml:"distribution" json:"distribution"`
+	// Gamma is the discount of the discounted distribution, in (0, 1].
+	Gamma float64 `yaml:"gamma" json:"gamma"`
+	// Advantage is the group advantage estimator: "" (none), grpo, dr_grpo
+	// or rloo.
+	Advantage string `yaml:"advantage" json:"advantage"`
+	// ScaleByStd divides GRPO advantages by the group's std; nil means true.
+	// Only grpo uses it.
+	ScaleByStd *bool `yaml:"scale_by_std" json:"scale_by_std"`
+	// OnError is what a failing reward function or verifier does: "score"
+	// (default: the component scores ErrorScore) or "fail" (Score returns an
+	// error). Either way the error is listed in Rewards.Errors.
+	OnError string `yaml:"on_error" json:"on_error"`
+	// ErrorScore is the score of a failed component, before its weight.
+	ErrorScore float64 `yaml:"error_score" json:"error_score"`
+	// Dialect is the environment's dialect name, given to reward functions
+	// (format uses it); empty means the trajectory's reset info "dialect".
+	Dialect string `yaml:"dialect" json:"dialect"`
+}
+
+// Component is one weighted reward function.
+type Component struct {
+	// Name names the component in the output; defaults to Reward.
+	Name string `yaml:"name" json:"name"`
+	// Reward is the registered reward name; defaults to Name.
+	Reward string `yaml:"reward" json:"reward"`
+	// Weight multiplies the score; nil means 1.
+	Weight *float64 `yaml:"weight" json:"weight"`
+	// Params are the reward function's parameters.
+	Params map[string]any `yaml:"params" json:"params"`
+	// Verifiers are checks ("NAME" or "NAME:ARG"); if any fails, the
+	// component scores Penalty instead of its reward.
+	Verifiers []string `yaml:"verifiers" json:"verifiers"`
+	// Penalty is the score (before the weight) when a verifier fails.
+	Penalty float64 `yaml:"penalty" json:"penalty"`
+}
+
+// Float returns a pointer to v, for Config.EnvWeight and Component.Weight.
+func Float(v float64) *float64 { return &v }
+
+const knownKeys = "known keys: step, rollout, env_weight, distribution, gamma, advantage, scale_by_std, " +
+	"on_error, error_score, dialect; in a component: name, reward, weight, params, verifiers, penalty"
+
+// LoadConfig reads a Config from a YAML (.yaml, .yml) or JSON (.json) file.
+// Unknown keys are an error.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("reward config: %w", err)
+	}
+	var cfg Config
+	switch ext := strings.ToLower(filepath.Ext(path)); ext {
+	case ".yaml", ".yml":
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		dec.KnownFields(true)
+		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+			return nil, configError(path, err)
+		}
+	case ".json":
+		dec := json.NewDecoder(bytes.NewReader(data))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&cfg); err != nil {
+			return nil, configError(path, err)
+		}
+		if dec.More() {
+			return nil, fmt.Errorf("reward config %s: more than one JSON value", path)
+		}
+	default:
+		return nil, fmt.Errorf("reward config %s: unknown extension %q; use .yaml, .yml or .json", path, ext)
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, fmt.Errorf("reward config %s: %w", path, err)
+	}
+	return &cfg, nil
+}
+
+func configError(path string, err error) error {
+	msg := err.Error()
+	if strings.Contains(msg, "not found in type") || strings.Contains(msg, "unknown field") {
+		return fmt.Errorf("reward config %s: unknown key: %w (%s)", path, err, knownKeys)
+	}
+	return fmt.Errorf("reward config %s: %w", path, err)
+}
+
+// validate checks what can be checked without a registry.
+func (c *Config) validate() error {
+	switch c.Distribution {
+	case "", DistLastStep, DistAverage, DistEqual:
+	case DistDiscounted:
+		if c.Gamma <= 0 || c.Gamma > 1 {
+			return fmt.Errorf("distribution discounted needs gamma in (0, 1], got %g", c.Gamma)
+		}
+	default:
+		return fmt.Errorf("unknown distribution %q; use %s, %s, %s or %s", c.Distribution, DistLastStep, DistAverage, DistEqual, DistDiscounted)
+	}
+	switch c.Advantage {
+	case "", AdvGRPO, AdvRLOO:
+	case AdvDrGRPO:
+		if c.ScaleByStd != nil && *c.ScaleByStd {
+			return errors.New("dr_grpo does not scale by std; remove scale_by_std or use advantage: grpo")
+		}
+	default:
+		return fmt.Errorf("unknown advantage %q; use %s, %s, %s or leave it empty", c.Advantage, AdvGRPO, AdvDrGRPO, AdvRLOO)
+	}
+	switch c.OnError {
+	case "", OnErrorScore, OnErrorFail:
+	default:
+		return fmt.Errorf("unknown on_error %q; use %s or %s", c.OnError, OnErrorScore, OnErrorFail)
+	}
+	seen := map[string]string{}
+	for _, list := range []struct {
+		level string
+		comps []Component
+	}{{"step", c.Step}, {"rollout", c.Rollout}} {
+		for i, comp := range list.comps {
+			name := comp.name()
+			where := fmt.Sprintf("%s component %d", list.level, i+1)
+			switch {
+			case name == "":
+				return fmt.Errorf("%s: set name or reward", where)
+			case name == EnvComponent:
+				return fmt.Errorf("%s: the name %q is reserved for the environment's reward; pick another", where, EnvComponent)
+			case seen[name] != "":
+				return fmt.Errorf("%s: name %q already used by a %s component; names must be unique", where, name, seen[name])
+			}
+			seen[name] = list.level
+		}
+	}
+	return nil
+}
+
+func (c Component) name() string {
+	if c.Name != "" {
+		return c.Name
+	}
+	return c.Reward
+}
+
+func (c Component) reward() string {
+	if c.Reward != "" {
+		return c.Reward
+	}
+	return c.Name
+}

@@ -1,0 +1,427 @@
+package reward
+
+import (
+	"regexp"
+	"strings"
+)
+
+// How [ExtractAnswer] found an answer, in order of precedence.
+const (
+	// MethodAnswerTag: the content of the last <answer>…</answer>.
+	MethodAnswerTag = "answer_tag"
+	// MethodBoxed: the content of the last \boxed{…} (or \fbox{…}).
+	MethodBoxed = "boxed"
+	// MethodHashes: the rest of the line after the last "####" (GSM8K).
+	MethodHashes = "hashes"
+	// MethodPhrase: after the last "The answer is", "Final answer:" or "Answer:".
+	MethodPhrase = "phrase"
+	// MethodWhole: the whole completion, when it is itself a short answer.
+	MethodWhole = "whole"
+	// MethodLastMath: the last inline math ($…$, \(…\)) when it is an
+	// answer and no number follows it: "The point is $(2, -3)$."
+	MethodLastMath = "last_math"
+	// MethodLastNumber: the last number in the completion.
+	MethodLastNumber = "last_number"
+)
+
+// maxWholeLen is the longest completion taken whole as an answer.
+const maxWholeLen = 200
+
+// ExtractAnswer returns the final answer in a model's completion and how it
+// was found (one of the Method constants; "" when nothing was found). Text
+// after a closing </think> is preferred when there is any. The precedence is
+// an <answer> tag, then \boxed{}, "####", an answer phrase, the whole
+// completion when it is a short mathematical answer ("x = 5", "\frac12",
+// "10 dollars"), and last the last number.
+func ExtractAnswer(completion string) (answer, method string) {
+	text := afterThink(completion)
+	if a, ok := explicitAnswer(text); ok {
+		return a.text, a.method
+	}
+	t := strings.TrimSpace(text)
+	if isBareAnswer(t) {
+		return t, MethodWhole
+	}
+	if m, ok := lastMath(text); ok {
+		return m, MethodLastMath
+	}
+	if n, ok := lastNumber(text); ok {
+		return n, MethodLastNumber
+	}
+	if t != "" && len(t) <= maxWholeLen && !strings.Contains(t, "\n") {
+		return t, MethodWhole
+	}
+	return "", ""
+}
+
+// ReferenceAnswer returns the answer in a dataset's reference: the part
+// after "####" (GSM8K), the last \boxed{} (MATH solutions), an <answer> tag,
+// or else the whole reference, trimmed.
+func ReferenceAnswer(gold string) string {
+	if a, ok := afterHashes(gold); ok {
+		return a
+	}
+	if a, ok := lastBoxed(gold); ok {
+		return a
+	}
+	if a, ok := answerTag(gold); ok {
+		if b, ok := explicitAnswer(a); ok {
+			return b.text
+		}
+		return a
+	}
+	return strings.TrimSpace(gold)
+}
+
+// HasExplicitAnswer reports whether completion marks a final answer
+// explicitly: an answer tag, \boxed{}, "####" or an answer phrase.
+func HasExplicitAnswer(completion string) bool {
+	_, ok := explicitAnswer(afterThink(completion))
+	return ok
+}
+
+type found struct{ text, method string }
+
+func explicitAnswer(text string) (found, bool) {
+	if a, ok := answerTag(text); ok {
+		// An answer tag may itself hold \boxed{} or a phrase.
+		if a2, ok := lastBoxed(a); ok {
+			return found{a2, MethodAnswerTag}, true
+		}
+		if a2, ok := answerPhrase(a); ok {
+			return found{a2, MethodAnswerTag}, true
+		}
+		return found{refine(a, false), MethodAnswerTag}, true
+	}
+	if a, ok := lastBoxed(text); ok {
+		return found{a, MethodBoxed}, true
+	}
+	if a, ok := afterHashes(text); ok {
+		return found{a, MethodHashes}, true
+	}
+	if a, ok := answerPhrase(text); ok {
+		return found{a, MethodPhrase}, true
+	}
+	return found{}, false
+}
+
+// afterThink returns the text after the last </think>, or all of text when
+// nothing follows it.
+func afterThink(text string) string {
+	i := strings.LastIndex(asciiLower(text), "</think>")
+	if i < 0 {
+		return text
+	}
+	if rest := strings.TrimSpace(text[i+len("</think>"):]); rest != "" {
+		return rest
+	}
+	return text[:i]
+}
+
+// asciiLower lower-cases ASCII letters only, so byte offsets are kept.
+func asciiLower(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+// answerTag returns the content of the last <answer>…</answer> (to the end
+// of text when the closing tag is missing).
+func answerTag(text string) (string, bool) {
+	low := asciiLower(text)
+	i := strings.LastIndex(low, "<answer>")
+	if i < 0 {
+		return "", false
+	}
+	body := text[i+len("<answer>"):]
+	if j := strings.Index(asciiLower(body), "</answer>"); j >= 0 {
+		body = body[:j]
+	}
+	body = strings.TrimSpace(body)
+	return body, body != ""
+}
+
+// lastBoxed returns the content of the last \boxed{…} or \fbox{…}, braces
+// balanced; "\boxed 5" takes the next word. A box left open takes the rest.
+func lastBoxed(text string) (string, bool) {
+	i := max(strings.LastIndex(text, `\boxed`), strings.LastIndex(text, `\fbox`))
+	if i < 0 {
+		return "", false
+	}
+	rest := text[i+1:]
+	rest = strings.TrimLeft(rest, "abcdefghijklmnopqrstuvwxyz")
+	switch {
+	case strings.HasPrefix(rest, "{"):
+		inner, _, closed := braceGroup(rest)
+		if !closed {
+			inner = rest[1:]
+		}
+		inner = strings.TrimSpace(inner)
+		return inner, inner != ""
+	case strings.HasPrefix(rest, " "):
+		w := strings.TrimSpace(rest)
+		if j := strings.IndexAny(w, " \t\n$"); j >= 0 {
+			w = w[:j]
+		}
+		return w, w != ""
+	}
+	return "", false
+}
+
+// braceGroup takes s starting with '{' and returns the content up to the
+// matching '}', the text after it, and whether the group was closed. Escaped
+// braces (\{ and \}) do not count.
+func braceGroup(s string) (inner, after string, closed bool) {
+	depth := 0
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '{':
+			depth++
+		case '}':
+			depth--
+			if depth == 0 {
+				return s[1:i], s[i+1:], true
+			}
+		}
+	}
+	return "", "", false
+}
+
+// afterHashes returns the rest of the line after the last "####".
+func afterHashes(text string) (string, bool) {
+	i := strings.LastIndex(text, "####")
+	if i < 0 {
+		return "", false
+	}
+	rest := strings.TrimLeft(text[i:], "#")
+	if j := strings.IndexByte(rest, '\n'); j >= 0 {
+		rest = rest[:j]
+	}
+	rest = strings.TrimSpace(rest)
+	return rest, rest != ""
+}
+
+// answerPhraseRE finds "the answer is", "final answer:", "answer:" (with
+// markdown bold around); group 1 is "is", group 2 the colon.
+var answerPhraseRE = regexp.MustCompile(`(?i)\b(?:final\s+)?answer\b(?:\s*\*+)?(\s+is\b)?(?:\s*\*+)?\s*([:：])?`)
+
+// answerPhrase returns the answer after the last answer phrase.
+func answerPhrase(text string) (string, bool) {
+	ms := answerPhraseRE.FindAllStringSubmatchIndex(text, -1)
+	for k := len(ms) - 1; k >= 0; k-- {
+		m := ms[k]
+		if m[2] < 0 && m[4] < 0 {
+			continue // "answer" without "is" or a colon
+		}
+		a, ok := phraseTail(text[m[1]:])
+		if !ok || wordCount(a) > maxPhraseWords {
+			continue // "To answer this, we first ..." is no answer
+		}
+		return refine(a, true), true
+	}
+	return "", false
+}
+
+// sentenceEndRE finds where the sentence holding an answer ends: a period,
+// '!' or '?' followed by a space, or a conjunction that starts a reason.
+var sentenceEndRE = regexp.MustCompile(`[.!?](\s|$)|\s(?:because|since|as|which|so that|where)\s`)
+
+// remarkRE is a parenthetical remark closing an answer: "42 (since 6*7)".
+var remarkRE = regexp.MustCompile(`\s*\((?:[^()]*\s)?[A-Za-z]{3,}[^()]*\)\s*$`)
+
+// phraseTail takes the answer that follows an answer phrase.
+func phraseTail(tail string) (string, bool) {
+	tail = strings.TrimLeft(tail, " \t*:")
+	if strings.HasPrefix(tail, "\n") || strings.HasPrefix(tail, "\r") {
+		tail = strings.TrimLeft(tail, " \t\r\n*")
+	}
+	if j := strings.IndexByte(tail, '\n'); j >= 0 {
+		tail = tail[:j]
+	}
+	tail = strings.TrimSpace(tail)
+	if b, ok := lastBoxed(tail); ok {
+		return b, true
+	}
+	if m, ok := leadingMath(tail); ok {
+		return m, true
+	}
+	if loc := sentenceEndRE.FindStringIndex(tail); loc != nil {
+		tail = tail[:loc[0]]
+	}
+	tail = remarkRE.ReplaceAllString(tail, "")
+	tail = strings.TrimRight(strings.TrimSpace(tail), ".!?,;*")
+	tail = strings.TrimSpace(tail)
+	return tail, tail != ""
+}
+
+// leadingMath returns the math span s starts with: $…$, $$…$$, \(…\), \[…\].
+func leadingMath(s string) (string, bool) {
+	for _, d := range [][2]string{{"$$", "$$"}, {"$", "$"}, {`\(`, `\)`}, {`\[`, `\]`}} {
+		if !strings.HasPrefix(s, d[0]) {
+			continue
+		}
+		body := s[len(d[0]):]
+		j := strings.Index(body, d[1])
+		if d[0] == "$" {
+			j = unescapedDollar(body)
+		}
+		if j < 0 {
+			return "", false
+		}
+		body = strings.TrimSpace(body[:j])
+		return body, body != ""
+	}
+	return "", false
+}
+
+// unescapedDollar returns the index of the first '$' in s not written "\$".
+func unescapedDollar(s string) int {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '$':
+			return i
+		}
+	}
+	return -1
+}
+
+// numberRE matches the numbers the last-number fallback considers: LaTeX
+// fractions, simple fractions, thousands-separated and plain decimals, with
+// an optional percent sign.
+var numberRE = regexp.MustCompile(`\\[dt]?frac\{-?\d+\}\{\d+\}|-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?(?:/\d+)?(?:\\?%)?|-?\.\d+`)
+
+// lastNumber returns the last number in text.
+func lastNumber(text string) (string, bool) {
+	ms := numberRE.FindAllStringIndex(text, -1)
+	if len(ms) == 0 {
+		return "", false
+	}
+	m := ms[len(ms)-1]
+	n := text[m[0]:m[1]]
+	if strings.HasPrefix(n, "-") && m[0] > 0 && !strings.ContainsRune(" \t\n($=:[{", rune(text[m[0]-1])) {
+		n = n[1:] // a hyphen, as in "3-4", not a minus sign
+	}
+	return n, true
+}
+
+// maxPhraseWords is the most words an answer after an answer phrase may
+// have; more means the phrase was prose.
+const maxPhraseWords = 6
+
+// refine reduces a sentence that holds a number ("She makes 18 dollars a
+// day") to its first number (right after an answer phrase) or its last (in
+// an answer tag); a mathematical answer or text without numbers ("Monday")
+// is kept.
+func refine(a string, first bool) string {
+	if isBareAnswer(a) || !hasDigit(a) || !hasWord(normalizeAnswer(a)) {
+		return a
+	}
+	if first {
+		if loc := numberRE.FindStringIndex(a); loc != nil {
+			return a[loc[0]:loc[1]]
+		}
+	}
+	if n, ok := lastNumber(a); ok {
+		return n
+	}
+	return a
+}
+
+// wordCount counts the runs of two or more letters in s that are not LaTeX
+// commands.
+func wordCount(s string) int {
+	n := 0
+	for i := 0; i < len(s); {
+		if !isLetter(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isLetter(s[j]) {
+			j++
+		}
+		if j-i >= 2 && (i == 0 || s[i-1] != '\\') {
+			n++
+		}
+		i = j
+	}
+	return n
+}
+
+// mathSpanRE finds inline math: $…$, $$…$$, \(…\), \[…\].
+var mathSpanRE = regexp.MustCompile(`\$\$([^$]+)\$\$|\$([^$]+)\$|\\\(([\s\S]+?)\\\)|\\\[([\s\S]+?)\\\]`)
+
+// lastMath returns the last inline math span of text when it is itself an
+// answer and no number follows it.
+func lastMath(text string) (string, bool) {
+	ms := mathSpanRE.FindAllStringSubmatchIndex(text, -1)
+	if len(ms) == 0 {
+		return "", false
+	}
+	m := ms[len(ms)-1]
+	if numberRE.MatchString(text[m[1]:]) {
+		return "", false
+	}
+	for g := 2; g < len(m); g += 2 {
+		if m[g] >= 0 {
+			span := strings.TrimSpace(text[m[g]:m[g+1]])
+			return span, hasDigit(span) && isBareAnswer(span)
+		}
+	}
+	return "", false
+}
+
+// isBareAnswer reports whether t, a whole completion, is itself an answer: a
+// single short line that parses as mathematics with no words in it.
+func isBareAnswer(t string) bool {
+	if t == "" || len(t) > maxWholeLen || strings.ContainsAny(t, "\n") {
+		return false
+	}
+	n := normalizeAnswer(t)
+	if n == "" || hasWord(n) {
+		return false
+	}
+	_, err := parseAnswer(n)
+	return err == nil
+}
+
+// shortWords are two-letter English words; other two-letter runs ("ac",
+// "xy") are products of variables.
+var shortWords = map[string]bool{
+	"is": true, "so": true, "it": true, "to": true, "of": true, "in": true, "on": true, "at": true,
+	"be": true, "we": true, "he": true, "as": true, "or": true, "by": true, "if": true, "my": true,
+	"no": true, "us": true, "do": true, "am": true,
+}
+
+// hasWord reports whether s holds a word: a run of three or more ASCII
+// letters, or a two-letter English word, that is not a LaTeX command or a
+// known mathematical name.
+func hasWord(s string) bool {
+	for i := 0; i < len(s); {
+		if !isLetter(s[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(s) && isLetter(s[j]) {
+			j++
+		}
+		cmd := i > 0 && s[i-1] == '\\' || strings.HasSuffix(s[:i], `\begin{`) || strings.HasSuffix(s[:i], `\end{`)
+		if w := s[i:j]; !cmd && (len(w) >= 3 || shortWords[strings.ToLower(w)]) && !mathNames[w] {
+			return true
+		}
+		i = j
+	}
+	return false
+}
+
+func isLetter(c byte) bool { return 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' }
+func isDigit(c byte) bool  { return '0' <= c && c <= '9' }

@@ -1,0 +1,261 @@
+package reward
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"runtime/debug"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/retrain-rl/retrain"
+)
+
+// Sample is what a reward function scores.
+type Sample struct {
+	// Task is the task: prompt, reference answer (Task.Answer), metadata.
+	Task retrain.Task
+	// Completion is the text being scored: a turn's raw output for
+	// step-level scoring, the final answer text for rollout-level scoring.
+	Completion string
+	// Action is the parsed action, if any.
+	Action *retrain.Action
+	// Step is the turn index, or -1 for rollout-level scoring.
+	Step int
+	// Info is the step's info (the last turn's for rollout-level scoring).
+	Info retrain.Info
+	// Trajectory is the whole trajectory; nil when scoring a plain
+	// {gold, pred} pair.
+	Trajectory *retrain.Trajectory
+	// Dialect is the environment's dialect name when known.
+	Dialect string
+}
+
+// RolloutLevel reports whether s scores a whole rollout rather than one turn.
+func (s Sample) RolloutLevel() bool { return s.Step < 0 }
+
+// Score is a reward function's result.
+type Score struct {
+	// Value is the reward.
+	Value float64 `json:"score"`
+	// Extracted is the answer the function extracted, for display.
+	Extracted string `json:"extracted,omitempty"`
+	// Detail says briefly why the value is what it is.
+	Detail string `json:"detail,omitempty"`
+}
+
+// Func is a reward function. Implementations must be safe for concurrent
+// use. An error means the function could not score the sample (a bad
+// configuration, a missing dialect); a wrong answer is a low score, not an
+// error.
+type Func interface {
+	Score(ctx context.Context, s Sample) (Score, error)
+}
+
+// ScoreFunc adapts an ordinary function to [Func].
+type ScoreFunc func(ctx context.Context, s Sample) (Score, error)
+
+// Score calls f.
+func (f ScoreFunc) Score(ctx context.Context, s Sample) (Score, error) { return f(ctx, s) }
+
+// Builder constructs a reward function from its parameters (decoded from
+// YAML or JSON; nil means defaults). Unknown parameters must be an error:
+// [DecodeParams] does that.
+type Builder func(params map[string]any) (Func, error)
+
+// Static returns a Builder for a function that takes no parameters.
+func Static(f Func) Builder {
+	return func(params map[string]any) (Func, error) {
+		if len(params) > 0 {
+			return nil, fmt.Errorf("%w: this reward takes no params, got %s", ErrBadParams, strings.Join(sortedKeys(params), ", "))
+		}
+		return f, nil
+	}
+}
+
+// Errors returned (wrapped) by registries and builders.
+var (
+	// ErrUnknownReward means no reward function is registered under a name.
+	ErrUnknownReward = errors.New("reward: unknown reward")
+	// ErrUnknownVerifier means no verifier is registered under a name.
+	ErrUnknownVerifier = errors.New("reward: unknown verifier")
+	// ErrBadParams means a reward's or verifier's parameters are wrong.
+	ErrBadParams = errors.New("reward: bad params")
+)
+
+// Registry maps names to reward function builders and verifier builders. It
+// is safe for concurrent use.
+type Registry struct {
+	mu        sync.RWMutex
+	rewards   map[string]Builder
+	verifiers map[string]VerifierBuilder
+}
+
+// NewRegistry returns a registry holding the built-in reward functions and
+// verifiers, independent of [Default]: use it for tests and private sets.
+func NewRegistry() *Registry {
+	r := &Registry{rewards: map[string]Builder{}, verifiers: map[string]VerifierBuilder{}}
+	for name, b := range builtinRewards(r) {
+		r.rewards[name] = b
+	}
+	for name, b := range builtinVerifiers() {
+		r.verifiers[name] = b
+	}
+	return r
+}
+
+// Default is the process-wide registry used by [Register], [New] and a
+// Calculator built with a nil registry.
+var Default = NewRegistry()
+
+// Register adds a reward function builder to the Default registry.
+func Register(name string, b Builder) error { return Default.Register(name, b) }
+
+// New builds a reward function from the Default registry.
+func New(name string, params map[string]any) (Func, error) { return Default.New(name, params) }
+
+// Register adds a reward function builder under name. A name already taken
+// is an error.
+func (r *Registry) Register(name string, b Builder) error {
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("reward: register %q: %w", name, err)
+	}
+	if b == nil {
+		return fmt.Errorf("reward: register %q: nil builder", name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.rewards[name]; dup {
+		return fmt.Errorf("reward: register %q: name already registered; pick another name", name)
+	}
+	r.rewards[name] = b
+	return nil
+}
+
+// New builds the reward function registered under name with params. An
+// unknown name yields an error wrapping [ErrUnknownReward] listing the
+// known names; a builder that panics yields an error.
+func (r *Registry) New(name string, params map[string]any) (f Func, err error) {
+	r.mu.RLock()
+	b, ok := r.rewards[name]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q; known rewards: %s", ErrUnknownReward, name, strings.Join(r.Names(), ", "))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			f, err = nil, fmt.Errorf("reward %q: builder panicked: %v\n%s", name, p, debug.Stack())
+		}
+	}()
+	f, err = b(params)
+	if err != nil {
+		return nil, fmt.Errorf("reward %q: %w", name, err)
+	}
+	if f == nil {
+		return nil, fmt.Errorf("reward %q: builder returned no function", name)
+	}
+	return f, nil
+}
+
+// Names returns the registered reward names, sorted.
+func (r *Registry) Names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return sortedKeys(r.rewards)
+}
+
+func checkName(name string) error {
+	if name == "" || strings.TrimSpace(name) != name || strings.ContainsAny(name, ":, \t\n") {
+		return errors.New("a name must be non-empty, without spaces, commas or colons")
+	}
+	return nil
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// DecodeParams decodes params into dst, a pointer to a struct whose json
+// tags name the parameters. A key that matches no field is an error wrapping
+// [ErrBadParams] that lists the known ones; so is a value of the wrong type.
+func DecodeParams(params map[string]any, dst any) error {
+	if len(params) == 0 {
+		return nil
+	}
+	known := jsonFieldNames(dst)
+	var unknown []string
+	for k := range params {
+		if _, ok := known[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	if len(unknown) > 0 {
+		sort.Strings(unknown)
+		return fmt.Errorf("%w: unknown param %s; known params: %s", ErrBadParams,
+			strings.Join(quoteAll(unknown), ", "), strings.Join(sortedKeys(known), ", "))
+	}
+	raw, err := json.Marshal(params)
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrBadParams, err)
+	}
+	if err := json.Unmarshal(raw, dst); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return fmt.Errorf("%w: param %q must be %s, got %s", ErrBadParams, te.Field, te.Type, te.Value)
+		}
+		return fmt.Errorf("%w: %v", ErrBadParams, err)
+	}
+	return nil
+}
+
+func jsonFieldNames(dst any) map[string]struct{} {
+	names := map[string]struct{}{}
+	t := reflect.TypeOf(dst)
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct {
+		return names
+	}
+	for i := range t.NumField() {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if name == "-" {
+			continue
+		}
+		if name == "" {
+			name = f.Name
+		}
+		names[name] = struct{}{}
+	}
+	return names
+}
+
+func quoteAll(ss []string) []string {
+	out := make([]string, len(ss))
+	for i, s := range ss {
+		out[i] = fmt.Sprintf("%q", s)
+	}
+	return out
+}
+
+// safeScore calls f.Score, turning a panic into an error.
+func safeScore(ctx context.Context, f Func, s Sample) (sc Score, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			sc, err = Score{}, fmt.Errorf("reward function panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return f.Score(ctx, s)
+}

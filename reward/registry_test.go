@@ -1,0 +1,120 @@
+package reward
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestRegistryBuiltins(t *testing.T) {
+	want := []string{"composite", "exact_match", "format", "json_schema", "length", "math_equal", "numeric", "regex", "tool_success", "tool_used"}
+	if diff := cmp.Diff(want, NewRegistry().Names()); diff != "" {
+		t.Errorf("Names() mismatch (-want +got):\n%s", diff)
+	}
+	wantV := []string{"has_answer", "max_length", "max_tokens", "no_tool_errors", "parses", "terminated"}
+	if diff := cmp.Diff(wantV, NewRegistry().VerifierNames()); diff != "" {
+		t.Errorf("VerifierNames() mismatch (-want +got):\n%s", diff)
+	}
+}
+
+func TestRegistryRegisterAndNew(t *testing.T) {
+	reg := NewRegistry()
+	constant := Static(ScoreFunc(func(ctx context.Context, s Sample) (Score, error) { return Score{Value: 0.25}, nil }))
+	if err := reg.Register("quarter", constant); err != nil {
+		t.Fatal(err)
+	}
+	if err := reg.Register("quarter", constant); err == nil || !strings.Contains(err.Error(), "already registered") {
+		t.Errorf("duplicate Register: err = %v, want 'already registered'", err)
+	}
+	for _, bad := range []string{"", "a b", "a:b", " x"} {
+		if err := reg.Register(bad, constant); err == nil {
+			t.Errorf("Register(%q) succeeded, want an error", bad)
+		}
+	}
+	if err := reg.Register("nilbuilder", nil); err == nil {
+		t.Error("Register with a nil builder succeeded")
+	}
+	f, err := reg.New("quarter", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, _ := f.Score(context.Background(), Sample{}); s.Value != 0.25 {
+		t.Errorf("score = %v, want 0.25", s.Value)
+	}
+	if _, err := reg.New("quarter", map[string]any{"x": 1}); !errors.Is(err, ErrBadParams) {
+		t.Errorf("params to a Static reward: err = %v, want ErrBadParams", err)
+	}
+	// The registry is private: Default does not see it.
+	if _, err := Default.New("quarter", nil); !errors.Is(err, ErrUnknownReward) {
+		t.Errorf("Default.New(quarter): err = %v, want ErrUnknownReward", err)
+	}
+}
+
+func TestRegistryUnknownNameListsKnown(t *testing.T) {
+	_, err := NewRegistry().New("math_eq", nil)
+	if !errors.Is(err, ErrUnknownReward) {
+		t.Fatalf("err = %v, want ErrUnknownReward", err)
+	}
+	for _, want := range []string{`"math_eq"`, "math_equal", "exact_match", "composite"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	_, err = NewRegistry().NewVerifier("has_anser")
+	if !errors.Is(err, ErrUnknownVerifier) || !strings.Contains(err.Error(), "has_answer") {
+		t.Errorf("unknown verifier: err = %v, want ErrUnknownVerifier listing has_answer", err)
+	}
+}
+
+func TestUnknownParamError(t *testing.T) {
+	_, err := NewRegistry().New("exact_match", map[string]any{"case_sensitiv": true})
+	if !errors.Is(err, ErrBadParams) {
+		t.Fatalf("err = %v, want ErrBadParams", err)
+	}
+	for _, want := range []string{`"case_sensitiv"`, "case_sensitive", "ignore_punctuation"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q lacks %q", err, want)
+		}
+	}
+	_, err = NewRegistry().New("exact_match", map[string]any{"case_sensitive": "yes"})
+	if !errors.Is(err, ErrBadParams) || !strings.Contains(err.Error(), "case_sensitive") {
+		t.Errorf("wrong type: err = %v, want ErrBadParams naming case_sensitive", err)
+	}
+}
+
+func TestBuilderPanicIsError(t *testing.T) {
+	reg := NewRegistry()
+	if err := reg.Register("boom", func(map[string]any) (Func, error) { panic("kaboom") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := reg.New("boom", nil); err == nil || !strings.Contains(err.Error(), "kaboom") {
+		t.Errorf("err = %v, want the panic as an error", err)
+	}
+}
+
+func TestRegistryConcurrentUse(t *testing.T) {
+	reg := NewRegistry()
+	var wg sync.WaitGroup
+	for i := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := "r" + strings.Repeat("x", i)
+			if err := reg.Register(name, Static(ScoreFunc(func(context.Context, Sample) (Score, error) { return Score{}, nil }))); err != nil {
+				t.Error(err)
+			}
+			if _, err := reg.New("math_equal", nil); err != nil {
+				t.Error(err)
+			}
+			_ = reg.Names()
+		}()
+	}
+	wg.Wait()
+	if n := len(reg.Names()); n != 18 {
+		t.Errorf("%d names after 8 registrations, want 18", n)
+	}
+}

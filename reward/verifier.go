@@ -1,0 +1,176 @@
+package reward
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"strings"
+)
+
+// Verifier is a named boolean check on a sample (the seed's @verifier).
+// When a verifier attached to a component fails, the component scores its
+// penalty instead of its reward. Implementations must be safe for
+// concurrent use. An error means the check could not be made.
+type Verifier interface {
+	Verify(ctx context.Context, s Sample) (bool, error)
+}
+
+// VerifierFunc adapts an ordinary function to [Verifier].
+type VerifierFunc func(ctx context.Context, s Sample) (bool, error)
+
+// Verify calls f.
+func (f VerifierFunc) Verify(ctx context.Context, s Sample) (bool, error) { return f(ctx, s) }
+
+// VerifierBuilder constructs a verifier from its argument: a verifier is
+// referred to as "NAME" (arg "") or "NAME:ARG", e.g. "max_length:2000".
+type VerifierBuilder func(arg string) (Verifier, error)
+
+// RegisterVerifier adds a verifier builder to the Default registry.
+func RegisterVerifier(name string, b VerifierBuilder) error { return Default.RegisterVerifier(name, b) }
+
+// RegisterVerifier adds a verifier builder under name. A name already taken
+// is an error.
+func (r *Registry) RegisterVerifier(name string, b VerifierBuilder) error {
+	if err := checkName(name); err != nil {
+		return fmt.Errorf("reward: register verifier %q: %w", name, err)
+	}
+	if b == nil {
+		return fmt.Errorf("reward: register verifier %q: nil builder", name)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.verifiers[name]; dup {
+		return fmt.Errorf("reward: register verifier %q: name already registered; pick another name", name)
+	}
+	r.verifiers[name] = b
+	return nil
+}
+
+// NewVerifier builds the verifier that spec ("NAME" or "NAME:ARG") refers
+// to. An unknown name yields an error wrapping [ErrUnknownVerifier] listing
+// the known names.
+func (r *Registry) NewVerifier(spec string) (v Verifier, err error) {
+	name, arg, _ := strings.Cut(strings.TrimSpace(spec), ":")
+	r.mu.RLock()
+	b, ok := r.verifiers[name]
+	r.mu.RUnlock()
+	if !ok {
+		return nil, fmt.Errorf("%w %q; known verifiers: %s", ErrUnknownVerifier, name, strings.Join(r.VerifierNames(), ", "))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			v, err = nil, fmt.Errorf("verifier %q: builder panicked: %v\n%s", spec, p, debug.Stack())
+		}
+	}()
+	v, err = b(arg)
+	if err != nil {
+		return nil, fmt.Errorf("verifier %q: %w", spec, err)
+	}
+	if v == nil {
+		return nil, fmt.Errorf("verifier %q: builder returned no verifier", spec)
+	}
+	return v, nil
+}
+
+// VerifierNames returns the registered verifier names, sorted.
+func (r *Registry) VerifierNames() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return sortedKeys(r.verifiers)
+}
+
+// safeVerify calls v.Verify, turning a panic into an error.
+func safeVerify(ctx context.Context, v Verifier, s Sample) (ok bool, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			ok, err = false, fmt.Errorf("verifier panicked: %v\n%s", p, debug.Stack())
+		}
+	}()
+	return v.Verify(ctx, s)
+}
+
+// noArg makes a builder for a verifier that takes no argument.
+func noArg(f VerifierFunc) VerifierBuilder {
+	return func(arg string) (Verifier, error) {
+		if arg != "" {
+			return nil, fmt.Errorf("%w: this verifier takes no argument, got %q", ErrBadParams, arg)
+		}
+		return f, nil
+	}
+}
+
+// limitArg makes a builder for a verifier bounded by a positive integer
+// argument ("max_length:2000").
+func limitArg(f func(limit int) VerifierFunc) VerifierBuilder {
+	return func(arg string) (Verifier, error) {
+		n, err := strconv.Atoi(arg)
+		if err != nil || n <= 0 {
+			return nil, fmt.Errorf("%w: needs a positive integer argument, as in NAME:2000; got %q", ErrBadParams, arg)
+		}
+		return f(n), nil
+	}
+}
+
+// builtinVerifiers are the verifiers every registry starts with.
+func builtinVerifiers() map[string]VerifierBuilder {
+	return map[string]VerifierBuilder{
+		// has_answer: the completion marks a final answer explicitly.
+		"has_answer": noArg(func(ctx context.Context, s Sample) (bool, error) {
+			return HasExplicitAnswer(s.Completion), nil
+		}),
+		// parses: the sample's actions (one turn, or all) parsed.
+		"parses": noArg(func(ctx context.Context, s Sample) (bool, error) {
+			for _, t := range sampleTurns(s) {
+				if t.Action.ParseError != "" {
+					return false, nil
+				}
+			}
+			return true, nil
+		}),
+		// no_tool_errors: every tool call of the sample succeeded.
+		"no_tool_errors": noArg(func(ctx context.Context, s Sample) (bool, error) {
+			calls, ok := toolCounts(sampleTurns(s))
+			return calls == ok, nil
+		}),
+		// terminated: the episode ended by reaching an end state.
+		"terminated": noArg(func(ctx context.Context, s Sample) (bool, error) {
+			if s.Trajectory == nil {
+				return false, errors.New("terminated: no trajectory to check")
+			}
+			return s.Trajectory.StopReason == "terminated", nil
+		}),
+		// max_length:N: at most N characters (all turns for a rollout).
+		"max_length": limitArg(func(limit int) VerifierFunc {
+			return func(ctx context.Context, s Sample) (bool, error) {
+				n, err := sampleLength(s, "chars")
+				return n <= limit, err
+			}
+		}),
+		// max_tokens:N: at most N generated tokens (all turns for a rollout).
+		"max_tokens": limitArg(func(limit int) VerifierFunc {
+			return func(ctx context.Context, s Sample) (bool, error) {
+				n, err := sampleLength(s, "tokens")
+				return n <= limit, err
+			}
+		}),
+	}
+}
+
+// builtinRewards are the reward functions every registry starts with;
+// composite builds its parts from reg.
+func builtinRewards(reg *Registry) map[string]Builder {
+	return map[string]Builder{
+		"math_equal":   newMathEqual,
+		"exact_match":  newExactMatch,
+		"numeric":      newNumeric,
+		"format":       newFormat,
+		"tool_success": newToolSuccess,
+		"tool_used":    newToolUsed,
+		"length":       newLength,
+		"regex":        newRegex,
+		"json_schema":  newJSONSchema,
+		"composite":    compositeBuilder(reg),
+	}
+}

@@ -1,0 +1,130 @@
+package rollout
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/model/openai"
+	"github.com/retrain-rl/retrain/model/openai/openaitest"
+
+	_ "github.com/retrain-rl/retrain/env/toolenv" // registers "calculator"
+)
+
+// calcResponder plays the calculator environment's smolagent dialect: it
+// calls the calculator on the expression of "What is EXPR?", then answers
+// the result.
+func calcResponder(req *openaitest.ChatRequest) openaitest.Reply {
+	var task string
+	for _, m := range req.Messages[1:] {
+		if m.Role == "user" && task == "" {
+			task = string(m.Content)
+		}
+		if r, ok := strings.CutPrefix(string(m.Content), "<result>"); ok {
+			return openaitest.Reply{Content: "<answer>" + strings.TrimSuffix(r, "</result>") + "</answer>"}
+		}
+	}
+	expr := strings.TrimSuffix(strings.TrimPrefix(task, "What is "), "?")
+	args, _ := json.Marshal(map[string]string{"expression": expr})
+	return openaitest.Reply{Content: `<tool>{"name": "calculator", "args": ` + string(args) + `}</tool>`}
+}
+
+// Whole episodes of the real calculator environment through the real
+// OpenAI client and the fake server, written to a file.
+func TestEndToEndCalculator(t *testing.T) {
+	srv := openaitest.NewServer(&openaitest.Options{Responder: calcResponder})
+	defer srv.Close()
+	client, err := openai.New(&openai.Options{BaseURL: srv.URL, Model: openaitest.DefaultModel, ReturnTokenIDs: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseIdleConnections()
+	f, err := env.New("calculator", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+
+	path := filepath.Join(t.TempDir(), "out.jsonl")
+	w, err := OpenJSONL(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tasks := ArithmeticTasks(6, 1)
+	sum, err := NewRunner(f, client, &RunnerOptions{N: 2, Concurrency: 4, Sink: w,
+		Episode: Options{EnvName: "calculator", ModelName: openaitest.DefaultModel}}).Run(context.Background(), tasks)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Succeeded != 12 || sum.TemplateDrift != 0 {
+		t.Fatalf("summary:\n%s", sum)
+	}
+	for _, tr := range readLines(t, path) {
+		if tr.StopReason != StopTerminated || len(tr.Turns) != 2 {
+			t.Errorf("%s: stop %q after %d turns (%s)", tr.ID, tr.StopReason, len(tr.Turns), tr.Error)
+			continue
+		}
+		call, answer := tr.Turns[0], tr.Turns[1]
+		if call.Action.Kind != retrain.ActionToolCall || call.Observation.ToolResults[0].Output != tr.Task.Answer {
+			t.Errorf("%s: first turn %+v", tr.ID, call)
+		}
+		if answer.Action.Text != tr.Task.Answer {
+			t.Errorf("%s: answered %q, want %q", tr.ID, answer.Action.Text, tr.Task.Answer)
+		}
+		// The fake server's tokenizer is prefix-stable: the check runs and passes.
+		if answer.PrefixMatch == nil || !*answer.PrefixMatch {
+			t.Errorf("%s: PrefixMatch %v, want true", tr.ID, answer.PrefixMatch)
+		}
+		if tk := call.Action.Tokens; tk.Len() == 0 || len(tk.IDs) != tk.Len() || len(tk.Logprobs) != tk.Len() {
+			t.Errorf("%s: tokens %+v", tr.ID, tk)
+		}
+		var roles []string
+		for _, m := range tr.Messages {
+			roles = append(roles, m.Role)
+		}
+		if got := strings.Join(roles, ","); !strings.HasPrefix(got, "system,user,assistant,user,assistant") {
+			t.Errorf("%s: conversation roles %s", tr.ID, got)
+		}
+		if tr.Turns[1].PromptMessages != 4 {
+			t.Errorf("%s: second prompt of %d messages, want 4", tr.ID, tr.Turns[1].PromptMessages)
+		}
+		if tr.Timings.Total <= 0 || tr.Timings.Model <= 0 {
+			t.Errorf("%s: timings %+v", tr.ID, tr.Timings)
+		}
+	}
+}
+
+// A failing server gives failed records with cause model, retried.
+func TestEndToEndServerErrors(t *testing.T) {
+	srv := openaitest.NewServer(&openaitest.Options{Responder: func(*openaitest.ChatRequest) openaitest.Reply {
+		return openaitest.Reply{Error: &openaitest.ErrorReply{Status: 400, Message: "nope"}}
+	}})
+	defer srv.Close()
+	client, err := openai.New(&openai.Options{BaseURL: srv.URL, Model: openaitest.DefaultModel})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.CloseIdleConnections()
+	f, _ := env.New("calculator", nil)
+	defer f.Close()
+	sink := &memSink{}
+	sum, err := NewRunner(f, client, &RunnerOptions{Retries: 1, RetryBackoff: 1, Sink: sink}).Run(context.Background(), ArithmeticTasks(2, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Failures[CauseModel] != 2 || sum.Retries != 2 || srv.Requests() != 4 {
+		t.Errorf("summary %+v, %d requests", sum, srv.Requests())
+	}
+	for _, tr := range sink.ts {
+		if !strings.Contains(tr.Error, "nope") || tr.Attempts != 2 {
+			t.Errorf("%s: error %q, attempts %d", tr.ID, tr.Error, tr.Attempts)
+		}
+	}
+}
