@@ -95,32 +95,39 @@ func (llama3JSON) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 	return textAction(text, reasoning, body)
 }
 
+// maxJSONCandidates bounds how many places findJSONCall tries, so that
+// text full of brackets costs linear time.
+const maxJSONCandidates = 64
+
 // findJSONCall returns the offset of the first top-level JSON call object
 // in s (or of a JSON array of them), or -1. Objects nested in a larger JSON
-// value are not calls. It runs in time linear in len(s).
+// value are not calls.
 func findJSONCall(s string) int {
+	tries := 0
 	for i := 0; i < len(s); i++ {
 		if s[i] != '{' && s[i] != '[' {
 			continue
 		}
-		end := valueEnd(s[i:])
-		if end < 0 {
-			return -1 // never closed: everything after is nested in it
-		}
-		// Cheap test before decoding: an object must open with a key, a
-		// list of calls with an object.
+		// Cheap test first: an object opens with a key, a list of calls
+		// with an object.
 		j := i + 1
 		for j < len(s) && strings.IndexByte(" \t\r\n", s[j]) >= 0 {
 			j++
 		}
-		if s[j] == '"' || (s[i] == '[' && s[j] == '{') {
-			if v := json.RawMessage(s[i : i+end]); json.Valid(v) && isCallShaped(v) {
-				return i
-			}
+		if j >= len(s) || (s[j] != '"' && !(s[i] == '[' && s[j] == '{')) {
+			continue
 		}
-		if s[j] == '"' || s[j] == '{' || s[j] == '[' {
-			i += end - 1
+		if tries++; tries > maxJSONCandidates {
+			return -1
 		}
+		end := valueEnd(s[i:])
+		if end < 0 {
+			continue
+		}
+		if v := json.RawMessage(s[i : i+end]); json.Valid(v) && isCallShaped(v) {
+			return i
+		}
+		i += end - 1
 	}
 	return -1
 }

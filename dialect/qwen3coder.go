@@ -167,12 +167,14 @@ func qwenFunction(s string, bounded bool, n int) (call retrain.ToolCall, tail, p
 // JSON object.
 func qwenParams(body string) (string, string) {
 	var o object
+	consumed, closeAt := 0, -2 // closeAt: offset in the original body of the next </parameter>
 	for {
 		i := strings.Index(body, paramOpen)
 		if i < 0 {
 			return o.json(), ""
 		}
 		body = body[i+len(paramOpen):]
+		consumed += i + len(paramOpen)
 		gt := strings.IndexByte(body, '>')
 		if gt < 0 || strings.Contains(body[:gt], "\n") {
 			return "", "a <parameter=…> tag is not closed with \">\" after the parameter name"
@@ -182,16 +184,25 @@ func qwenParams(body string) (string, string) {
 			return "", "a parameter name is empty"
 		}
 		body = body[gt+1:]
-		end := len(body)
-		next := len(body)
-		if j := strings.Index(body, paramClose); j >= 0 {
-			end, next = j, j+len(paramClose)
+		end, next := len(body), len(body)
+		if closeAt == -2 || (closeAt >= 0 && closeAt < consumed+gt+1) {
+			// Search again only once passed, so that many unclosed
+			// parameters cost linear time.
+			closeAt = -1
+			if j := strings.Index(body, paramClose); j >= 0 {
+				closeAt = consumed + gt + 1 + j
+			}
 		}
-		if j := strings.Index(body, paramOpen); j >= 0 && j < end {
+		consumed += gt + 1
+		if closeAt >= 0 {
+			end, next = closeAt-consumed, closeAt-consumed+len(paramClose)
+		}
+		if j := strings.Index(body[:end], paramOpen); j >= 0 {
 			end, next = j, j
 		}
 		o.set(name, qwenValue(body[:end]))
 		body = body[next:]
+		consumed += next
 	}
 }
 

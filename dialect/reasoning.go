@@ -40,29 +40,44 @@ func splitReasoning(text string, pairs ...tagPair) (reasoning, rest, problem str
 		text = text[c+len(p.close):]
 		break
 	}
+	// next[k] is the offset in text of the next opening tag of pairs[k]
+	// at or after pos, or -1; it is searched again only once passed, so
+	// the whole split takes linear time.
+	next := make([]int, len(pairs))
+	for k, p := range pairs {
+		next[k] = strings.Index(text, p.open)
+	}
 	var b strings.Builder
+	pos := 0
 	for {
 		at, which := -1, 0
-		for i, p := range pairs {
-			if j := strings.Index(text, p.open); j >= 0 && (at < 0 || j < at) {
-				at, which = j, i
+		for k, p := range pairs {
+			if next[k] >= 0 && next[k] < pos {
+				if n := strings.Index(text[pos:], p.open); n >= 0 {
+					next[k] = pos + n
+				} else {
+					next[k] = -1
+				}
+			}
+			if next[k] >= 0 && (at < 0 || next[k] < at) {
+				at, which = next[k], k
 			}
 		}
 		if at < 0 {
-			b.WriteString(text)
+			b.WriteString(text[pos:])
 			break
 		}
 		p := pairs[which]
-		b.WriteString(text[:at])
-		body := text[at+len(p.open):]
-		end := strings.Index(body, p.close)
+		b.WriteString(text[pos:at])
+		bodyStart := at + len(p.open)
+		end := strings.Index(text[bodyStart:], p.close)
 		if end < 0 {
-			parts = append(parts, body)
+			parts = append(parts, text[bodyStart:])
 			problem = fmt.Sprintf("the %s block is not closed (was the output cut off?): end your reasoning with %s, then write your tool call or answer", p.open, p.close)
 			break
 		}
-		parts = append(parts, body[:end])
-		text = body[end+len(p.close):]
+		parts = append(parts, text[bodyStart:bodyStart+end])
+		pos = bodyStart + end + len(p.close)
 	}
 	var kept []string
 	for _, s := range parts {

@@ -10,7 +10,6 @@ import (
 	"io"
 	"os"
 	"reflect"
-	"regexp"
 	"slices"
 	"sort"
 	"strconv"
@@ -477,80 +476,7 @@ func clip(s string, n int) string {
 	return s
 }
 
-// The fake model. It is scripted, not a model: it plays the calculator
-// environment the obvious way so that "--model fake" runs whole episodes.
-//
-//   - Before any tool result, when the task holds an arithmetic expression
-//     ("What is 37 * 12 + 5?"), it calls the calculator with it, in the
-//     dialect the system prompt describes (smolagent <tool>, Hermes
-//     <tool_call>) or as a native tool call when tools are offered.
-//   - After a tool result, it answers <answer>RESULT</answer>.
-//   - With no expression (e.g. GSM8K word problems) it answers the last
-//     number of the question: a fixed guess, usually wrong.
-var (
-	exprRunRe = regexp.MustCompile(`[\d\s+\-*/().^]+`)
-	hasOpRe   = regexp.MustCompile(`\d[\s)]*[-+*/^][\s(]*[\d(]`)
-	numberRe  = regexp.MustCompile(`-?\d[\d,]*(?:\.\d+)?`)
-	resultRe  = regexp.MustCompile(`(?s)<(?:result|tool_response)>(.*?)</(?:result|tool_response)>`)
-)
-
-// findExpr returns the longest arithmetic expression in task, or "".
-func findExpr(task string) string {
-	best := ""
-	for _, m := range exprRunRe.FindAllString(task, -1) {
-		m = strings.TrimRight(strings.TrimSpace(m), ".")
-		if hasOpRe.MatchString(m) && len(m) > len(best) {
-			best = m
-		}
-	}
-	return best
-}
-
-func fakeResponder(req *openaitest.ChatRequest) openaitest.Reply {
-	var system, task, result string
-	haveResult := false
-	for i, m := range req.Messages {
-		text := string(m.Content)
-		switch {
-		case m.Role == "system":
-			system += text
-		case m.Role == "user" && task == "":
-			task = text
-		case m.Role == "tool":
-			result, haveResult = text, true
-		case m.Role == "user" && i > 0:
-			if ms := resultRe.FindAllStringSubmatch(text, -1); ms != nil {
-				result, haveResult = ms[len(ms)-1][1], true
-			}
-		}
-	}
-	if haveResult {
-		if n := numberRe.FindAllString(result, -1); len(n) > 0 && !strings.HasPrefix(strings.TrimSpace(result), "Error") {
-			return openaitest.Reply{Content: "<answer>" + n[len(n)-1] + "</answer>"}
-		}
-		return openaitest.Reply{Content: "<answer>" + guess(task) + "</answer>"}
-	}
-	expr := findExpr(task)
-	if expr == "" {
-		return openaitest.Reply{Content: "<answer>" + guess(task) + "</answer>"}
-	}
-	args, _ := json.Marshal(map[string]string{"expression": expr})
-	switch {
-	case len(req.Tools) > 0:
-		return openaitest.Reply{ToolCalls: []openaitest.ToolCall{{Function: openaitest.FunctionCall{Name: "calculator", Arguments: string(args)}}}}
-	case strings.Contains(system, "<tool_call>"):
-		return openaitest.Reply{Content: `<tool_call>{"name": "calculator", "arguments": ` + string(args) + `}</tool_call>`}
-	case strings.Contains(system, "<tool>"):
-		return openaitest.Reply{Content: `<tool>{"name": "calculator", "args": ` + string(args) + `}</tool>`}
-	}
-	return openaitest.Reply{Content: "<answer>" + guess(task) + "</answer>"}
-}
-
-// guess is the fake's answer without a tool result: the task's last number.
-func guess(task string) string {
-	n := numberRe.FindAllString(task, -1)
-	if len(n) == 0 {
-		return "0"
-	}
-	return strings.TrimRight(n[len(n)-1], ".,")
-}
+// fakeResponder is the fake model of "--model fake": it plays the
+// calculator environment the obvious way (see
+// openaitest.ArithmeticResponder).
+var fakeResponder = openaitest.ArithmeticResponder

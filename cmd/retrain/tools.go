@@ -36,21 +36,36 @@ var toolCallCommand = &command{
 	usage:   "[--timeout D] [--json] NAME ['JSON' | -]",
 }
 
-// toolSource holds the flags that say where tools come from. Today that is
-// the built-in registry; a later --mcp CONFIG flag adds MCP servers here.
-type toolSource struct{}
+// toolSource holds the flags that say where tools come from: the built-in
+// registry, plus the MCP servers of --mcp CONFIG.
+type toolSource struct {
+	mcp *string
+}
 
 // addToolSourceFlags defines the tool-source flags on fs.
-func addToolSourceFlags(*flag.FlagSet) *toolSource { return &toolSource{} }
+func addToolSourceFlags(fs *flag.FlagSet) *toolSource {
+	return &toolSource{mcp: fs.String("mcp", "", "also offer the tools of the MCP servers in this mcpServers JSON `file`")}
+}
 
 // load collects the tools. The returned function releases what loading
 // acquired (e.g. MCP sessions) and must be called when done.
 func (ts *toolSource) load(ctx context.Context) (*tool.Set, func(), error) {
-	set, err := tool.Collect(ctx, tool.FromRegistry(tool.Default))
+	providers := []tool.Provider{tool.FromRegistry(tool.Default)}
+	release := func() {}
+	if *ts.mcp != "" {
+		p, err := loadMCP(*ts.mcp)
+		if err != nil {
+			return nil, nil, err
+		}
+		providers = append(providers, p)
+		release = func() { p.Close() }
+	}
+	set, err := tool.Collect(ctx, providers...)
 	if err != nil {
+		release()
 		return nil, nil, err
 	}
-	return set, func() {}, nil
+	return set, release, nil
 }
 
 func runTools(ctx context.Context, args []string, s stdio) error {

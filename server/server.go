@@ -1,0 +1,361 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/retrain-rl/retrain/env"
+	wire "github.com/retrain-rl/retrain/internal/openenvwire"
+)
+
+// Defaults of [Options].
+const (
+	DefaultMaxSessions     = 10000
+	DefaultIdleTimeout     = 15 * time.Minute
+	DefaultResumeTimeout   = time.Minute
+	DefaultStepTimeout     = 5 * time.Minute
+	DefaultMaxMessageBytes = 16 << 20
+	DefaultMaxRollouts     = 8
+	// DefaultEnvName is the default environment when Options.DefaultEnv is
+	// empty and it is served.
+	DefaultEnvName = "single_turn"
+)
+
+// Options configure a [Server]. Nil or zero values mean the defaults.
+type Options struct {
+	// Registry provides the environments; nil means env.Default.
+	Registry *env.Registry
+	// Envs limits the served environments to these names; empty means every
+	// environment of Registry.
+	Envs []string
+	// DefaultEnv is the environment served at the root paths (/ws, /reset,
+	// ...). Empty means DefaultEnvName when it is served, else the first
+	// served name.
+	DefaultEnv string
+	// EnvConfig holds the configuration of environments, by name; an
+	// environment without an entry gets its defaults.
+	EnvConfig map[string]json.RawMessage
+	// MaxSessions bounds the sessions open at once (default
+	// DefaultMaxSessions); more are refused with CAPACITY_REACHED.
+	MaxSessions int
+	// IdleTimeout closes a session that has seen no request for this long,
+	// connected or not (default DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// ResumeTimeout is how long a WebSocket session whose connection dropped
+	// waits to be resumed before it is closed (default DefaultResumeTimeout).
+	ResumeTimeout time.Duration
+	// StepTimeout bounds each environment call: Setup, Reset, Step
+	// (default DefaultStepTimeout). A request's timeout_s may only shorten it.
+	StepTimeout time.Duration
+	// Token, when set, is required as "Authorization: Bearer Token" on every
+	// route but /health.
+	Token string
+	// DataDir is the directory that datasets named by /v1/rollouts requests
+	// are read from (paths may not leave it). Empty refuses dataset paths:
+	// requests must then carry their tasks.
+	DataDir string
+	// MaxRollouts bounds the /v1/rollouts requests running at once (default
+	// DefaultMaxRollouts); more get 503.
+	MaxRollouts int
+	// MaxMessageBytes bounds a WebSocket message or request body (default
+	// DefaultMaxMessageBytes).
+	MaxMessageBytes int64
+	// Logger receives the server's log; nil discards it.
+	Logger *slog.Logger
+}
+
+// Server serves environments over OpenEnv's protocol. It is an
+// http.Handler; Close it to end its sessions and background work.
+type Server struct {
+	opts    Options
+	reg     *env.Registry
+	log     *slog.Logger
+	mux     *http.ServeMux
+	metrics *metrics
+
+	ctx    context.Context // canceled by Close; WebSocket reads use it
+	cancel context.CancelFunc
+
+	sessions *sessionTable
+
+	facMu     sync.Mutex
+	factories map[string]env.Factory // shared factories of served environments, by name
+	httpMu    sync.Mutex
+	httpDef   map[string]string // default HTTP session id, by environment
+
+	rollouts chan struct{} // slots of concurrent rollout requests
+
+	mu      sync.Mutex // guards closed, conns and Adds to wg
+	closed  bool
+	conns   map[*wsConn]struct{}
+	wg      sync.WaitGroup // WebSocket handlers, kicks, the reaper
+	closeMu sync.Mutex     // serializes Close
+}
+
+// New returns a server for opts (nil means defaults). It starts the reaper
+// of idle sessions; Close stops it.
+func New(opts *Options) (*Server, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Registry == nil {
+		o.Registry = env.Default
+	}
+	if o.MaxSessions <= 0 {
+		o.MaxSessions = DefaultMaxSessions
+	}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = DefaultIdleTimeout
+	}
+	if o.ResumeTimeout <= 0 {
+		o.ResumeTimeout = DefaultResumeTimeout
+	}
+	if o.StepTimeout <= 0 {
+		o.StepTimeout = DefaultStepTimeout
+	}
+	if o.MaxRollouts <= 0 {
+		o.MaxRollouts = DefaultMaxRollouts
+	}
+	if o.MaxMessageBytes <= 0 {
+		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	known := o.Registry.Names()
+	for _, n := range o.Envs {
+		if !slices.Contains(known, n) {
+			return nil, fmt.Errorf("server: environment %q is not registered; known: %s", n, strings.Join(known, ", "))
+		}
+	}
+	served := o.Envs
+	if len(served) == 0 {
+		served = known
+	}
+	if len(served) == 0 {
+		return nil, errors.New("server: no environments are registered; import an environment package (e.g. env/single)")
+	}
+	if o.DefaultEnv == "" {
+		o.DefaultEnv = served[0]
+		if slices.Contains(served, DefaultEnvName) {
+			o.DefaultEnv = DefaultEnvName
+		}
+	} else if !slices.Contains(served, o.DefaultEnv) {
+		return nil, fmt.Errorf("server: default environment %q is not served; served: %s", o.DefaultEnv, strings.Join(served, ", "))
+	}
+	for n := range o.EnvConfig {
+		if !slices.Contains(served, n) {
+			return nil, fmt.Errorf("server: configuration given for %q, which is not served; served: %s", n, strings.Join(served, ", "))
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &Server{
+		opts:      o,
+		reg:       o.Registry,
+		log:       o.Logger,
+		metrics:   newMetrics(),
+		ctx:       ctx,
+		cancel:    cancel,
+		factories: map[string]env.Factory{},
+		httpDef:   map[string]string{},
+		rollouts:  make(chan struct{}, o.MaxRollouts),
+		conns:     map[*wsConn]struct{}{},
+	}
+	s.sessions = newSessionTable(o.MaxSessions)
+	s.routes()
+	s.wg.Add(1)
+	go s.reaper()
+	return s, nil
+}
+
+// DefaultEnv is the name of the environment served at the root paths.
+func (s *Server) DefaultEnv() string { return s.opts.DefaultEnv }
+
+// SessionsOpen is the number of sessions open now.
+func (s *Server) SessionsOpen() int { return s.sessions.len() }
+
+// ServeHTTP serves one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Token != "" && r.URL.Path != "/health" && !s.authorized(r) {
+		s.metrics.errorf(wire.CodeUnauthorized)
+		w.Header().Set("WWW-Authenticate", `Bearer realm="retrain"`)
+		writeJSON(w, http.StatusUnauthorized, wire.HTTPError{
+			Detail: "missing or wrong bearer token: send the header \"Authorization: Bearer TOKEN\" with the token retrain serve was started with (--token or RETRAIN_SERVE_TOKEN)",
+			Code:   wire.CodeUnauthorized,
+		})
+		return
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) authorized(r *http.Request) bool {
+	h := r.Header.Get("Authorization")
+	tok, ok := strings.CutPrefix(h, "Bearer ")
+	if !ok {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.opts.Token)) == 1
+}
+
+// routes registers the handlers, each environment route at the root (the
+// default environment) and under /envs/{name}.
+func (s *Server) routes() {
+	m := http.NewServeMux()
+	m.HandleFunc("GET /health", s.handleHealth)
+	m.HandleFunc("GET /metrics", s.handleMetrics)
+	m.HandleFunc("GET /envs", s.handleEnvs)
+	m.HandleFunc("POST /v1/rollouts", s.handleRollouts)
+	for _, p := range []string{"", "/envs/{name}"} {
+		m.HandleFunc("GET "+p+"/ws", s.withEnv(s.handleWS))
+		m.HandleFunc("POST "+p+"/reset", s.withEnv(s.handleReset))
+		m.HandleFunc("POST "+p+"/step", s.withEnv(s.handleStep))
+		m.HandleFunc("GET "+p+"/state", s.withEnv(s.handleState))
+		m.HandleFunc("GET "+p+"/schema", s.withEnv(s.handleSchema))
+		m.HandleFunc("GET "+p+"/metadata", s.withEnv(s.handleMetadata))
+		m.HandleFunc("POST "+p+"/sessions", s.withEnv(s.handleCreateSession))
+		m.HandleFunc("POST "+p+"/sessions/{id}/reset", s.withEnv(s.handleSessionReset))
+		m.HandleFunc("POST "+p+"/sessions/{id}/step", s.withEnv(s.handleSessionStep))
+		m.HandleFunc("GET "+p+"/sessions/{id}/state", s.withEnv(s.handleSessionState))
+		m.HandleFunc("DELETE "+p+"/sessions/{id}", s.withEnv(s.handleDeleteSession))
+	}
+	m.HandleFunc("GET /envs/{name}/health", s.withEnv(func(w http.ResponseWriter, r *http.Request, _ string) {
+		s.handleHealth(w, r)
+	}))
+	m.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, wire.HTTPError{Detail: fmt.Sprintf(
+			"no route %s %s; see /envs for the environments, and /ws, /reset, /step, /state, /schema, /metadata, /sessions, /v1/rollouts, /health, /metrics",
+			r.Method, r.URL.Path)})
+	})
+	s.mux = m
+}
+
+// withEnv resolves the environment of the request: the path's {name}, or
+// the default environment.
+func (s *Server) withEnv(h func(w http.ResponseWriter, r *http.Request, name string)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		if name == "" {
+			name = s.opts.DefaultEnv
+		} else if !s.serves(name) {
+			s.metrics.errorf("UNKNOWN_ENV")
+			writeJSON(w, http.StatusNotFound, wire.HTTPError{Detail: fmt.Sprintf(
+				"unknown environment %q; served: %s", name, strings.Join(s.served(), ", "))})
+			return
+		}
+		h(w, r, name)
+	}
+}
+
+// served lists the served environment names.
+func (s *Server) served() []string {
+	if len(s.opts.Envs) > 0 {
+		return s.opts.Envs
+	}
+	return s.reg.Names()
+}
+
+func (s *Server) serves(name string) bool { return slices.Contains(s.served(), name) }
+
+// factory returns the shared factory of a served environment, built on
+// first use with its configured options.
+func (s *Server) factory(name string) (env.Factory, error) {
+	s.facMu.Lock()
+	defer s.facMu.Unlock()
+	if f := s.factories[name]; f != nil {
+		return f, nil
+	}
+	if s.isClosed() {
+		return nil, errors.New("server is closed")
+	}
+	f, err := s.reg.New(name, s.opts.EnvConfig[name])
+	if err != nil {
+		return nil, err
+	}
+	s.factories[name] = f
+	return f, nil
+}
+
+func (s *Server) isClosed() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.closed
+}
+
+// goTracked runs f in a goroutine that Close waits for; it reports false
+// (and does not run f) once the server is closed.
+func (s *Server) goTracked(f func()) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return false
+	}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// Close ends every session and connection, stops the reaper, and closes
+// the environment factories. Requests still being served fail. It is safe
+// to call more than once.
+func (s *Server) Close() error {
+	s.closeMu.Lock()
+	defer s.closeMu.Unlock()
+	s.mu.Lock()
+	already := s.closed
+	s.closed = true
+	conns := make([]*wsConn, 0, len(s.conns))
+	for c := range s.conns {
+		conns = append(conns, c)
+	}
+	s.mu.Unlock()
+	if already {
+		return nil
+	}
+	s.cancel()
+	for _, c := range conns {
+		c.c.CloseNow()
+	}
+	s.wg.Wait()
+	var errs []error
+	for _, sess := range s.sessions.removeAll() {
+		if err := sess.close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	s.facMu.Lock()
+	for name, f := range s.factories {
+		if err := f.Close(); err != nil {
+			errs = append(errs, fmt.Errorf("close environment %s: %w", name, err))
+		}
+	}
+	s.factories = map[string]env.Factory{}
+	s.facMu.Unlock()
+	return errors.Join(errs...)
+}
+
+// writeJSON writes v as a JSON reply with status.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status = http.StatusInternalServerError
+		b, _ = json.Marshal(wire.HTTPError{Detail: "encode reply: " + err.Error()})
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
+}
