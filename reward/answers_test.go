@@ -346,6 +346,9 @@ var mathCases = []struct {
 	{`36`, "6^2 = 36\n\n**Answer:** \\(36\\)", true},
 	{`36`, "\\[\\boxed{36}\\]", true},
 	{`1`, "\\boxed{1}\\boxed{2}", false},
+	{"2, 3", `The roots are $\boxed{2}$ and $\boxed{3}$.`, true},
+	{"3", `First \boxed{2}, then the final answer is \boxed{3}.`, true},
+	{"18", `\boxed{18 \text{ (dollars)}}`, true},
 	// Wrong answers that look close.
 	{"5", `\boxed{5x}`, false},
 	{"2", `\boxed{2, 3}`, false},
@@ -412,10 +415,10 @@ func TestExtractAnswer(t *testing.T) {
 func TestReferenceAnswer(t *testing.T) {
 	tests := map[string]string{
 		"Janet sells 16 - 3 - 4 = <<16-3-4=9>>9 duck eggs a day.\n#### 18": "18",
-		`The sum is $\boxed{\frac{3}{4}}$.`:                                 `\frac{3}{4}`,
-		"<answer>7</answer>":                                                "7",
-		"  (1, 2) ":                                                         "(1, 2)",
-		"The answer is 5":                                                   "The answer is 5", // not a solution format: kept whole
+		`The sum is $\boxed{\frac{3}{4}}$.`:                                `\frac{3}{4}`,
+		"<answer>7</answer>":                                               "7",
+		"  (1, 2) ":                                                        "(1, 2)",
+		"The answer is 5":                                                  "The answer is 5", // not a solution format: kept whole
 	}
 	for gold, want := range tests {
 		if got := ReferenceAnswer(gold); got != want {

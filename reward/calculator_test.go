@@ -182,9 +182,9 @@ func TestCalculatorVerifierPenalty(t *testing.T) {
 		final string
 		want  float64
 	}{
-		{"The answer is 42.", 2},            // verified, correct
-		{"The answer is 41.", 0},            // verified, wrong
-		{"42", -1},                          // correct but no explicit answer: 2 × -0.5
+		{"The answer is 42.", 2}, // verified, correct
+		{"The answer is 41.", 0}, // verified, wrong
+		{"42", -1},               // correct but no explicit answer: 2 × -0.5
 		{strings.Repeat("x", 200) + " The answer is 42.", -1}, // too long
 	}
 	for _, tt := range tests {

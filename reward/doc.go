@@ -54,5 +54,16 @@
 // Sets "{1,2}" and bare lists "1, 2" compare unordered; tuples "(1,2)" and
 // intervals "[0,1)" compare in order, brackets included. Free variables are
 // compared by evaluating both sides at fixed points; "e" is Euler's number
-// and "i" an ordinary variable.
+// and "i" an ordinary variable. Several boxes joined only by commas or
+// "and" ("\boxed{2} and \boxed{3}") are one list answer.
+//
+// The Calculator weighs the environment's step rewards by env_weight
+// (default 1) and lists them under the component "env". A verifier's
+// penalty and the error score replace the raw score, before the weight.
+// Rollout components are spread over the turns by the distribution; a
+// trajectory without turns has the rollout components as its total.
+// tool_success scores 1 when no tool was called (param if_none); format
+// scores 1 for a clean parse, 0.5 (param partial) for balanced tags, else 0;
+// length scores inside (default 0) within [min, max], minus penalty (or
+// penalty per unit outside with per_unit) beyond.
 package reward

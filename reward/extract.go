@@ -93,7 +93,7 @@ func explicitAnswer(text string) (found, bool) {
 		}
 		return found{refine(a, false), MethodAnswerTag}, true
 	}
-	if a, ok := lastBoxed(text); ok {
+	if a, ok := lastBoxes(text); ok {
 		return found{a, MethodBoxed}, true
 	}
 	if a, ok := afterHashes(text); ok {
@@ -172,6 +172,56 @@ func lastBoxed(text string) (string, bool) {
 	return "", false
 }
 
+// boxSepRE is what may stand between boxes that together are one answer:
+// "\boxed{2} and \boxed{3}", "$\boxed{2}$, $\boxed{3}$".
+var boxSepRE = regexp.MustCompile(`^[\s,;$]*(?:(?:and|or|\\text\{\s*(?:and|or)\s*\})[\s,;$]*)?$`)
+
+// lastBoxes returns the last \boxed{} answer; boxes just before it, joined
+// to it by commas or "and"/"or" only, make one list answer with it.
+func lastBoxes(text string) (string, bool) {
+	last, ok := lastBoxed(text)
+	if !ok {
+		return "", false
+	}
+	type box struct {
+		inner      string
+		start, end int
+	}
+	var boxes []box
+	for i := 0; i < len(text); {
+		j := strings.Index(text[i:], `\boxed{`)
+		if j < 0 {
+			break
+		}
+		start := i + j
+		inner, after, closed := braceGroup(text[start+len(`\boxed`):])
+		if !closed {
+			break
+		}
+		end := len(text) - len(after)
+		boxes = append(boxes, box{strings.TrimSpace(inner), start, end})
+		i = end
+	}
+	n := len(boxes)
+	if n < 2 || boxes[n-1].inner != last {
+		return last, true
+	}
+	k := n - 1
+	for k > 0 && boxSepRE.MatchString(text[boxes[k-1].end:boxes[k].start]) {
+		k--
+	}
+	if k == n-1 {
+		return last, true
+	}
+	parts := make([]string, 0, n-k)
+	for _, b := range boxes[k:] {
+		if b.inner != "" {
+			parts = append(parts, b.inner)
+		}
+	}
+	return strings.Join(parts, ", "), true
+}
+
 // braceGroup takes s starting with '{' and returns the content up to the
 // matching '}', the text after it, and whether the group was closed. Escaped
 // braces (\{ and \}) do not count.
@@ -214,7 +264,7 @@ var answerPhraseRE = regexp.MustCompile(`(?i)\b(?:final\s+)?answer\b(?:\s*\*+)?(
 // answerPhrase returns the answer after the last answer phrase.
 func answerPhrase(text string) (string, bool) {
 	ms := answerPhraseRE.FindAllStringSubmatchIndex(text, -1)
-	for k := len(ms) - 1; k >= 0; k-- {
+	for k := len(ms) - 1; k >= 0 && k >= len(ms)-maxPhraseTries; k-- {
 		m := ms[k]
 		if m[2] < 0 && m[4] < 0 {
 			continue // "answer" without "is" or a colon
@@ -237,6 +287,9 @@ var remarkRE = regexp.MustCompile(`\s*\((?:[^()]*\s)?[A-Za-z]{3,}[^()]*\)\s*$`)
 
 // phraseTail takes the answer that follows an answer phrase.
 func phraseTail(tail string) (string, bool) {
+	if len(tail) > maxTailLen {
+		tail = tail[:maxTailLen]
+	}
 	tail = strings.TrimLeft(tail, " \t*:")
 	if strings.HasPrefix(tail, "\n") || strings.HasPrefix(tail, "\r") {
 		tail = strings.TrimLeft(tail, " \t\r\n*")
@@ -311,6 +364,13 @@ func lastNumber(text string) (string, bool) {
 	}
 	return n, true
 }
+
+// maxPhraseTries bounds how many answer phrases are tried, last first;
+// maxTailLen bounds the text after one that is looked at.
+const (
+	maxPhraseTries = 16
+	maxTailLen     = 1000
+)
 
 // maxPhraseWords is the most words an answer after an answer phrase may
 // have; more means the phrase was prose.

@@ -33,7 +33,7 @@ var (
 	degreeRE   = regexp.MustCompile(`(?:\^\s*\{?\s*\\circ\s*\}?|\\circ\b|\\degree\b)(?:\s*[CF]\b)?|\^\s*\{\s*\}`)
 	percentRE  = regexp.MustCompile(`\s*(?i:percent|per\s+cent)\b`)
 	textCmdRE  = regexp.MustCompile(`\\(?:text|textbf|textit|textrm|textsf|texttt|textnormal|mbox|hbox|emph|mathrm|mathbf|mathit|mathsf|mathtt|operatorname)\s*\{`)
-	unitWordRE = regexp.MustCompile(`^[A-Za-z][A-Za-z .\-/]*$`)
+	unitWordRE = regexp.MustCompile(`^\(?[A-Za-z][A-Za-z .\-/]*\)?$`)
 	// expAfterRE is an exponent that belonged to a removed unit, as in "\text{cm}^2".
 	expAfterRE  = regexp.MustCompile(`^\s*\^\s*\{?\s*[23]\s*\}?`)
 	leadWordsRE = regexp.MustCompile(`^(?i:approximately|approx\.?|about|around|roughly|exactly|only|just|a total of|total of|total)\s+`)

@@ -299,7 +299,7 @@ func (s *Server) reaper() {
 func (s *Server) reap(now time.Time) {
 	gone, conns, why := s.sessions.expired(now, s.opts.IdleTimeout, s.opts.ResumeTimeout)
 	for _, c := range conns {
-		c.kick(statusSessionExpired, "session expired")
+		s.kickConn(c, statusSessionExpired, "session expired")
 	}
 	for i, sess := range gone {
 		s.metrics.sessionsReaped.Add(1)

@@ -29,11 +29,15 @@ type CallOptions struct {
 // Invoke calls t with args and returns what the model should see. It is
 // what [Set.Call] does for one tool.
 //
-// The model's mistakes and the tool's failures are data: an *Error, any
-// other error from the tool, a panic (recovered, never a crash) and the
+// Two kinds of failure are kept apart. The model's mistakes and the tool's
+// failures are data: an *Error, a panic (recovered, never a crash) and the
 // per-call timeout all yield a ToolResult with Success false, an Error
-// message, and a nil Go error. Only when ctx itself is done is a Go error
-// returned (wrapping ctx.Err()). Empty or null args are treated as {}.
+// message, and a nil Go error. Any other error from the tool is an
+// infrastructure failure (a dead MCP server, a broken connection): the
+// ToolResult still says what happened, and the error is also returned,
+// wrapped, so the episode is recorded as failed rather than trained on.
+// When ctx itself is done a Go error wrapping ctx.Err() is returned.
+// Empty or null args are treated as {}.
 //
 // The tool runs in its own goroutine so that the timeout holds even for a
 // tool that ignores its context; such a tool is abandoned, still running,
@@ -126,6 +130,7 @@ func Invoke(ctx context.Context, t Tool, args json.RawMessage, opts *CallOptions
 		res.Error = c.Error()
 	default:
 		res.Error = fmt.Sprintf("tool %q failed: %v", name, out.err)
+		return res, fmt.Errorf("tool %q: %w", name, out.err)
 	}
 	return res, nil
 }

@@ -33,9 +33,6 @@ func TestInvoke(t *testing.T) {
 		{"tool error", rawTool{"t", func(context.Context, json.RawMessage) (tool.Result, error) {
 			return tool.Result{}, &tool.Error{Message: "no results; try a shorter query"}
 		}}, `{}`, nil, false, "", `tool "t": no results; try a shorter query`},
-		{"other error", rawTool{"t", func(context.Context, json.RawMessage) (tool.Result, error) {
-			return tool.Result{}, io.ErrUnexpectedEOF
-		}}, `{}`, nil, false, "", `tool "t" failed: unexpected EOF`},
 		{"panic", rawTool{"p", func(context.Context, json.RawMessage) (tool.Result, error) {
 			var m map[string]int
 			m["x"] = 1 // panics: assignment to entry in nil map
@@ -144,5 +141,19 @@ func TestInvokeNoTimeout(t *testing.T) {
 func TestInvokeNilTool(t *testing.T) {
 	if _, err := tool.Invoke(context.Background(), nil, nil, nil); err == nil {
 		t.Error("Invoke(nil tool) succeeded")
+	}
+}
+
+// An error that is not a *tool.Error is an infrastructure failure: the
+// result says what happened, and the Go error lets the episode fail.
+func TestInvokeInfrastructureError(t *testing.T) {
+	res, err := tool.Invoke(context.Background(), rawTool{"t", func(context.Context, json.RawMessage) (tool.Result, error) {
+		return tool.Result{}, io.ErrUnexpectedEOF
+	}}, nil, nil)
+	if !errors.Is(err, io.ErrUnexpectedEOF) {
+		t.Errorf("Invoke error = %v; want it to wrap io.ErrUnexpectedEOF", err)
+	}
+	if res.Success || res.Error != `tool "t" failed: unexpected EOF` {
+		t.Errorf("result = %+v; want a failed result naming the error", res)
 	}
 }

@@ -21,6 +21,7 @@ import (
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/model/local"
 	"github.com/retrain-rl/retrain/model/openai"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/rollout"
@@ -38,8 +39,9 @@ func init() {
 var rolloutCommand = &command{
 	name:    "rollout",
 	summary: "run episodes of an environment with a model and write the trajectories as JSONL",
-	usage: "--model URL|fake [--env NAME] [--data FILE] [flags]\n\n" +
+	usage: "[--model URL|local|fake] [--env NAME] [--data FILE] [flags]\n\n" +
 		"Examples:\n" +
+		"  retrain rollout                                   # calculator env, generated arithmetic tasks, the built-in local model\n" +
 		"  retrain rollout --model fake                      # calculator env, generated arithmetic tasks, scripted fake server\n" +
 		"  retrain rollout --model http://localhost:8000/v1 --model-name Qwen/Qwen3-8B \\\n" +
 		"      --env calculator --data gsm8k_test.jsonl --n 4 --concurrency 64 --token-ids --out gsm8k.jsonl\n" +
@@ -92,6 +94,10 @@ func defaultRolloutConfig() rolloutConfig {
 // fakeModel is the --model value that starts the in-process fake server.
 const fakeModel = "fake"
 
+// localModel is the --model value (and the default) that runs the built-in
+// local model in-process.
+const localModel = "local"
+
 func runRollout(ctx context.Context, args []string, s stdio) error {
 	fs := newFlagSet(rolloutCommand, s.err)
 	c := defaultRolloutConfig()
@@ -104,7 +110,7 @@ func runRollout(ctx context.Context, args []string, s stdio) error {
 	fs.StringVar(&c.PromptField, "prompt-field", "", "the dataset's prompt `field` (default \"prompt\", else \"question\")")
 	fs.StringVar(&c.AnswerField, "answer-field", "", "the dataset's reference answer `field` (default \"answer\")")
 	fs.StringVar(&c.IDField, "id-field", "", "the dataset's task id `field` (default \"id\", else the line number)")
-	fs.StringVar(&c.Model, "model", "", "base `URL` of an OpenAI-compatible server (e.g. http://localhost:8000/v1), or \"fake\" for the in-process scripted fake server")
+	fs.StringVar(&c.Model, "model", "", "base `URL` of an OpenAI-compatible server (e.g. http://localhost:8000/v1), \"local\" for the built-in local model (the default), or \"fake\" for the in-process scripted fake server")
 	fs.StringVar(&c.ModelName, "model-name", "", "the served model's `name` (default: the only model the server lists)")
 	fs.StringVar(&c.APIKey, "api-key", "", "API `key` sent as a bearer token (default $OPENAI_API_KEY)")
 	fs.BoolVar(&c.TokenIDs, "token-ids", false, "ask for prompt and completion token ids (vLLM's return_token_ids); enables the template drift check")
@@ -147,10 +153,8 @@ func runRollout(ctx context.Context, args []string, s stdio) error {
 
 func (c *rolloutConfig) validate() error {
 	switch {
-	case c.Model == "":
-		return usageErrorf("--model is required: the base URL of an OpenAI-compatible server (e.g. http://localhost:8000/v1), or %q for the in-process scripted fake", fakeModel)
-	case c.Model != fakeModel && !strings.HasPrefix(c.Model, "http://") && !strings.HasPrefix(c.Model, "https://"):
-		return usageErrorf("--model %q is neither an http(s) URL nor %q", c.Model, fakeModel)
+	case c.Model != "" && c.Model != localModel && c.Model != fakeModel && !strings.HasPrefix(c.Model, "http://") && !strings.HasPrefix(c.Model, "https://"):
+		return usageErrorf("--model %q is neither an http(s) URL, %q nor %q", c.Model, localModel, fakeModel)
 	case c.N < 1:
 		return usageErrorf("--n is %d; it must be at least 1", c.N)
 	case c.Concurrency < 1:
@@ -194,8 +198,16 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		return err
 	}
 
+	var mdl model.Model
 	baseURL, modelName := c.Model, c.ModelName
-	if c.Model == fakeModel {
+	if c.Model == "" || c.Model == localModel {
+		lm, err := local.Default()
+		if err != nil {
+			return fmt.Errorf("load the built-in local model: %w", err)
+		}
+		mdl, modelName = lm, lm.Name()
+		fmt.Fprintf(s.err, "using the built-in local model (a %s-parameter toy trained on calculator tasks; point --model at an OpenAI-compatible server for real work)\n", humanCount(lm.Params()))
+	} else if c.Model == fakeModel {
 		srv := openaitest.NewServer(&openaitest.Options{Responder: fakeResponder})
 		defer srv.Close()
 		baseURL = srv.URL
@@ -204,26 +216,29 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		}
 		fmt.Fprintln(s.err, "using the in-process fake OpenAI server (scripted replies, not a real model)")
 	}
-	client, err := openai.New(&openai.Options{
-		BaseURL:        baseURL,
-		Model:          modelName,
-		APIKey:         c.APIKey,
-		ReturnTokenIDs: c.TokenIDs,
-		MaxInFlight:    c.Concurrency,
-	})
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	defer client.CloseIdleConnections()
-	if modelName == "" { // ask the server, which also checks that it is up before a long run
-		names, err := client.Models(ctx)
+	if mdl == nil {
+		client, err := openai.New(&openai.Options{
+			BaseURL:        baseURL,
+			Model:          modelName,
+			APIKey:         c.APIKey,
+			ReturnTokenIDs: c.TokenIDs,
+			MaxInFlight:    c.Concurrency,
+		})
 		if err != nil {
-			return fmt.Errorf("list the served models: %w", err)
+			return usageErrorf("%v", err)
 		}
-		if len(names) != 1 {
-			return usageErrorf("the server serves %d models (%s): name one with --model-name", len(names), strings.Join(names, ", "))
+		defer client.CloseIdleConnections()
+		if modelName == "" { // ask the server, which also checks that it is up before a long run
+			names, err := client.Models(ctx)
+			if err != nil {
+				return fmt.Errorf("list the served models: %w", err)
+			}
+			if len(names) != 1 {
+				return usageErrorf("the server serves %d models (%s): name one with --model-name", len(names), strings.Join(names, ", "))
+			}
+			modelName = names[0]
 		}
-		modelName = names[0]
+		mdl = client
 	}
 
 	var done map[rollout.Key]bool
@@ -253,7 +268,7 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		EnvName:   c.Env,
 		ModelName: modelName,
 	}
-	runner := rollout.NewRunner(factory, client, &rollout.RunnerOptions{
+	runner := rollout.NewRunner(factory, mdl, &rollout.RunnerOptions{
 		N:           c.N,
 		Concurrency: c.Concurrency,
 		Episode:     episode,

@@ -244,7 +244,6 @@ func TestRolloutErrors(t *testing.T) {
 		{"config not a mapping", []string{"--config", notMap}, []string{"must be a mapping"}},
 		{"config bad value", []string{"--model", "fake", "--config", badType}, []string{"type.yaml", "many"}},
 		{"missing config", []string{"--config", filepath.Join(dir, "none.yaml")}, []string{"none.yaml does not exist"}},
-		{"no model", nil, []string{"--model is required", `"fake"`}},
 		{"not a URL", []string{"--model", "gpt"}, []string{`"gpt" is neither`}},
 		{"bad env config", []string{"--model", "fake", "--env-config", "[1]"}, []string{"not a JSON object"}},
 		{"env config rejected", []string{"--model", "fake", "--env-config", `{"bogus": 1}`}, []string{"bogus"}},

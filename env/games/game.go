@@ -44,6 +44,14 @@ type Evaluator interface {
 	Evaluate(player int) float64
 }
 
+// Keyer is an optional ability of a Game: a key that identifies the
+// position, so that search results can be cached. Two positions with the
+// same key must have the same board, the same player to move and the same
+// number of moves made.
+type Keyer interface {
+	Key() string
+}
+
 // Draw is the Winner of a drawn game.
 const Draw = -1
 

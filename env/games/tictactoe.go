@@ -14,7 +14,10 @@ type TicTacToe struct {
 	out   Outcome
 }
 
-var _ Game = (*TicTacToe)(nil)
+var (
+	_ Game  = (*TicTacToe)(nil)
+	_ Keyer = (*TicTacToe)(nil)
+)
 
 // NewTicTacToe returns an empty board, X to move.
 func NewTicTacToe() *TicTacToe { return &TicTacToe{} }
@@ -146,6 +149,15 @@ func (g *TicTacToe) Board() string {
 		b.WriteString("\n")
 	}
 	return b.String()
+}
+
+// Key identifies the position: the nine cells.
+func (g *TicTacToe) Key() string {
+	var b [9]byte
+	for i, c := range g.cells {
+		b[i] = '0' + byte(c)
+	}
+	return string(b[:])
 }
 
 // Clone returns a copy.

@@ -28,7 +28,7 @@ const CalculatorPrompt = "You solve math problems step by step. Use the calculat
 
 func init() {
 	env.MustRegister(Name,
-		"multi-turn tool use with tools from the tool registry (config: tools, dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout)",
+		"multi-turn tool use with tools from the tool registry and MCP servers (config: tools, mcp, dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout)",
 		construct)
 	env.MustRegister(CalculatorName,
 		"arithmetic and word problems (e.g. GSM8K) with the calculator tool; final number in <answer> (config: dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout)",
@@ -53,8 +53,13 @@ type CommonConfig struct {
 
 // Config is the JSON configuration of the "tool" environment.
 type Config struct {
-	// Tools names the tools of tool.Default to offer; empty means all.
+	// Tools names the tools of tool.Default to offer; empty means all of
+	// them, or none when MCP is set.
 	Tools []string `json:"tools"`
+	// MCP adds the tools of MCP servers: the path of an mcpServers JSON file,
+	// or the object {"mcpServers": {...}} inline. The servers start once per
+	// run and every episode shares one session with each.
+	MCP json.RawMessage `json:"mcp"`
 	CommonConfig
 }
 
@@ -105,8 +110,19 @@ func construct(raw json.RawMessage) (env.Factory, error) {
 		}
 		return nil, fmt.Errorf("config key \"tools\": unknown tool %s; available tools: %s", strings.Join(unknown, ", "), list)
 	}
-	o.Providers = []tool.Provider{tool.FromRegistry(tool.Default, c.Tools...)}
-	return NewFactory(o), nil
+	if len(c.MCP) == 0 {
+		o.Providers = []tool.Provider{tool.FromRegistry(tool.Default, c.Tools...)}
+		return NewFactory(o), nil
+	}
+	if len(c.Tools) > 0 {
+		o.Providers = []tool.Provider{tool.FromRegistry(tool.Default, c.Tools...)}
+	}
+	p, err := mcpProvider(c.MCP)
+	if err != nil {
+		return nil, err
+	}
+	o.Providers = append(o.Providers, p)
+	return &closingFactory{Factory: NewFactory(o), mcp: p}, nil
 }
 
 func constructCalculator(raw json.RawMessage) (env.Factory, error) {

@@ -28,8 +28,9 @@
 //	action := e.(env.DialectEnv).Dialect().Parse(completion.Text, completion.ToolCalls)
 //	step, err := e.Step(ctx, action)
 //
-// The package registers two environments: "tool" (config: tools, dialect,
-// system_prompt, max_steps, invalid_action_penalty, tool_timeout) and
+// The package registers two environments: "tool" (config: tools, mcp,
+// dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout;
+// "mcp" is an mcpServers file or object whose servers' tools are offered) and
 // "calculator" (the calculator tool only, with a prompt for arithmetic word
 // problems such as GSM8K).
 package toolenv

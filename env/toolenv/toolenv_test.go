@@ -625,7 +625,7 @@ func TestRegisteredConfig(t *testing.T) {
 		{name: "unknown dialect", env: "tool", config: `{"dialect": "klingon"}`, wantErr: `config key "dialect": dialect: unknown dialect "klingon"; known dialects: hermes`},
 		{name: "negative max steps", env: "calculator", config: `{"max_steps": -1}`, wantErr: `"max_steps" is -1`},
 		{name: "calculator takes no tools", env: "calculator", config: `{"tools": []}`, wantErr: `unknown config key "tools"; allowed keys: dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout`},
-		{name: "unknown key", env: "tool", config: `{"maxsteps": 3}`, wantErr: `allowed keys: tools, dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout`},
+		{name: "unknown key", env: "tool", config: `{"maxsteps": 3}`, wantErr: `allowed keys: tools, mcp, dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout`},
 		{name: "bad timeout", env: "tool", config: `{"tool_timeout": "later"}`, wantErr: `invalid duration "later"`},
 	}
 	for _, tt := range tests {

@@ -104,11 +104,14 @@ func (plain) Feedback(text string) retrain.Message {
 
 // Text returns the answer an action holds, cleaned by [Clean], or a
 // problem to tell the model: the action could not be parsed, it called a
-// tool (none is offered), or its answer is empty.
+// tool (none is offered), or its answer is empty. A parse error's hint at
+// the dialect's general format ("Expected format: …", which mentions tool
+// calls) is left out: the caller shows the answer it expects.
 func Text(a retrain.Action) (text, problem string) {
 	switch {
 	case a.ParseError != "":
-		return "", strings.TrimRight(a.ParseError, ". ")
+		msg, _, _ := strings.Cut(a.ParseError, ". Expected format: ")
+		return "", strings.TrimRight(msg, ". ")
 	case a.Kind == retrain.ActionToolCall:
 		return "", "no tools are available here; give your answer instead of a tool call"
 	}

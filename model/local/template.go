@@ -71,10 +71,11 @@ func render(msgs []retrain.Message, generationPrompt bool) (ids []int, learn []b
 	return ids, learn
 }
 
-// segmentPositions returns each token's position within its message: 0 for
-// the role token, counting up to the message's TokenEnd. Tokens before the
-// first role token count from the start.
-func segmentPositions(ids []int, limit int) []int {
+// SegmentPositions returns each token's position within its message: 0 for
+// the role token, counting up to the message's TokenEnd, clamped to
+// limit-1 (the index into Weights.SegmentEmbed). Tokens before the first
+// role token count from the start.
+func SegmentPositions(ids []int, limit int) []int {
 	pos := make([]int, len(ids))
 	p := 0
 	for i, id := range ids {

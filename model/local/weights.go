@@ -87,9 +87,7 @@ func NewWeights(c Config) (*Weights, error) {
 		return nil, err
 	}
 	w := &Weights{Config: c}
-	for _, t := range w.tensors(true) {
-		_ = t
-	}
+	w.tensors(true)
 	return w, nil
 }
 

@@ -102,6 +102,9 @@ func (d Duration) MarshalJSON() ([]byte, error) {
 	return json.Marshal(time.Duration(d).String())
 }
 
+// String formats the duration like time.Duration, e.g. "30s".
+func (d Duration) String() string { return time.Duration(d).String() }
+
 // IsZero reports whether d is zero (for omitzero).
 func (d Duration) IsZero() bool { return d == 0 }
 

@@ -1,0 +1,617 @@
+package gym
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/dialect"
+	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/env/games"
+	"github.com/retrain-rl/retrain/internal/answer"
+)
+
+// Defaults of [Options].
+const (
+	// DefaultInvalidActionPenalty is the step reward of an invalid action.
+	DefaultInvalidActionPenalty = -0.1
+	// DefaultMaxSteps bounds the model's steps, invalid ones included.
+	DefaultMaxSteps = 100
+	// maxOpponentTurns bounds the opponent's turns in a row: an
+	// environment that never gives the turn back is broken.
+	maxOpponentTurns = 1000
+)
+
+// Options configure a Gymnasium environment. Nil means defaults; the zero
+// value of each field means its default, except Env, which is required.
+type Options struct {
+	// Env names the environment: "module:factory" (factory(**Kwargs)
+	// returns the environment) or a registered Gymnasium id (made with
+	// gymnasium.make(id, **Kwargs), render_mode "ansi" when it has one).
+	Env string
+	// Kwargs are the keyword arguments, a JSON object.
+	Kwargs json.RawMessage
+	// Process configures the interpreter and its timeouts; Process.Timeout
+	// bounds each reset and step.
+	Process ProcessOptions
+	// ActionNames name a Discrete space's actions in order (e.g. for
+	// FrozenLake: left, down, right, up); the model may answer a name or a
+	// number.
+	ActionNames []string
+	// InvalidActionPenalty is the step reward of an invalid action; nil
+	// means DefaultInvalidActionPenalty. An invalid action is not sent to
+	// the environment: the model is told what was wrong and acts again.
+	InvalidActionPenalty *float64
+	// MaxSteps bounds the model's steps, invalid ones included; the
+	// episode is truncated when it is reached (default 100).
+	MaxSteps int
+	// Dialect is the format of the model's answer; nil means smolagent
+	// (<answer>…</answer>).
+	Dialect dialect.Dialect
+	// SystemPrompt replaces the first paragraph of the system message.
+	SystemPrompt string
+	// ResetOptions are passed as reset(options=…), a JSON object; a task's
+	// Metadata["reset_options"] replaces them for its episodes.
+	ResetOptions json.RawMessage
+
+	// Two-player environments (see PROTOCOL.md): the opponent, epsilon
+	// and side, as in package games. Seat, when set, wins over Opponent
+	// and Epsilon.
+	Opponent  games.Opponent
+	Epsilon   float64
+	Seat      *games.Seat
+	ModelSide games.Side
+}
+
+// Env is a Gymnasium-style environment in a Python subprocess, played by a
+// model through text. It is not safe for concurrent use, except Close and
+// the Seat methods. Each Env runs its own process.
+type Env struct {
+	opts     Options
+	seat     *games.Seat
+	dialect  dialect.Dialect
+	penalty  float64
+	maxSteps int
+	closed   atomic.Bool
+
+	procMu sync.Mutex // guards proc against a concurrent Close
+	proc   *Process
+	info   EnvInfo
+	acts   actions
+	system string
+
+	// The episode.
+	ep       episode
+	messages []retrain.Message
+	reset    bool
+}
+
+// episode is the state of one episode, copied and committed whole by Step.
+type episode struct {
+	seed        uint64
+	twoPlayer   bool
+	modelPlayer int
+	opponent    games.Opponent
+	epsilon     float64
+	last        Result // the latest reset or step result
+	steps       int    // the model's steps
+	envSteps    int    // steps sent to the environment
+	invalid     int
+	total       float64
+	done        bool
+}
+
+var (
+	_ env.DialectEnv   = (*Env)(nil)
+	_ retrain.Renderer = (*Env)(nil)
+)
+
+// New returns an environment; the process starts in Setup.
+func New(opts *Options) *Env {
+	e := &Env{}
+	if opts != nil {
+		e.opts = *opts
+	}
+	e.seat = e.opts.Seat
+	if e.seat == nil {
+		e.seat = games.NewSeat(e.opts.Opponent, e.opts.Epsilon)
+	}
+	e.dialect = e.opts.Dialect
+	if e.dialect == nil {
+		e.dialect, _ = answer.Dialect("")
+	}
+	e.penalty = DefaultInvalidActionPenalty
+	if e.opts.InvalidActionPenalty != nil {
+		e.penalty = *e.opts.InvalidActionPenalty
+	}
+	e.maxSteps = e.opts.MaxSteps
+	if e.maxSteps <= 0 {
+		e.maxSteps = DefaultMaxSteps
+	}
+	return e
+}
+
+// Dialect returns the format in which the model's answers are parsed.
+func (e *Env) Dialect() dialect.Dialect { return e.dialect }
+
+// Info describes the environment (spaces, render mode); it is empty before
+// Setup.
+func (e *Env) Info() EnvInfo { return e.info }
+
+// Seat returns the opponent's seat of two-player environments.
+func (e *Env) Seat() *games.Seat { return e.seat }
+
+// SetOpponent sets the opponent of the next episodes.
+func (e *Env) SetOpponent(o games.Opponent) { e.seat.SetOpponent(o) }
+
+// AddOpposingAgent is SetOpponent under the seed's name.
+func (e *Env) AddOpposingAgent(o games.Opponent) { e.seat.SetOpponent(o) }
+
+// SetEpsilon sets the opponent's random-move chance of the next episodes.
+func (e *Env) SetEpsilon(epsilon float64) { e.seat.SetEpsilon(epsilon) }
+
+// Setup starts the Python process and makes the environment. Reset calls
+// it again when the process has died (after a timeout or a crash).
+func (e *Env) Setup(ctx context.Context) error {
+	if e.closed.Load() {
+		return fmt.Errorf("gym: Setup: %w", retrain.ErrClosed)
+	}
+	e.procMu.Lock()
+	p := e.proc
+	e.procMu.Unlock()
+	if p != nil && p.Err() == nil {
+		return nil
+	}
+	if p != nil {
+		p.Close()
+	}
+	if strings.TrimSpace(e.opts.Env) == "" {
+		return errors.New("gym: no environment named: set Env (config key \"env\") to \"module:factory\" or a Gymnasium id")
+	}
+	p, err := Start(ctx, e.opts.Env, e.opts.Kwargs, &e.opts.Process)
+	if err != nil {
+		return err
+	}
+	acts, err := newActions(p.Info().ActionSpace, e.opts.ActionNames)
+	if err != nil {
+		p.Close()
+		return fmt.Errorf("gym: %s: %w", e.opts.Env, err)
+	}
+	e.procMu.Lock()
+	defer e.procMu.Unlock()
+	if e.closed.Load() {
+		p.Close()
+		return fmt.Errorf("gym: Setup: %w", retrain.ErrClosed)
+	}
+	e.proc, e.info, e.acts = p, p.Info(), acts
+	e.system = e.systemPrompt()
+	return nil
+}
+
+func (e *Env) systemPrompt() string {
+	framing := strings.TrimSpace(e.opts.SystemPrompt)
+	if framing == "" {
+		framing = fmt.Sprintf("You are acting in the environment %s. Each turn you see its state and choose one action. Try to earn as much reward as possible.", e.opts.Env)
+	}
+	return fmt.Sprintf("%s\n\nAn action is %s.\n\nYou may think first inside <think></think> tags. Then give exactly one action, written like this:\n%s",
+		framing, e.acts.describe(), answer.Example(e.dialect, e.acts.example()))
+}
+
+// Reset starts an episode: reset(seed=…, options=…) in Python, the seed
+// passed exactly as given (None when unseeded). In a two-player
+// environment where the opponent moves first, its moves are made before
+// the model's first turn. Info holds "env_info" (Python's info) and, for
+// two-player environments, "model_player" and "opponent_moves".
+func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Observation, retrain.Info, error) {
+	if e.closed.Load() {
+		return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", retrain.ErrClosed)
+	}
+	if err := ctx.Err(); err != nil {
+		return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", err)
+	}
+	if err := e.Setup(ctx); err != nil {
+		return retrain.Observation{}, nil, err
+	}
+	resetOpts := e.opts.ResetOptions
+	if m, ok := opts.Task.Metadata["reset_options"]; ok {
+		b, err := json.Marshal(m)
+		if err != nil {
+			return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: task metadata reset_options: %w", err)
+		}
+		resetOpts = b
+	}
+	res, err := e.proc.Reset(ctx, opts.Seed, resetOpts)
+	if err != nil {
+		return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", err)
+	}
+	ep := episode{seed: rand.Uint64(), last: res}
+	if opts.Seed != nil {
+		ep.seed = uint64(*opts.Seed)
+	}
+	info := retrain.Info{}
+	var lead []string
+	if p := strings.TrimSpace(opts.Task.Prompt); p != "" {
+		lead = append(lead, p, "")
+	}
+	if _, ok := res.Info["current_player"]; ok {
+		ep.twoPlayer = true
+		ep.opponent, ep.epsilon = e.seat.Current()
+		ep.modelPlayer = e.opts.ModelSide.Player(ep.seed)
+		moves, reward, err := e.opponentTurns(ctx, &ep)
+		if err != nil {
+			return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", err)
+		}
+		if ep.done {
+			return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: the episode ended in the opponent's opening moves, before the model's first turn")
+		}
+		ep.total = reward
+		info["model_player"] = ep.modelPlayer
+		info["opponent_moves"] = moves
+		lead = append(lead, e.movesText(moves)...)
+	}
+	content, err := e.stateText(ep, ep.modelPlayer, lead...)
+	if err != nil {
+		return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", err)
+	}
+	info["env_info"] = ep.last.Info
+	e.ep = ep
+	e.messages = []retrain.Message{
+		{Role: retrain.RoleSystem, Content: e.system},
+		{Role: retrain.RoleUser, Content: content},
+	}
+	e.reset = true
+	return retrain.Observation{
+		Kind:           retrain.ObsInitial,
+		Content:        content,
+		Messages:       slices.Clone(e.messages),
+		RequiresAction: true,
+	}, info, nil
+}
+
+// Step reads the action from the model's answer, checks it against the
+// action space (and the legal actions, when the environment lists them),
+// and sends it to the environment; the step reward is the environment's.
+// An invalid action is not sent: the step earns the invalid-action penalty
+// and the model is told what was wrong. In a two-player environment the
+// opponent's replies follow at once, and their rewards count for the
+// model (see PROTOCOL.md).
+//
+// Info holds "step", "invalid_action" (bool), "invalid_actions" (the count
+// so far), "action" (the JSON sent), "env_info" (Python's info) and, for
+// two-player environments, "opponent_moves".
+//
+// The subprocess failing (an exception, a crash, a timeout, garbage on
+// stdout) is a Go error. A cancelled ctx before the action is sent leaves
+// the episode as it was; once sent, the process is killed (Reset starts a
+// new one).
+func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, error) {
+	switch {
+	case e.closed.Load():
+		return retrain.Step{}, fmt.Errorf("gym: Step: %w", retrain.ErrClosed)
+	case !e.reset:
+		return retrain.Step{}, fmt.Errorf("gym: %w", retrain.ErrNotReset)
+	case e.ep.done:
+		return retrain.Step{}, fmt.Errorf("gym: %w", retrain.ErrEpisodeDone)
+	}
+	if err := ctx.Err(); err != nil {
+		return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
+	}
+	ep := e.ep
+	ep.steps++
+	info := retrain.Info{"step": ep.steps, "invalid_action": false}
+	var step retrain.Step
+	var content string
+
+	v, problem := e.readAction(action, ep)
+	if problem != "" {
+		ep.invalid++
+		info["invalid_action"] = true
+		step.Reward = e.penalty
+		state, err := e.stateText(ep, ep.modelPlayer)
+		if err != nil {
+			return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
+		}
+		content = fmt.Sprintf("Invalid action: %s. An action is %s; write it like this: %s\n\n%s",
+			problem, e.acts.describe(), answer.Example(e.dialect, e.acts.example()), state)
+	} else {
+		raw, err := e.acts.encode(v)
+		if err != nil {
+			return retrain.Step{}, err
+		}
+		info["action"] = string(raw)
+		res, err := e.proc.Step(ctx, raw)
+		if err != nil {
+			return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
+		}
+		if math.IsNaN(res.Reward) || math.IsInf(res.Reward, 0) {
+			return retrain.Step{}, fmt.Errorf("gym: Step: the environment returned the reward %v", res.Reward)
+		}
+		ep.last, ep.envSteps = res, ep.envSteps+1
+		ep.done = res.Terminated || res.Truncated
+		step.Reward = rewardFor(res, ep.modelPlayer, ep.modelPlayer, ep.twoPlayer)
+		var lead []string
+		if ep.twoPlayer && !ep.done {
+			moves, reward, err := e.opponentTurns(ctx, &ep)
+			if err != nil {
+				return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
+			}
+			step.Reward += reward
+			info["opponent_moves"] = moves
+			lead = e.movesText(moves)
+		}
+		ep.total += step.Reward
+		if ep.done {
+			content = e.endText(ep, step.Reward, lead)
+		} else {
+			state, err := e.stateText(ep, ep.modelPlayer, append([]string{"Reward: " + num(step.Reward)}, lead...)...)
+			if err != nil {
+				return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
+			}
+			content = state
+		}
+		step.Terminated, step.Truncated = ep.last.Terminated, ep.last.Truncated
+	}
+	if !step.Done() && ep.steps >= e.maxSteps {
+		step.Truncated = true
+		content += fmt.Sprintf("\n\nThe step limit (%d) is reached: the episode stops here.", e.maxSteps)
+	}
+	ep.done = step.Done()
+	info["invalid_actions"] = ep.invalid
+	info["env_info"] = ep.last.Info
+
+	e.ep = ep
+	e.messages = append(e.messages, e.dialect.AssistantMessage(action), e.dialect.Feedback(content))
+	step.Observation = retrain.Observation{
+		Kind:           retrain.ObsEnvironmentState,
+		Content:        content,
+		Messages:       slices.Clone(e.messages),
+		RequiresAction: !ep.done,
+	}
+	step.Info = info
+	return step, nil
+}
+
+// readAction reads and checks the model's action; problem is for the model.
+func (e *Env) readAction(action retrain.Action, ep episode) (any, string) {
+	ans, problem := answer.Text(action)
+	if problem != "" {
+		return nil, problem
+	}
+	v, err := e.acts.parse(ans)
+	if err != nil {
+		return nil, err.Error()
+	}
+	if legal, ok, err := legalActions(ep.last.Info); err == nil && ok && !containsAction(legal, v) {
+		return nil, fmt.Sprintf("%s is not a legal action now; the legal actions are %s", e.acts.canonical(v), strings.Join(e.canonicals(legal), ", "))
+	}
+	return v, ""
+}
+
+// stateText is the state as player p reads it: the lead lines, the text
+// render (when the environment has one), the observation and the legal
+// actions.
+func (e *Env) stateText(ep episode, p int, lead ...string) (string, error) {
+	var b strings.Builder
+	for _, l := range lead {
+		b.WriteString(l + "\n")
+	}
+	if len(lead) > 0 && lead[len(lead)-1] != "" {
+		b.WriteString("\n")
+	}
+	if ep.twoPlayer {
+		fmt.Fprintf(&b, "You are player %d.\n", p)
+	}
+	if r := ep.last.Render; r != nil && strings.TrimSpace(*r) != "" {
+		b.WriteString(strings.TrimRight(plainANSI(*r), "\n") + "\n")
+	}
+	fmt.Fprintf(&b, "Observation: %s\n", readable(ep.last.Observation))
+	legal, ok, err := legalActions(ep.last.Info)
+	if err != nil {
+		return "", err
+	}
+	if ok {
+		fmt.Fprintf(&b, "Legal actions: %s\n", strings.Join(e.canonicals(legal), ", "))
+	}
+	b.WriteString("Your action?")
+	return b.String(), nil
+}
+
+// endText says how the episode ended.
+func (e *Env) endText(ep episode, reward float64, lead []string) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "Reward: %s\n", num(reward))
+	for _, l := range lead {
+		b.WriteString(l + "\n")
+	}
+	if r := ep.last.Render; r != nil && strings.TrimSpace(*r) != "" {
+		b.WriteString(strings.TrimRight(plainANSI(*r), "\n") + "\n")
+	}
+	fmt.Fprintf(&b, "Observation: %s\n", readable(ep.last.Observation))
+	how := "it reached an end state"
+	if !ep.last.Terminated {
+		how = "the environment cut it short"
+	}
+	fmt.Fprintf(&b, "The episode is over: %s. Total reward: %s.", how, num(ep.total))
+	return b.String()
+}
+
+func (e *Env) canonicals(legal []any) []string {
+	out := make([]string, len(legal))
+	for i, v := range legal {
+		out[i] = e.acts.canonical(v)
+	}
+	return out
+}
+
+// Render returns the environment's latest text render (after the last
+// reset or step), or its observation when it has no text render.
+func (e *Env) Render() (string, error) {
+	if !e.reset {
+		return "", fmt.Errorf("gym: Render: %w", retrain.ErrNotReset)
+	}
+	if r := e.ep.last.Render; r != nil {
+		return plainANSI(*r), nil
+	}
+	return readable(e.ep.last.Observation), nil
+}
+
+// Close ends the process (env.close(), then the process group is killed).
+// It is safe to call more than once, and while another call is in flight
+// (which it aborts).
+func (e *Env) Close() error {
+	e.closed.Store(true)
+	e.procMu.Lock()
+	p := e.proc
+	e.procMu.Unlock()
+	if p != nil {
+		p.Close()
+	}
+	return nil
+}
+
+// legalActions reads info["legal_actions"].
+func legalActions(info map[string]any) ([]any, bool, error) {
+	v, ok := info["legal_actions"]
+	if !ok || v == nil {
+		return nil, false, nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return nil, false, fmt.Errorf("info[\"legal_actions\"] is %s; it must be a list of actions", show(v))
+	}
+	return list, true, nil
+}
+
+func containsAction(list []any, v any) bool {
+	for _, x := range list {
+		if sameAction(x, v) {
+			return true
+		}
+	}
+	return false
+}
+
+// currentPlayer reads info["current_player"]: 0 or 1.
+func currentPlayer(info map[string]any) (int, error) {
+	n, ok := integer(info["current_player"])
+	if !ok || (n != 0 && n != 1) {
+		return 0, fmt.Errorf("info[\"current_player\"] is %s; two-player environments number their players 0 and 1", show(info["current_player"]))
+	}
+	return int(n), nil
+}
+
+// rewardFor is the model's reward for a step made by mover: the model's
+// entry of info["rewards"] when the environment lists rewards per player,
+// else the step's reward, negated when the opponent moved (zero-sum).
+func rewardFor(res Result, mover, model int, twoPlayer bool) float64 {
+	if !twoPlayer {
+		return res.Reward
+	}
+	if rs, ok := res.Info["rewards"].([]any); ok && model < len(rs) {
+		if f, ok := rs[model].(float64); ok {
+			return f
+		}
+	}
+	if mover == model {
+		return res.Reward
+	}
+	return -res.Reward
+}
+
+// opponentTurns lets the opponent act while it is its turn and the episode
+// goes on; ep is updated. It returns the moves and the model's reward for
+// them.
+func (e *Env) opponentTurns(ctx context.Context, ep *episode) ([]games.Choice, float64, error) {
+	moves := []games.Choice{}
+	var reward float64
+	for !ep.done {
+		cur, err := currentPlayer(ep.last.Info)
+		if err != nil {
+			return nil, 0, err
+		}
+		if cur == ep.modelPlayer {
+			break
+		}
+		if len(moves) >= maxOpponentTurns {
+			return nil, 0, fmt.Errorf("the opponent has moved %d times in a row: does the environment ever give the turn to player %d?", len(moves), ep.modelPlayer)
+		}
+		legal, ok, err := legalActions(ep.last.Info)
+		if err != nil {
+			return nil, 0, err
+		}
+		if !ok {
+			if e.acts.space.Type != SpaceDiscrete {
+				return nil, 0, errors.New("two-player environments with a non-Discrete action space must list info[\"legal_actions\"]")
+			}
+			for a := range e.acts.space.N {
+				legal = append(legal, float64(e.acts.space.Start+a))
+			}
+		}
+		prompt, err := e.stateText(*ep, cur, e.movesText(moves)...)
+		if err != nil {
+			return nil, 0, err
+		}
+		pos := games.Position{
+			Game:    e.opts.Env,
+			Player:  cur,
+			Mark:    "player " + strconv.Itoa(cur),
+			Ply:     ep.envSteps,
+			Legal:   e.canonicals(legal),
+			System:  e.system,
+			Prompt:  prompt,
+			Dialect: e.dialect,
+			Check: func(ans string) (string, error) {
+				v, err := e.acts.parse(answer.Clean(ans))
+				if err != nil {
+					return "", err
+				}
+				if !containsAction(legal, v) {
+					return "", errNotLegal
+				}
+				return e.acts.canonical(v), nil
+			},
+		}
+		ch, err := games.Choose(ctx, ep.opponent, ep.epsilon, pos, games.TurnRand(ep.seed, ep.envSteps))
+		if err != nil {
+			return nil, 0, err
+		}
+		v, err := e.acts.parse(ch.Move)
+		if err != nil {
+			return nil, 0, fmt.Errorf("the opponent's move %q cannot be read back: %w", ch.Move, err)
+		}
+		raw, err := e.acts.encode(v)
+		if err != nil {
+			return nil, 0, err
+		}
+		res, err := e.proc.Step(ctx, raw)
+		if err != nil {
+			return nil, 0, fmt.Errorf("opponent's step: %w", err)
+		}
+		if math.IsNaN(res.Reward) || math.IsInf(res.Reward, 0) {
+			return nil, 0, fmt.Errorf("the environment returned the reward %v", res.Reward)
+		}
+		reward += rewardFor(res, cur, ep.modelPlayer, true)
+		ep.last, ep.envSteps = res, ep.envSteps+1
+		ep.done = res.Terminated || res.Truncated
+		moves = append(moves, ch)
+	}
+	return moves, reward, nil
+}
+
+// movesText says what the opponent did.
+func (e *Env) movesText(moves []games.Choice) []string {
+	out := make([]string, len(moves))
+	for i, m := range moves {
+		out[i] = fmt.Sprintf("Your opponent played %s.", m.Move)
+	}
+	return out
+}

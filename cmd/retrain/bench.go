@@ -1,0 +1,131 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/retrain-rl/retrain/bench"
+)
+
+func init() {
+	benchCommand.run = runBench // set here: runBench refers to benchCommand
+	register(benchCommand)
+}
+
+var benchCommand = &command{
+	name:    "bench",
+	summary: "measure rollout CPU, throughput and memory against a plain net/http baseline on the fake server",
+	usage: "[flags]\n\n" +
+		"Runs calculator episodes against the in-process fake OpenAI server, with retrain's packages and with a\n" +
+		"minimal net/http + encoding/json client, each in a child process whose CPU time and peak memory are\n" +
+		"measured; then both under failure injection, and retrain with 10,000 concurrent episodes.\n" +
+		"Exits 1 when an episode was lost or failed; missed speed targets are only reported.\n\n" +
+		"Examples:\n" +
+		"  retrain bench                                   # the default run, a few minutes\n" +
+		"  retrain bench --episodes 500 --concurrency 64 --latency 0 --skip-10k --failures 0\n" +
+		"  retrain bench --repeat 3 --json > bench.json",
+}
+
+func runBench(ctx context.Context, args []string, s stdio) error {
+	if len(args) > 0 && (args[0] == bench.WorkerFlag || strings.HasPrefix(args[0], bench.WorkerFlag+"=")) {
+		return bench.RunWorker(ctx, args, s.out) // the hidden child mode, started by bench.Run
+	}
+	fs := newFlagSet(benchCommand, s.err)
+	episodes := fs.Int("episodes", bench.DefaultEpisodes, "episodes of each run")
+	concurrency := fs.String("concurrency", "64,512", "comma-separated `list` of concurrencies to compare")
+	latency := fs.String("latency", "0,50ms", "comma-separated `list` of latencies the server adds to each reply")
+	tokens := fs.Int("tokens", bench.DefaultTokens, "tokens of each reply, each with its log-probability and token id")
+	failures := fs.Float64("failures", bench.DefaultFailureRate, "`fraction` of requests that fail in the failure-injection runs (0 skips them)")
+	skip10k := fs.Bool("skip-10k", false, "skip the run of 10,000 concurrent episodes")
+	repeat := fs.Int("repeat", 1, "runs of each comparison; the medians are reported")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q; bench takes only flags", pos[0])
+	}
+	opts := &bench.Options{Episodes: *episodes, Tokens: *tokens, Repeat: *repeat, Skip10k: *skip10k, Log: s.err}
+	switch {
+	case *episodes < 1:
+		return usageErrorf("--episodes is %d; it must be at least 1", *episodes)
+	case *tokens < 1:
+		return usageErrorf("--tokens is %d; it must be at least 1", *tokens)
+	case *repeat < 1:
+		return usageErrorf("--repeat is %d; it must be at least 1", *repeat)
+	case *failures < 0 || *failures > 1:
+		return usageErrorf("--failures is %g; it is a fraction of the requests, from 0 (skip) to 1", *failures)
+	}
+	opts.FailureRate = *failures
+	if *failures == 0 {
+		opts.FailureRate = -1
+	}
+	if opts.Concurrency, err = parseInts(*concurrency); err != nil {
+		return usageErrorf("--concurrency %q: %v; write e.g. 64,512", *concurrency, err)
+	}
+	if opts.Latency, err = parseDurations(*latency); err != nil {
+		return usageErrorf("--latency %q: %v; write e.g. 0,50ms", *latency, err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this program to start the workers: %w", err)
+	}
+	opts.Worker = []string{exe, "bench"}
+
+	rep, err := bench.Run(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := rep.WriteTable(s.out); err != nil {
+		return err
+	}
+	if len(rep.Problems) > 0 {
+		return fmt.Errorf("%d problems with the episodes written: %s", len(rep.Problems), strings.Join(rep.Problems, "; "))
+	}
+	return nil
+}
+
+// parseInts parses a comma-separated list of positive integers.
+func parseInts(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q is not a positive integer", strings.TrimSpace(f))
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// parseDurations parses a comma-separated list of durations; a bare 0 is
+// accepted.
+func parseDurations(s string) ([]time.Duration, error) {
+	var out []time.Duration
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		d, err := time.ParseDuration(f)
+		if err != nil || d < 0 {
+			return nil, fmt.Errorf("%q is not a duration like 50ms", f)
+		}
+		out = append(out, d)
+	}
+	return out, nil
+}

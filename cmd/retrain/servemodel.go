@@ -1,0 +1,79 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"github.com/retrain-rl/retrain/model/local"
+	"github.com/retrain-rl/retrain/model/serve"
+)
+
+func init() {
+	serveModelCommand.run = runServeModel
+	register(serveModelCommand)
+}
+
+var serveModelCommand = &command{
+	name:    "serve-model",
+	summary: "serve the built-in local model as an OpenAI-compatible endpoint (/v1/chat/completions, /v1/models)",
+	usage: "[--addr HOST:PORT] [--name NAME] [--weights FILE]\n\n" +
+		"Example:\n" +
+		"  retrain serve-model &   # then: retrain rollout --model http://127.0.0.1:8000/v1 --token-ids",
+}
+
+func runServeModel(ctx context.Context, args []string, s stdio) error {
+	fs := newFlagSet(serveModelCommand, s.err)
+	addr := fs.String("addr", "127.0.0.1:8000", "listen `address` (host:port; port 0 picks a free one)")
+	name := fs.String("name", local.DefaultName, "the model `id` clients ask for")
+	weights := fs.String("weights", "", "weights `file` to serve instead of the built-in ones (see model/local/TRAINING.md)")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q; serve-model takes only flags", pos[0])
+	}
+	opts := &local.Options{Name: *name}
+	if *weights != "" {
+		b, err := os.ReadFile(*weights)
+		if err != nil {
+			return usageErrorf("--weights: %v", err)
+		}
+		opts.Weights = b
+	}
+	m, err := local.New(opts)
+	if err != nil {
+		return usageErrorf("%v", err)
+	}
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", *addr, err)
+	}
+	h := serve.NewHandler(m, &serve.Options{
+		Name:          m.Name(),
+		ContextLength: m.Config().Context,
+		BadRequest:    func(err error) bool { return errors.Is(err, local.ErrContextLength) },
+	})
+	fmt.Fprintf(s.err, "serving %s (the built-in local model: %s parameters, trained on calculator tasks) at http://%s/v1 — Ctrl-C stops it\n",
+		m.Name(), humanCount(m.Params()), ln.Addr())
+	return serve.Serve(ctx, ln, h, 5*time.Second)
+}
+
+// humanCount writes n like "190k" or "1.2M".
+func humanCount(n int) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1000:
+		return fmt.Sprintf("%dk", (n+500)/1000)
+	}
+	return fmt.Sprint(n)
+}

@@ -1,0 +1,170 @@
+package games
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+
+	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/internal/answer"
+	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/model/openai"
+)
+
+// Registered names.
+const (
+	TicTacToeName   = "tictactoe"
+	ConnectFourName = "connect4"
+)
+
+// DefaultConnectFourDepth is the search depth of the minimax opponent in
+// connect four when the configuration does not set one.
+const DefaultConnectFourDepth = 4
+
+func init() {
+	const keys = "opponent, epsilon, minimax_depth, opponent_model, model_first, dialect, system_prompt, illegal_move_penalty, max_illegal_moves, max_steps"
+	env.MustRegister(TicTacToeName, "tic-tac-toe against an opponent: random, minimax or a model (config: "+keys+")",
+		func(raw json.RawMessage) (env.Factory, error) {
+			return construct(raw, func() Game { return NewTicTacToe() }, 0)
+		})
+	env.MustRegister(ConnectFourName, "connect four against an opponent: random, minimax or a model (config: "+keys+")",
+		func(raw json.RawMessage) (env.Factory, error) {
+			return construct(raw, func() Game { return NewConnectFour() }, DefaultConnectFourDepth)
+		})
+}
+
+// Opponent kinds of [OpponentConfig].
+const (
+	OpponentRandom  = "random"
+	OpponentMinimax = "minimax"
+	OpponentModel   = "model"
+)
+
+// OpponentConfig is the part of an environment's JSON configuration that
+// picks the opponent. The Gymnasium bridge embeds it too.
+type OpponentConfig struct {
+	// Opponent is "random" (the default), "minimax" (games written in Go
+	// only) or "model".
+	Opponent string `json:"opponent"`
+	// Epsilon is the chance, from 0 to 1, that an opponent's turn is a
+	// random move.
+	Epsilon float64 `json:"epsilon"`
+	// MinimaxDepth is the minimax opponent's search depth in plies; 0 or
+	// absent means the game's default (to the end for tic-tac-toe, 4 for
+	// connect four).
+	MinimaxDepth int `json:"minimax_depth"`
+	// OpponentModel configures the "model" opponent.
+	OpponentModel *ModelConfig `json:"opponent_model"`
+}
+
+// ModelConfig names an OpenAI-compatible model server for a model opponent.
+// The API key is read from $OPENAI_API_KEY.
+type ModelConfig struct {
+	// BaseURL is the server's base URL, e.g. http://127.0.0.1:8000/v1;
+	// default $OPENAI_BASE_URL, else openai.DefaultBaseURL.
+	BaseURL string `json:"base_url"`
+	// Model is the served model's name; empty means the only one served.
+	Model string `json:"model"`
+	// Temperature and MaxTokens are sampling settings; absent means the
+	// server's defaults.
+	Temperature *float64 `json:"temperature"`
+	MaxTokens   int      `json:"max_tokens"`
+}
+
+// Build returns the configured opponent and a function that releases what
+// it holds. minimaxDepth is the game's default search depth (0: to the
+// end); allowMinimax is false for games not written in Go.
+func (c *OpponentConfig) Build(allowMinimax bool, minimaxDepth int) (Opponent, func(), error) {
+	if c.Epsilon < 0 || c.Epsilon > 1 {
+		return nil, nil, fmt.Errorf("config key \"epsilon\" is %v; it must be between 0 and 1", c.Epsilon)
+	}
+	if c.MinimaxDepth < 0 {
+		return nil, nil, fmt.Errorf("config key \"minimax_depth\" is %d; it must be positive (or 0 for the game's default)", c.MinimaxDepth)
+	}
+	kind := strings.TrimSpace(c.Opponent)
+	if c.OpponentModel != nil && kind != OpponentModel {
+		return nil, nil, fmt.Errorf("config key \"opponent_model\" is set but \"opponent\" is %q; set \"opponent\": \"model\" to play against a model", kind)
+	}
+	if c.MinimaxDepth != 0 && kind != OpponentMinimax {
+		return nil, nil, fmt.Errorf("config key \"minimax_depth\" is set but \"opponent\" is %q; set \"opponent\": \"minimax\"", kind)
+	}
+	switch kind {
+	case "", OpponentRandom:
+		return Random(), func() {}, nil
+	case OpponentMinimax:
+		if !allowMinimax {
+			return nil, nil, fmt.Errorf("config key \"opponent\": minimax needs a game written in Go; use \"random\" or \"model\"")
+		}
+		if c.MinimaxDepth > 0 {
+			minimaxDepth = c.MinimaxDepth
+		}
+		return Minimax(minimaxDepth), func() {}, nil
+	case OpponentModel:
+		mc := c.OpponentModel
+		if mc == nil {
+			mc = &ModelConfig{}
+		}
+		if mc.MaxTokens < 0 {
+			return nil, nil, fmt.Errorf("config key \"opponent_model.max_tokens\" is %d; it must be positive", mc.MaxTokens)
+		}
+		client, err := openai.New(&openai.Options{BaseURL: mc.BaseURL, Model: mc.Model})
+		if err != nil {
+			return nil, nil, fmt.Errorf("config key \"opponent_model\": %w", err)
+		}
+		o := NewModelOpponent(client, &ModelOpponentOptions{Sampling: model.Sampling{Temperature: mc.Temperature, MaxTokens: mc.MaxTokens}})
+		return o, client.CloseIdleConnections, nil
+	}
+	return nil, nil, fmt.Errorf("config key \"opponent\" is %q; use \"random\", \"minimax\" or \"model\"", kind)
+}
+
+// Config is the JSON configuration of the "tictactoe" and "connect4"
+// environments.
+type Config struct {
+	OpponentConfig
+	// ModelFirst says which side the model plays: true (first, the
+	// default), false (second) or "alternate" (by seed parity).
+	ModelFirst Side `json:"model_first"`
+	// Dialect is the answer format: "smolagent" (default, <answer>b2</answer>),
+	// "plain" (the move alone) or another dialect's name.
+	Dialect string `json:"dialect"`
+	// SystemPrompt replaces the framing sentence of the system message.
+	SystemPrompt string `json:"system_prompt"`
+	// IllegalMovePenalty is the reward of an illegal move (default -0.1).
+	IllegalMovePenalty *float64 `json:"illegal_move_penalty"`
+	// MaxIllegalMoves is how many illegal moves forfeit (default 3; -1:
+	// never).
+	MaxIllegalMoves int `json:"max_illegal_moves"`
+	// MaxSteps bounds the model's steps (default 64).
+	MaxSteps int `json:"max_steps"`
+}
+
+func construct(raw json.RawMessage, newGame func() Game, depth int) (env.Factory, error) {
+	c := Config{ModelFirst: First}
+	if err := env.DecodeConfig(raw, &c); err != nil {
+		return nil, err
+	}
+	if c.MaxSteps < 0 {
+		return nil, fmt.Errorf("config key \"max_steps\" is %d; it must be positive (or 0 for the default, %d)", c.MaxSteps, DefaultMaxSteps)
+	}
+	d, err := answer.Dialect(c.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("config key \"dialect\": %w", err)
+	}
+	opp, release, err := c.Build(true, depth)
+	if err != nil {
+		return nil, err
+	}
+	f := NewFactory(&Options{
+		NewGame:            newGame,
+		Opponent:           opp,
+		Epsilon:            c.Epsilon,
+		ModelSide:          c.ModelFirst,
+		Dialect:            d,
+		SystemPrompt:       c.SystemPrompt,
+		IllegalMovePenalty: c.IllegalMovePenalty,
+		MaxIllegalMoves:    c.MaxIllegalMoves,
+		MaxSteps:           c.MaxSteps,
+	})
+	f.onClose = release
+	return f, nil
+}

@@ -1,0 +1,247 @@
+package local
+
+import (
+	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/model/local/internal/kernel"
+)
+
+// DefaultName is the name of the built-in model.
+const DefaultName = "retrain-local"
+
+// DefaultMaxTokens is the completion limit of a request that sets none.
+const DefaultMaxTokens = 256
+
+//go:embed weights/calculator.bin
+var embedded []byte
+
+// ErrContextLength is wrapped by the error of a request whose prompt does
+// not fit in the model's context.
+var ErrContextLength = errors.New("local: prompt longer than the model's context")
+
+// Options configure a Model. The zero value (or nil) loads the built-in
+// weights.
+type Options struct {
+	// Weights is a weights file in the format of EncodeWeights; nil means
+	// the built-in weights (trained on the calculator environment).
+	Weights []byte
+	// Name is the model's name, as reported in completions (default
+	// DefaultName).
+	Name string
+	// MaxTokens is the completion limit of requests that set none (default
+	// DefaultMaxTokens).
+	MaxTokens int
+}
+
+// Model is the local model. It is safe for concurrent use: the weights are
+// read-only and each generation takes its own KV cache from a pool.
+type Model struct {
+	name      string
+	maxTokens int
+	net       *network
+	notes     json.RawMessage
+	params    int
+	caches    sync.Pool
+}
+
+var _ model.Model = (*Model)(nil)
+
+// New loads a model. It does no I/O; with the built-in weights it takes a
+// few milliseconds.
+func New(opts *Options) (*Model, error) {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Weights == nil {
+		o.Weights = embedded
+	}
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	if o.MaxTokens <= 0 {
+		o.MaxTokens = DefaultMaxTokens
+	}
+	w, notes, err := DecodeWeights(o.Weights)
+	if err != nil {
+		return nil, err
+	}
+	nt, err := newNetwork(w)
+	if err != nil {
+		return nil, err
+	}
+	m := &Model{name: o.Name, maxTokens: o.MaxTokens, net: nt, notes: notes, params: w.Params()}
+	m.caches.New = func() any { return nt.newCache() }
+	return m, nil
+}
+
+var loadDefault = sync.OnceValues(func() (*Model, error) { return New(nil) })
+
+// Default returns the model with the built-in weights, loaded once and
+// shared.
+func Default() (*Model, error) { return loadDefault() }
+
+// Name returns the model's name.
+func (m *Model) Name() string { return m.name }
+
+// Config returns the shape of the network.
+func (m *Model) Config() Config { return m.net.c }
+
+// Params returns the number of parameters.
+func (m *Model) Params() int { return m.params }
+
+// Notes returns the free-form notes stored with the weights (how they were
+// trained), or nil.
+func (m *Model) Notes() json.RawMessage { return m.notes }
+
+// Generate renders req.Messages with the chat template (see [Render]) and
+// samples a completion.
+//
+// Sampling: Temperature (default 1; 0 is greedy), TopP (default 1),
+// MaxTokens (default Options.MaxTokens, and never past the context), Stop
+// strings, and Seed (the same seed and request give the same completion;
+// nil draws a random seed). Sampling.Extra and req.Tools are ignored.
+//
+// The completion reports every generated token's id, text and
+// log-probability, like an OpenAI-compatible server with vLLM's token-id
+// extensions. As in vLLM's default (logprobs_mode "raw_logprobs"), the
+// log-probability is that of the model's own distribution, the log-softmax
+// of the raw logits, before temperature and top-p: a full forward pass over
+// prompt and completion (see [Model.Score]) gives the same numbers.
+//
+// The completion ends with FinishReason "stop" when the model generates a
+// special token (normally TokenEnd, which ends its message) or the text
+// ends with a stop string, and "length" at MaxTokens. As in vLLM, the
+// tokens include the last one generated (TokenEnd, or the one completing a
+// stop string) while Text leaves out the special token and the stop string.
+func (m *Model) Generate(ctx context.Context, req model.Request) (model.Completion, error) {
+	start := time.Now()
+	c := m.net.c
+	prompt := Render(req.Messages)
+	if len(prompt) >= c.Context {
+		return model.Completion{}, fmt.Errorf("%w: the prompt is %d tokens and the context %d; shorten the conversation", ErrContextLength, len(prompt), c.Context)
+	}
+	s := &req.Sampling
+	temp, topP := 1.0, 1.0
+	if s.Temperature != nil {
+		temp = *s.Temperature
+	}
+	if s.TopP != nil {
+		topP = *s.TopP
+	}
+	switch {
+	case temp < 0:
+		return model.Completion{}, fmt.Errorf("local: temperature %g is negative; use 0 for greedy sampling", temp)
+	case topP <= 0 || topP > 1:
+		return model.Completion{}, fmt.Errorf("local: top_p %g is outside (0, 1]", topP)
+	case s.MaxTokens < 0:
+		return model.Completion{}, fmt.Errorf("local: max_tokens %d is negative", s.MaxTokens)
+	}
+	maxTokens := s.MaxTokens
+	if maxTokens == 0 {
+		maxTokens = m.maxTokens
+	}
+	maxTokens = min(maxTokens, c.Context-len(prompt))
+	seed := rand.Uint64()
+	if s.Seed != nil {
+		seed = uint64(*s.Seed)
+	}
+	smp := newSampler(temp, topP, seed)
+	stops := make([]string, 0, len(s.Stop))
+	for _, st := range s.Stop {
+		if st != "" {
+			stops = append(stops, st)
+		}
+	}
+
+	kc := m.caches.Get().(*cache)
+	defer m.caches.Put(kc)
+	kc.reset()
+	for i, id := range prompt {
+		if i%64 == 63 {
+			if err := ctx.Err(); err != nil {
+				return model.Completion{}, fmt.Errorf("local: generate: %w", err)
+			}
+		}
+		m.net.feed(kc, id, i == len(prompt)-1)
+	}
+
+	toks := &retrain.Tokens{IDs: make([]int, 0, 64), Text: make([]string, 0, 64), Logprobs: make([]float64, 0, 64)}
+	var text []byte
+	finish := "length"
+	for len(toks.IDs) < maxTokens {
+		if err := ctx.Err(); err != nil {
+			return model.Completion{}, fmt.Errorf("local: generate: %w", err)
+		}
+		id := smp.pick(kc.logits)
+		toks.IDs = append(toks.IDs, id)
+		toks.Text = append(toks.Text, TokenText(id))
+		toks.Logprobs = append(toks.Logprobs, kernel.LogSoftmax(kc.logits, id))
+		if id >= 256 {
+			finish = "stop"
+			break
+		}
+		text = append(text, byte(id))
+		if st, ok := endsWithStop(text, stops); ok {
+			text = text[:len(text)-len(st)]
+			finish = "stop"
+			break
+		}
+		if len(toks.IDs) < maxTokens {
+			m.net.feed(kc, id, true)
+		}
+	}
+	return model.Completion{
+		Text:           string(text),
+		Tokens:         toks,
+		PromptTokenIDs: prompt,
+		FinishReason:   finish,
+		Usage:          model.Usage{PromptTokens: len(prompt), CompletionTokens: len(toks.IDs)},
+		Latency:        time.Since(start),
+	}, nil
+}
+
+// endsWithStop returns the stop string text ends with, if any. Each token
+// adds one byte, so a stop string can only newly appear at the end.
+func endsWithStop(text []byte, stops []string) (string, bool) {
+	for _, st := range stops {
+		if len(text) >= len(st) && strings.HasSuffix(string(text[len(text)-len(st):]), st) {
+			return st, true
+		}
+	}
+	return "", false
+}
+
+// Score returns the log-probability of each token of ids from index from
+// on, given the tokens before it, computed by one forward pass over the
+// whole sequence without a cache (log-softmax of the raw logits, as
+// Generate reports them). from must be at least 1.
+func (m *Model) Score(ids []int, from int) ([]float64, error) {
+	switch {
+	case from < 1 || from > len(ids):
+		return nil, fmt.Errorf("local: Score from %d: it must be in [1, %d]", from, len(ids))
+	case len(ids) > m.net.c.Context:
+		return nil, fmt.Errorf("%w: %d tokens, context %d", ErrContextLength, len(ids), m.net.c.Context)
+	}
+	for i, id := range ids {
+		if id < 0 || id >= m.net.c.Vocab {
+			return nil, fmt.Errorf("local: Score: token %d is id %d, outside the vocabulary [0, %d)", i, id, m.net.c.Vocab)
+		}
+	}
+	logits := m.net.sequenceLogits(ids[:len(ids)-1])
+	out := make([]float64, 0, len(ids)-from)
+	for i := from; i < len(ids); i++ {
+		out = append(out, kernel.LogSoftmax(logits[i-1], ids[i]))
+	}
+	return out, nil
+}

@@ -1,0 +1,65 @@
+package train
+
+import (
+	"math"
+	"strings"
+
+	"github.com/retrain-rl/retrain/model/local"
+)
+
+// adamW is the AdamW optimizer (betas 0.9 and 0.95) with global gradient
+// norm clipping; weight decay applies to matrices only, not to embeddings
+// or norm gains.
+type adamW struct {
+	params []local.Tensor
+	m, v   [][]float32
+	decay  []bool
+	wd     float64
+	t      int
+}
+
+func newAdamW(w *local.Weights, wd float64) *adamW {
+	o := &adamW{params: w.Tensors(), wd: wd}
+	for _, p := range o.params {
+		o.m = append(o.m, make([]float32, len(p.Data)))
+		o.v = append(o.v, make([]float32, len(p.Data)))
+		o.decay = append(o.decay, len(p.Shape) == 2 && !strings.HasSuffix(p.Name, "embed"))
+	}
+	return o
+}
+
+// step applies gradients g (aligned with the parameters) with learning rate
+// lr, clipping their global norm to clip.
+func (o *adamW) step(g *local.Weights, lr, clip float64) {
+	const b1, b2, eps = 0.9, 0.95, 1e-8
+	grads := g.Tensors()
+	var norm float64
+	for _, t := range grads {
+		for _, x := range t.Data {
+			norm += float64(x) * float64(x)
+		}
+	}
+	norm = math.Sqrt(norm)
+	scale := 1.0
+	if norm > clip {
+		scale = clip / norm
+	}
+	o.t++
+	c1 := 1 - math.Pow(b1, float64(o.t))
+	c2 := 1 - math.Pow(b2, float64(o.t))
+	for i, p := range o.params {
+		gd, m, v := grads[i].Data, o.m[i], o.v[i]
+		decay := float32(0)
+		if o.decay[i] {
+			decay = float32(lr * o.wd)
+		}
+		for j := range p.Data {
+			gj := float64(gd[j]) * scale
+			mj := b1*float64(m[j]) + (1-b1)*gj
+			vj := b2*float64(v[j]) + (1-b2)*gj*gj
+			m[j], v[j] = float32(mj), float32(vj)
+			upd := lr * (mj / c1) / (math.Sqrt(vj/c2) + eps)
+			p.Data[j] -= float32(upd) + decay*p.Data[j]
+		}
+	}
+}

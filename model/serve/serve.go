@@ -1,0 +1,264 @@
+// Package serve serves a [model.Model] as an OpenAI-compatible chat
+// completions endpoint, the way vLLM does: POST /v1/chat/completions (with
+// logprobs, and vLLM's token-id extensions return_token_ids and
+// return_tokens_as_token_ids) and GET /v1/models. Any OpenAI client, the
+// project's own (package model/openai) included, can talk to it.
+//
+//	m, _ := local.Default()
+//	h := serve.NewHandler(m, &serve.Options{Name: m.Name()})
+//	srv := &http.Server{Addr: "127.0.0.1:8000", Handler: h}
+//	log.Fatal(srv.ListenAndServe())
+//
+// One request is one Generate call; requests run concurrently (the model
+// must be safe for concurrent use). Streaming and n > 1 are not supported
+// and answered with 400.
+package serve
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/model"
+)
+
+// DefaultName is the served model id when Options.Name is empty.
+const DefaultName = "model"
+
+// maxBody bounds a request body.
+const maxBody = 32 << 20
+
+// Options configure a handler. The zero value (or nil) serves DefaultName.
+type Options struct {
+	// Name is the model id clients must ask for, listed by GET /v1/models.
+	Name string
+	// ContextLength, when positive, is reported as max_model_len in
+	// /v1/models, as vLLM does.
+	ContextLength int
+	// BadRequest reports whether an error of Generate was caused by the
+	// request (e.g. a prompt longer than the context); those are answered
+	// with 400 and the error's message, others with 500. Nil means none is.
+	BadRequest func(error) bool
+}
+
+// NewHandler returns the HTTP handler serving m.
+func NewHandler(m model.Model, opts *Options) http.Handler {
+	var o Options
+	if opts != nil {
+		o = *opts
+	}
+	if o.Name == "" {
+		o.Name = DefaultName
+	}
+	h := &handler{m: m, o: o, created: time.Now().Unix()}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/chat/completions", h.chat)
+	mux.HandleFunc("GET /v1/models", h.models)
+	mux.HandleFunc("GET /health", func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusOK) })
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusNotFound, map[string]string{"detail": "Not Found"}) // as from vLLM (FastAPI)
+	})
+	return mux
+}
+
+type handler struct {
+	m       model.Model
+	o       Options
+	created int64
+}
+
+func (h *handler) models(w http.ResponseWriter, _ *http.Request) {
+	type entry struct {
+		ID          string `json:"id"`
+		Object      string `json:"object"`
+		Created     int64  `json:"created"`
+		OwnedBy     string `json:"owned_by"`
+		MaxModelLen int    `json:"max_model_len,omitempty"`
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"object": "list",
+		"data":   []entry{{ID: h.o.Name, Object: "model", Created: h.created, OwnedBy: "retrain", MaxModelLen: h.o.ContextLength}},
+	})
+}
+
+func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxBody+1))
+	if err != nil {
+		return // the client went away
+	}
+	if len(body) > maxBody {
+		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes", maxBody))
+		return
+	}
+	req, err := decodeRequest(body)
+	if err != nil {
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	}
+	if req.Model != h.o.Name {
+		writeErrorCode(w, http.StatusNotFound, fmt.Sprintf("The model `%s` does not exist.", req.Model), "NotFoundError", "model_not_found")
+		return
+	}
+	if msg := req.unsupported(); msg != "" {
+		writeError(w, http.StatusBadRequest, msg)
+		return
+	}
+	c, err := h.m.Generate(r.Context(), req.modelRequest())
+	switch {
+	case err == nil:
+	case r.Context().Err() != nil:
+		return // the client went away
+	case h.o.BadRequest != nil && h.o.BadRequest(err):
+		writeError(w, http.StatusBadRequest, err.Error())
+		return
+	default:
+		writeErrorCode(w, http.StatusInternalServerError, err.Error(), "InternalServerError", "")
+		return
+	}
+	writeJSON(w, http.StatusOK, h.response(req, &c))
+}
+
+// response builds the chat.completion body of c.
+func (h *handler) response(req *chatRequest, c *model.Completion) *chatResponse {
+	var id [12]byte
+	rand.Read(id[:])
+	msg := responseMessage{Role: retrain.RoleAssistant, Content: &c.Text}
+	if c.Reasoning != "" {
+		msg.ReasoningContent = &c.Reasoning
+	}
+	for i, tc := range c.ToolCalls {
+		callID := tc.ID
+		if callID == "" {
+			callID = "call_" + strconv.Itoa(i)
+		}
+		args := string(tc.Arguments)
+		if args == "" {
+			args = "{}"
+		}
+		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: callID, Type: "function", Function: wireFunction{Name: tc.Name, Arguments: args}})
+	}
+	if c.Text == "" && len(c.ToolCalls) > 0 {
+		msg.Content = nil
+	}
+	ch := choice{Index: 0, Message: msg, FinishReason: c.FinishReason}
+	if ch.FinishReason == "" {
+		ch.FinishReason = "stop"
+	}
+	n := c.Tokens.Len()
+	if req.Logprobs && c.Tokens != nil && len(c.Tokens.Logprobs) == n {
+		lp := &logprobs{Content: make([]tokenLogprob, n)}
+		for i := range n {
+			text := ""
+			if i < len(c.Tokens.Text) {
+				text = c.Tokens.Text[i]
+			}
+			if req.ReturnTokensAsTokenIDs && len(c.Tokens.IDs) == n {
+				text = "token_id:" + strconv.Itoa(c.Tokens.IDs[i])
+			}
+			lp.Content[i] = tokenLogprob{Token: text, Logprob: c.Tokens.Logprobs[i], Bytes: byteList(text), TopLogprobs: []tokenLogprob{}}
+		}
+		ch.Logprobs = lp
+	}
+	resp := &chatResponse{
+		ID:      "chatcmpl-" + hex.EncodeToString(id[:]),
+		Object:  "chat.completion",
+		Created: time.Now().Unix(),
+		Model:   h.o.Name,
+		Choices: []choice{ch},
+		Usage: usage{
+			PromptTokens:     c.Usage.PromptTokens,
+			CompletionTokens: orLen(c.Usage.CompletionTokens, n),
+		},
+	}
+	resp.Usage.TotalTokens = resp.Usage.PromptTokens + resp.Usage.CompletionTokens
+	if req.ReturnTokenIDs {
+		resp.PromptTokenIDs = c.PromptTokenIDs
+		if resp.PromptTokenIDs == nil {
+			resp.PromptTokenIDs = []int{}
+		}
+		resp.Choices[0].TokenIDs = []int{}
+		if c.Tokens != nil && c.Tokens.IDs != nil {
+			resp.Choices[0].TokenIDs = c.Tokens.IDs
+		}
+	}
+	return resp
+}
+
+func orLen(n, l int) int {
+	if n > 0 {
+		return n
+	}
+	return l
+}
+
+// byteList is the "bytes" field of a logprob entry: the token's UTF-8
+// bytes as numbers.
+func byteList(s string) []int {
+	b := make([]int, len(s))
+	for i := 0; i < len(s); i++ {
+		b[i] = int(s[i])
+	}
+	return b
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		status = http.StatusInternalServerError
+		buf.Reset()
+		fmt.Fprintf(&buf, `{"error":{"message":%q,"type":"InternalServerError","param":null,"code":500}}`, err.Error())
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(status)
+	w.Write(buf.Bytes()) //nolint:errcheck // the client went away
+}
+
+func writeError(w http.ResponseWriter, status int, msg string) {
+	writeErrorCode(w, status, msg, "BadRequestError", "")
+}
+
+// writeErrorCode writes an OpenAI-style error; an empty code is written as
+// the status number, as vLLM does.
+func writeErrorCode(w http.ResponseWriter, status int, msg, typ, code string) {
+	var c any = status
+	if code != "" {
+		c = code
+	}
+	writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": c}})
+}
+
+// Serve serves h on ln until ctx is done, then shuts the server down,
+// waiting up to grace for the requests in flight, and returns nil. It
+// returns an error when the server fails before.
+func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return fmt.Errorf("serve: %w", err)
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), grace)
+	defer cancel()
+	err := srv.Shutdown(sctx)
+	if err != nil {
+		srv.Close()
+	}
+	<-errc
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		return fmt.Errorf("serve: shut down: %w", err)
+	}
+	return nil
+}
