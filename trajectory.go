@@ -69,8 +69,9 @@ type Turn struct {
 	FinishReason string `json:"finish_reason,omitempty"`
 	// Reward is the environment's step reward.
 	Reward float64 `json:"reward"`
-	// Observation is the environment's answer (its Messages omitted; the
-	// conversation is in Trajectory.Messages).
+	// Observation is the environment's answer. Its Messages are omitted (the
+	// conversation is in Trajectory.Messages), and so are its Tools when they
+	// are the same as InitialObservation's.
 	Observation Observation `json:"observation"`
 	// Terminated and Truncated are the step's flags.
 	Terminated bool `json:"terminated,omitempty"`

@@ -1,11 +1,10 @@
 package bench
 
 import (
-	"context"
 	"os"
-	"path/filepath"
-	"runtime"
+	"os/exec"
 	"runtime/pprof"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -19,38 +18,26 @@ func TestExpScale(t *testing.T) {
 	RaiseFileLimit()
 	srv := openaitest.NewServer(ServerOptions(200, 2*time.Second, 0))
 	defer srv.Close()
-	w := &Workload{URL: srv.URL, Episodes: 10000, Concurrency: 10000, Out: filepath.Join(t.TempDir(), "o.jsonl")}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		run := RunRetrain
-		if os.Getenv("EXP") == "base" {
-			run = RunBaseline
-		}
-		res, err := run(context.Background(), w)
-		t.Log(res, err)
-	}()
-	var ms runtime.MemStats
-	peak := uint64(0)
-	wrote := false
-	for {
-		select {
-		case <-done:
-			t.Logf("peak HeapInuse+stacks %d MiB, server peak %d", peak>>20, srv.MaxConcurrent())
-			return
-		case <-time.After(200 * time.Millisecond):
-		}
-		runtime.ReadMemStats(&ms)
-		v := ms.HeapInuse + ms.StackInuse
-		if v > peak {
-			peak = v
-		}
-		if !wrote && srv.MaxConcurrent() > 5000 {
-			wrote = true
-			f, _ := os.Create("/tmp/heap.out")
-			pprof.WriteHeapProfile(f)
-			f.Close()
-			t.Logf("heap profile at %d MiB inuse, stacks %d MiB, goroutines %d", ms.HeapInuse>>20, ms.StackInuse>>20, runtime.NumGoroutine())
-		}
+	v := os.Getenv("EXP")
+	cmd := exec.Command(os.Args[0], workerArg, "--worker", v, "--url", srv.URL, "--episodes", "10000", "--concurrency", "10000", "--out", filepath.Join(t.TempDir(), "o"))
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	cmd.Env = append(os.Environ(), "GODEBUG=gctrace=1")
+	if err := cmd.Run(); err != nil {
+		t.Fatal(err)
 	}
+	_, _, rss := usage(cmd.ProcessState)
+	t.Logf("rss %d MiB server peak %d", rss>>20, srv.MaxConcurrent())
+}
+
+func expHook() {
+	p := os.Getenv("EXP_HEAP")
+	if p == "" {
+		return
+	}
+	d, _ := time.ParseDuration(os.Getenv("EXP_AT"))
+	time.AfterFunc(d, func() {
+		f, _ := os.Create(p)
+		pprof.WriteHeapProfile(f)
+		f.Close()
+	})
 }

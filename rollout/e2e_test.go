@@ -92,6 +92,11 @@ func TestEndToEndCalculator(t *testing.T) {
 		if got := strings.Join(roles, ","); !strings.HasPrefix(got, "system,user,assistant,user,assistant") {
 			t.Errorf("%s: conversation roles %s", tr.ID, got)
 		}
+		// Tool specs are kept once, in the initial observation.
+		if len(tr.InitialObservation.Tools) != 1 || call.Observation.Tools != nil || answer.Observation.Tools != nil {
+			t.Errorf("%s: tools initial %d, per turn %d/%d; want 1 and none repeated", tr.ID,
+				len(tr.InitialObservation.Tools), len(call.Observation.Tools), len(answer.Observation.Tools))
+		}
 		if tr.Turns[1].PromptMessages != 4 {
 			t.Errorf("%s: second prompt of %d messages, want 4", tr.ID, tr.Turns[1].PromptMessages)
 		}

@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -340,6 +341,9 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		}
 		turn.Reward = step.Reward
 		turn.Observation = stripMessages(step.Observation)
+		if sameTools(turn.Observation.Tools, t.InitialObservation.Tools) {
+			turn.Observation.Tools = nil // unchanged: kept once, in InitialObservation
+		}
 		turn.Terminated, turn.Truncated = step.Terminated, step.Truncated
 		turn.Info = step.Info
 		t.Timings.Tools += seconds(step.Info["tool_seconds"])
@@ -413,6 +417,13 @@ func (ep *episode) advance(a retrain.Action, obs retrain.Observation) {
 func stripMessages(obs retrain.Observation) retrain.Observation {
 	obs.Messages = nil
 	return obs
+}
+
+// sameTools reports whether a and b describe the same tools.
+func sameTools(a, b []retrain.ToolSpec) bool {
+	return slices.EqualFunc(a, b, func(x, y retrain.ToolSpec) bool {
+		return x.Name == y.Name && x.Description == y.Description && bytes.Equal(x.Parameters, y.Parameters)
+	})
 }
 
 // completionIDs returns the token ids of tokens, or nil when they are not

@@ -63,7 +63,7 @@ func (a actions) example() string {
 // The action is a value decoded from JSON (float64, string, []any,
 // map[string]any).
 func (a actions) parse(ans string) (any, error) {
-	ans = strings.TrimSpace(ans)
+	ans = strings.TrimSpace(strings.ToValidUTF8(ans, "\uFFFD"))
 	switch a.space.Type {
 	case SpaceDiscrete:
 		for i, n := range a.names {

@@ -55,7 +55,7 @@ type Options struct {
 	// episode is truncated when it is reached (default 100).
 	MaxSteps int
 	// Dialect is the format of the model's answer; nil means smolagent
-	// (<answer>…</answer>).
+	// (<answer>…</answer>). games.Dialect("plain") is the bare answer.
 	Dialect dialect.Dialect
 	// SystemPrompt replaces the first paragraph of the system message.
 	SystemPrompt string
@@ -107,6 +107,7 @@ type episode struct {
 	envSteps    int    // steps sent to the environment
 	invalid     int
 	total       float64
+	pending     float64 // the model's reward from the opponent's opening moves, paid with its first step
 	done        bool
 }
 
@@ -253,7 +254,7 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 		if ep.done {
 			return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: the episode ended in the opponent's opening moves, before the model's first turn")
 		}
-		ep.total = reward
+		ep.pending = reward
 		info["model_player"] = ep.modelPlayer
 		info["opponent_moves"] = moves
 		lead = append(lead, e.movesText(moves)...)
@@ -311,11 +312,12 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 	var step retrain.Step
 	var content string
 
+	step.Reward, ep.pending = ep.pending, 0
 	v, problem := e.readAction(action, ep)
 	if problem != "" {
 		ep.invalid++
 		info["invalid_action"] = true
-		step.Reward = e.penalty
+		step.Reward += e.penalty
 		state, err := e.stateText(ep, ep.modelPlayer)
 		if err != nil {
 			return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
@@ -337,7 +339,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 		}
 		ep.last, ep.envSteps = res, ep.envSteps+1
 		ep.done = res.Terminated || res.Truncated
-		step.Reward = rewardFor(res, ep.modelPlayer, ep.modelPlayer, ep.twoPlayer)
+		step.Reward += rewardFor(res, ep.modelPlayer, ep.modelPlayer, ep.twoPlayer)
 		var lead []string
 		if ep.twoPlayer && !ep.done {
 			moves, reward, err := e.opponentTurns(ctx, &ep)
@@ -556,7 +558,7 @@ func (e *Env) opponentTurns(ctx context.Context, ep *episode) ([]games.Choice, f
 				legal = append(legal, float64(e.acts.space.Start+a))
 			}
 		}
-		prompt, err := e.stateText(*ep, cur, e.movesText(moves)...)
+		prompt, err := e.stateText(*ep, cur)
 		if err != nil {
 			return nil, 0, err
 		}

@@ -33,7 +33,7 @@ const (
 )
 
 // closeGrace is how long Close waits for the environment's own close
-// before killing the process group.
+// (env.close()) before killing the process group.
 const closeGrace = time.Second
 
 // ProcessOptions configure the Python subprocess. Nil means defaults.
@@ -167,12 +167,19 @@ func (p *Process) read(stdout io.Reader) {
 	r := bufio.NewReaderSize(stdout, 64<<10)
 	for {
 		data, err := readLine(r)
-		if err == io.EOF && len(data) == 0 {
-			break
-		}
-		msg := lineMsg{data: data}
-		if err != nil && err != io.EOF {
+		var msg lineMsg
+		switch {
+		case err == nil:
+			msg.data = data
+		case err == errLineTooLong:
 			msg.err = err
+		case err == io.EOF && len(data) > 0:
+			msg.data = data // a last line without a newline
+		default:
+			// The end of stdout, or the pipe closed by kill.
+		}
+		if msg.data == nil && msg.err == nil {
+			break
 		}
 		select {
 		case p.lines <- msg:
@@ -389,8 +396,8 @@ func (p *Process) stderrNote() string {
 	return ""
 }
 
-// Close asks the environment to close (env.close()), waits a moment, and
-// kills the process group, so that child processes die too. It is safe to
+// Close asks the environment to close (env.close(), waiting at most a
+// second), then kills the process group, so that child processes die too. It is safe to
 // call more than once and concurrently with a request, which it aborts.
 func (p *Process) Close() error {
 	p.closed.Do(func() {
@@ -407,13 +414,11 @@ func (p *Process) Close() error {
 				p.broken = errClosed
 			}
 			p.mu.Unlock()
-			p.stdin.Close()
-			select {
-			case <-p.done:
-			case <-time.After(closeGrace):
-			}
 		}
-		// A request in flight (TryLock failed) is aborted at once.
+		// The environment has closed (or could not be asked to: a
+		// request in flight is aborted at once). Whatever is left of the
+		// process group goes now.
+		p.stdin.Close()
 		p.kill()
 		select {
 		case <-p.done:

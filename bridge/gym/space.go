@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -292,7 +293,7 @@ func (s Space) check(v any, at string) error {
 			return fmt.Errorf("expected a JSON object%s with the keys %s, got %s", where, quoted(s.Keys), show(v))
 		}
 		for k := range obj {
-			if !contains(s.Keys, k) {
+			if !slices.Contains(s.Keys, k) {
 				return fmt.Errorf("unknown key %q%s: the keys are %s", k, where, quoted(s.Keys))
 			}
 		}
@@ -458,13 +459,4 @@ func quoted(keys []string) string {
 		parts[i] = strconv.Quote(k)
 	}
 	return strings.Join(parts, ", ")
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }

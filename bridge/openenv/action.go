@@ -263,6 +263,5 @@ func compact(b json.RawMessage) string {
 	return s
 }
 
-
 // rawOf is the model's output of a, as recorded in the conversation.
 func rawOf(a retrain.Action) string { return cmp.Or(a.Raw, a.Text) }

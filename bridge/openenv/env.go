@@ -220,7 +220,7 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 		return retrain.Observation{}, nil, err
 	}
 	e.unknown = nil
-	obs, conv := e.observe(res, true, nil, "")
+	obs, conv := e.observe(res, true, nil)
 	e.conv, e.reset, e.done = conv, true, res.Done
 	info := retrain.Info{}
 	for k, v := range res.Metadata {
@@ -272,11 +272,16 @@ func (e *Env) Step(ctx context.Context, a retrain.Action) (retrain.Step, error) 
 		}
 		if ctx.Err() != nil || errors.Is(err, ErrConnectionLost) {
 			e.unknown = fmt.Errorf("openenv: a step was interrupted (%v) and its outcome is unknown; Reset to start a new episode", err)
+			if e.sess.ID() == "" { // a session that cannot be resumed is gone with its connection
+				e.sess.Close()
+				e.sess = nil
+				return retrain.Step{}, err
+			}
 		}
 		e.dropAfter(err)
 		return retrain.Step{}, err
 	}
-	obs, conv := e.observe(res, false, &a, string(action))
+	obs, conv := e.observe(res, false, &a)
 	e.conv = conv
 	done := res.Done
 	st := retrain.Step{Observation: obs, Info: retrain.Info{}}

@@ -145,7 +145,7 @@ func (f *fakeOpenEnv) serveWS(w http.ResponseWriter, r *http.Request) {
 			send(map[string]any{"type": "observation", "data": map[string]any{
 				"observation": map[string]any{"echoed_message": m, "message_length": len(m)},
 				"reward":      float64(len(m)) * 0.1, "done": step >= f.steps,
-				"metadata":    map[string]any{"step": step},
+				"metadata": map[string]any{"step": step},
 			}})
 		case "state":
 			send(map[string]any{"type": "state", "data": map[string]any{"episode_id": nil, "step_count": step}})

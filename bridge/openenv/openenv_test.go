@@ -237,6 +237,16 @@ func TestCanceledMidStep(t *testing.T) {
 	if _, err := e.Step(ctx, text("hang")); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("Step canceled mid-flight: %v, want DeadlineExceeded", err)
 	}
+	if _, err := e.Step(t.Context(), text("x")); err == nil || !strings.Contains(err.Error(), "Reset to start a new episode") {
+		t.Errorf("Step after an interrupted one: %v", err)
+	}
+	// The session could not be resumed (OpenEnv): Reset opens a new one.
+	if _, _, err := e.Reset(t.Context(), retrain.ResetOptions{}); err != nil {
+		t.Fatalf("Reset after an interrupted step: %v", err)
+	}
+	if _, err := e.Step(t.Context(), text("x")); err != nil {
+		t.Errorf("Step in the new session: %v", err)
+	}
 }
 
 func TestConformanceFake(t *testing.T) {

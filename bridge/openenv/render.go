@@ -15,7 +15,7 @@ var textFields = []string{"text", "prompt", "content", "message"}
 
 // observe turns a reply into the observation the model sees and the
 // conversation after it. a is the action of a step (nil for a reset).
-func (e *Env) observe(res *Result, initial bool, a *retrain.Action, sent string) (retrain.Observation, []retrain.Message) {
+func (e *Env) observe(res *Result, initial bool, a *retrain.Action) (retrain.Observation, []retrain.Message) {
 	var m map[string]any
 	dec := json.NewDecoder(bytes.NewReader(res.Observation))
 	dec.UseNumber()

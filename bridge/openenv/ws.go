@@ -27,6 +27,7 @@ type wsTransport struct {
 	conn    *wsConn
 	session string // the server's session id, or ""
 	closed  bool
+	dead    error // set when a connection without a session id was lost
 }
 
 // wsConn is one connection and its reader goroutine, which delivers frames
@@ -138,6 +139,9 @@ func (t *wsTransport) call(ctx context.Context, typ string, data json.RawMessage
 	if t.closed {
 		return nil, fmt.Errorf("openenv: %s: the session is closed", typ)
 	}
+	if t.dead != nil {
+		return nil, t.dead
+	}
 	f := wire.Frame{Type: typ, Data: data, RequestID: requestID}
 	if typ == wire.TypeState {
 		f.Data = nil
@@ -178,11 +182,15 @@ func (t *wsTransport) call(ctx context.Context, typ string, data json.RawMessage
 		}
 		t.conn.shut()
 		t.conn = nil
+		if t.session == "" {
+			// OpenEnv's servers end a session with its connection.
+			t.dead = fmt.Errorf("%w: %s: %v; the server gave no session id, so the session cannot be resumed (OpenEnv servers end a session with its connection): the episode is lost", ErrConnectionLost, typ, lost)
+		}
 		if err := ctx.Err(); err != nil {
 			return nil, fmt.Errorf("openenv: %s: %w", typ, err)
 		}
-		if t.session == "" {
-			return nil, fmt.Errorf("%w: %s: %v; the server gave no session id, so the session cannot be resumed (OpenEnv servers end a session with its connection): the episode is lost", ErrConnectionLost, typ, lost)
+		if t.dead != nil {
+			return nil, t.dead
 		}
 		if attempt >= t.c.opts.MaxReconnects {
 			return nil, fmt.Errorf("%w: %s: %v (after %d reconnections to resume session %s)", ErrConnectionLost, typ, lost, attempt, t.session)

@@ -45,7 +45,9 @@ var rolloutCommand = &command{
 		"  retrain rollout --model fake                      # calculator env, generated arithmetic tasks, scripted fake server\n" +
 		"  retrain rollout --model http://localhost:8000/v1 --model-name Qwen/Qwen3-8B \\\n" +
 		"      --env calculator --data gsm8k_test.jsonl --n 4 --concurrency 64 --token-ids --out gsm8k.jsonl\n" +
-		"  retrain rollout --config run.yaml --resume        # a YAML file sets any flag (keys: flag names with _ for -)",
+		"  retrain rollout --model fake --rewards rewards.yaml --n 4   # trajectories with rewards and group advantages\n" +
+		"  retrain rollout --config run.yaml --resume        # a YAML file sets any flag (keys: flag names with _ for -;\n" +
+		"                                                    # rewards: a file path or the reward configuration inline)",
 }
 
 // rolloutConfig is everything the command takes. Each field is a flag named
@@ -74,6 +76,7 @@ type rolloutConfig struct {
 	MaxTurns         int            `yaml:"max_turns"`
 	Timeout          time.Duration  `yaml:"timeout"`
 	Retries          int            `yaml:"retries"`
+	Rewards          rewardsSpec    `yaml:"rewards"`
 	Out              string         `yaml:"out"`
 	Resume           bool           `yaml:"resume"`
 	Overwrite        bool           `yaml:"overwrite"`
@@ -101,6 +104,20 @@ const localModel = "local"
 func runRollout(ctx context.Context, args []string, s stdio) error {
 	fs := newFlagSet(rolloutCommand, s.err)
 	c := defaultRolloutConfig()
+	configPath := defineRolloutFlags(fs, &c)
+	cfg := defaultRolloutConfig()
+	if _, err := parseRunArgs(fs, args, configPath, &c, &cfg); err != nil {
+		return err
+	}
+	if err := cfg.validate(); err != nil {
+		return err
+	}
+	return doRollout(ctx, &cfg, s)
+}
+
+// defineRolloutFlags defines rollout's flags on fs, bound to c, whose
+// values are their defaults; eval shares them. It returns --config's value.
+func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 	configPath := fs.String("config", "", "YAML `file` setting any of these flags (keys like max_turns); flags given here override it")
 	fs.StringVar(&c.Env, "env", c.Env, "environment `name` (see \"retrain envs\")")
 	fs.Var(jsonObjectFlag{&c.EnvConfig}, "env-config", "environment configuration as a JSON `object`, e.g. '{\"max_steps\": 5}'")
@@ -124,31 +141,40 @@ func runRollout(ctx context.Context, args []string, s stdio) error {
 	fs.IntVar(&c.MaxTurns, "max-turns", 0, fmt.Sprintf("assistant turns per episode (0: %d)", rollout.DefaultMaxTurns))
 	fs.DurationVar(&c.Timeout, "timeout", 0, "time limit of one episode, e.g. 2m (0: none)")
 	fs.IntVar(&c.Retries, "retries", c.Retries, "extra attempts of an episode whose model calls failed")
+	fs.Var(&c.Rewards, "rewards", "reward configuration `file` (YAML or JSON: step and rollout components, distribution, advantage); the trajectories then hold rewards, and advantages when it names an estimator")
 	fs.StringVar(&c.Out, "out", c.Out, "output JSONL `file`, one trajectory per line")
 	fs.BoolVar(&c.Resume, "resume", false, "continue --out: skip the episodes it holds that succeeded, rerun failed ones")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "replace an existing --out")
 	fs.BoolVar(&c.Quiet, "quiet", false, "print no progress and no example episode, only the summary")
+	return configPath
+}
+
+// parseRunArgs parses the arguments of a run command (rollout, eval) whose
+// flags fs binds to flagCfg, and fills cfg, which holds the defaults: the
+// --config file first, then the flags given. cfg and flagCfg point to
+// structs of one type. It returns the names of the flags given.
+func parseRunArgs(fs *flag.FlagSet, args []string, configPath *string, flagCfg, cfg any) ([]string, error) {
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
-		return err
+		return nil, err
 	}
 	if err != nil {
-		return usageErrorf("%v", err)
+		return nil, usageErrorf("%v", err)
 	}
 	if len(pos) > 0 {
-		return usageErrorf("unexpected argument %q; rollout takes only flags", pos[0])
+		return nil, usageErrorf("unexpected argument %q; %s takes only flags", pos[0], strings.TrimPrefix(fs.Name(), "retrain "))
 	}
-	cfg := defaultRolloutConfig()
 	if *configPath != "" {
-		if err := loadRolloutConfig(*configPath, &cfg); err != nil {
-			return err
+		if err := loadRolloutConfig(*configPath, cfg); err != nil {
+			return nil, err
 		}
 	}
-	fs.Visit(func(f *flag.Flag) { copyConfigField(&cfg, &c, f.Name) })
-	if err := cfg.validate(); err != nil {
-		return err
-	}
-	return doRollout(ctx, &cfg, s)
+	var set []string
+	fs.Visit(func(f *flag.Flag) {
+		copyConfigField(cfg, flagCfg, f.Name)
+		set = append(set, f.Name)
+	})
+	return set, nil
 }
 
 func (c *rolloutConfig) validate() error {
@@ -176,6 +202,10 @@ func (c *rolloutConfig) validate() error {
 }
 
 func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
+	rewards, err := newRunRewards(&c.Rewards)
+	if err != nil {
+		return err
+	}
 	var envConfig json.RawMessage
 	if c.EnvConfig != nil {
 		b, err := json.Marshal(c.EnvConfig)
@@ -268,7 +298,7 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		EnvName:   c.Env,
 		ModelName: modelName,
 	}
-	runner := rollout.NewRunner(factory, mdl, &rollout.RunnerOptions{
+	runnerOpts := &rollout.RunnerOptions{
 		N:           c.N,
 		Concurrency: c.Concurrency,
 		Episode:     episode,
@@ -284,7 +314,9 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 				display.Update(p)
 			}
 		},
-	})
+	}
+	rewards.attach(runnerOpts)
+	runner := rollout.NewRunner(factory, mdl, runnerOpts)
 	sum, runErr := runner.Run(ctx, tasks)
 	if display != nil {
 		display.Finish()
@@ -296,6 +328,7 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		printEpisode(s.out, first)
 	}
 	fmt.Fprintln(s.err, sum)
+	rewards.printSummary(s.err)
 	fmt.Fprintf(s.err, "wrote %d trajectories to %s\n", w.Lines(), c.Out)
 	if errors.Is(runErr, context.Canceled) {
 		return fmt.Errorf("interrupted; run the same command with --resume to finish the %d episodes left", sum.Canceled)
@@ -304,9 +337,19 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		return runErr
 	}
 	if sum.Succeeded == 0 && sum.Failed > 0 {
-		return fmt.Errorf("all %d episodes failed; the first error: %s", sum.Failed, firstLine(first.Error))
+		return &allFailedError{n: sum.Failed, first: firstLine(first.Error)}
 	}
 	return nil
+}
+
+// allFailedError is doRollout's error when every episode failed.
+type allFailedError struct {
+	n     int
+	first string
+}
+
+func (e *allFailedError) Error() string {
+	return fmt.Sprintf("all %d episodes failed; the first error: %s", e.n, e.first)
 }
 
 // loadRolloutTasks reads --data, or generates arithmetic tasks.
@@ -332,9 +375,10 @@ func loadRolloutTasks(c *rolloutConfig, msg io.Writer) ([]retrain.Task, error) {
 	return tasks, nil
 }
 
-// loadRolloutConfig decodes the YAML file at path onto c. An unknown key is
-// an error naming it and its line.
-func loadRolloutConfig(path string, c *rolloutConfig) error {
+// loadRolloutConfig decodes the YAML file at path onto c, a pointer to
+// rolloutConfig or to a struct that inlines it. An unknown key is an error
+// naming it and its line.
+func loadRolloutConfig(path string, c any) error {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
 		return usageErrorf("config file %s does not exist", path)
@@ -353,7 +397,7 @@ func loadRolloutConfig(path string, c *rolloutConfig) error {
 	if doc.Kind != yaml.MappingNode {
 		return usageErrorf("config %s: the file must be a mapping of keys to values, like \"n: 4\"", path)
 	}
-	known := configKeys()
+	known := yamlKeys(reflect.TypeOf(c).Elem())
 	for i := 0; i+1 < len(doc.Content); i += 2 {
 		k := doc.Content[i]
 		if !slices.Contains(known, k.Value) {
@@ -367,26 +411,42 @@ func loadRolloutConfig(path string, c *rolloutConfig) error {
 }
 
 // configKeys lists the YAML keys of rolloutConfig, sorted.
-func configKeys() []string {
-	t := reflect.TypeFor[rolloutConfig]()
-	keys := make([]string, t.NumField())
-	for i := range keys {
-		keys[i] = t.Field(i).Tag.Get("yaml")
-	}
+func configKeys() []string { return yamlKeys(reflect.TypeFor[rolloutConfig]()) }
+
+// yamlKeys lists the YAML keys of the struct type t, inlined structs'
+// included, sorted.
+func yamlKeys(t reflect.Type) []string {
+	var keys []string
+	configFields(reflect.New(t).Elem(), func(key string, _ reflect.Value) { keys = append(keys, key) })
 	sort.Strings(keys)
 	return keys
 }
 
-// copyConfigField copies the field set by flag flagName from src to dst.
-func copyConfigField(dst, src *rolloutConfig, flagName string) {
-	key := strings.ReplaceAll(flagName, "-", "_")
-	dv, sv := reflect.ValueOf(dst).Elem(), reflect.ValueOf(src).Elem()
-	for i := range dv.NumField() {
-		if dv.Type().Field(i).Tag.Get("yaml") == key {
-			dv.Field(i).Set(sv.Field(i))
-			return
+// configFields calls f with each YAML key of the struct v and its field,
+// descending into inlined structs.
+func configFields(v reflect.Value, f func(key string, field reflect.Value)) {
+	t := v.Type()
+	for i := range t.NumField() {
+		key, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if opts == "inline" {
+			configFields(v.Field(i), f)
+		} else {
+			f(key, v.Field(i))
 		}
 	}
+}
+
+// copyConfigField copies the field set by flag flagName from src to dst,
+// pointers to structs of one type.
+func copyConfigField(dst, src any, flagName string) {
+	key := strings.ReplaceAll(flagName, "-", "_")
+	from := map[string]reflect.Value{}
+	configFields(reflect.ValueOf(src).Elem(), func(k string, v reflect.Value) { from[k] = v })
+	configFields(reflect.ValueOf(dst).Elem(), func(k string, v reflect.Value) {
+		if k == key {
+			v.Set(from[k])
+		}
+	})
 }
 
 // oneLine joins the lines of err's message.

@@ -43,7 +43,7 @@ type Options struct {
 	// ModelSide says which player the model is (default First).
 	ModelSide Side
 	// Dialect is the format of the model's answer; nil means smolagent
-	// (<answer>b2</answer>). See package internal/answer for "plain".
+	// (<answer>b2</answer>). [Dialect]("plain") is the bare move.
 	Dialect dialect.Dialect
 	// SystemPrompt replaces the first paragraph of the system message
 	// ("You are playing …"); the rules and the answer format follow it.
@@ -60,6 +60,11 @@ type Options struct {
 	// episode is truncated when it is reached. Zero means DefaultMaxSteps.
 	MaxSteps int
 }
+
+// Dialect returns the answer format called name: "" or "smolagent"
+// (<answer>b2</answer>), "plain" (the answer alone, after any <think>
+// block), or the name of another dialect of package dialect.
+func Dialect(name string) (dialect.Dialect, error) { return answer.Dialect(name) }
 
 // Env is one two-player game episode at a time: the model plays one side,
 // an [Opponent] the other. It is not safe for concurrent use, except for

@@ -129,7 +129,7 @@ func (m *Model) Generate(ctx context.Context, req model.Request) (model.Completi
 	c := m.net.c
 	prompt := Render(req.Messages)
 	if len(prompt) >= c.Context {
-		return model.Completion{}, fmt.Errorf("%w: the prompt is %d tokens and the context %d; shorten the conversation", ErrContextLength, len(prompt), c.Context)
+		return model.Completion{}, fmt.Errorf("%w: this model's maximum context length is %d tokens, and the prompt is %d; shorten the conversation", ErrContextLength, c.Context, len(prompt))
 	}
 	s := &req.Sampling
 	temp, topP := 1.0, 1.0

@@ -48,6 +48,21 @@ func (c Config) Validate() error {
 	return nil
 }
 
+// params counts the parameters of c without allocating them; false means
+// the shape is absurdly large.
+func (c Config) params() (int, bool) {
+	const limit = 1 << 24
+	for _, v := range []int{c.Vocab, c.Dim, c.Layers, c.Hidden, c.SegmentPositions} {
+		if v > limit {
+			return 0, false
+		}
+	}
+	d := c.Dim
+	block := 2*d + 4*d*d + 2*d*c.Hidden
+	n := (c.Vocab+c.SegmentPositions)*d + c.Layers*block + d + d*c.Vocab
+	return n, n > 0 && n < 1<<31
+}
+
 // Weights are the parameters of the model. Matrices are stored row-major
 // with the input dimension first ([in][out]), so y = x·W.
 type Weights struct {
@@ -224,6 +239,12 @@ func DecodeWeights(b []byte) (*Weights, json.RawMessage, error) {
 	rest = rest[n:]
 	if h.DType != "f16" {
 		return nil, nil, fmt.Errorf("%w: dtype %q (want f16)", ErrBadWeights, h.DType)
+	}
+	if err := h.Config.Validate(); err != nil {
+		return nil, nil, fmt.Errorf("%w: %v", ErrBadWeights, err)
+	}
+	if n, ok := h.Config.params(); !ok || uint64(n)*2 != uint64(len(rest)) {
+		return nil, nil, fmt.Errorf("%w: %d bytes of values, the config %+v needs %d", ErrBadWeights, len(rest), h.Config, 2*n)
 	}
 	w, err := NewWeights(h.Config)
 	if err != nil {

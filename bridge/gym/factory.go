@@ -1,0 +1,201 @@
+package gym
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/env/games"
+	"github.com/retrain-rl/retrain/internal/answer"
+)
+
+// Name is the name the environment is registered under.
+const Name = "gym"
+
+func init() {
+	env.MustRegister(Name,
+		"a Gymnasium-style Python environment in a subprocess, played through text (config: env, kwargs, python, pythonpath, action_names, invalid_action_penalty, step_timeout, start_timeout, max_steps, dialect, system_prompt, reset_options; two-player: opponent, epsilon, opponent_model, model_first)",
+		construct)
+}
+
+// Factory makes environments that each run their own Python process, and
+// share one opponent seat (two-player environments).
+type Factory struct {
+	opts    Options
+	onClose func()
+
+	mu     sync.Mutex
+	closed bool
+}
+
+var _ env.Factory = (*Factory)(nil)
+
+// NewFactory returns a factory of environments configured by opts.
+func NewFactory(opts *Options) *Factory {
+	f := &Factory{}
+	if opts != nil {
+		f.opts = *opts
+	}
+	if f.opts.Seat == nil {
+		f.opts.Seat = games.NewSeat(f.opts.Opponent, f.opts.Epsilon)
+	}
+	return f
+}
+
+// NewEnv makes an environment; its process starts in Setup.
+func (f *Factory) NewEnv() (retrain.Environment, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.closed {
+		return nil, fmt.Errorf("gym: NewEnv: %w", retrain.ErrClosed)
+	}
+	return New(&f.opts), nil
+}
+
+// Seat returns the opponent seat the factory's environments share.
+func (f *Factory) Seat() *games.Seat { return f.opts.Seat }
+
+// SetOpponent sets the opponent of the next episodes of every environment.
+func (f *Factory) SetOpponent(o games.Opponent) { f.opts.Seat.SetOpponent(o) }
+
+// AddOpposingAgent is SetOpponent under the seed's name.
+func (f *Factory) AddOpposingAgent(o games.Opponent) { f.opts.Seat.SetOpponent(o) }
+
+// SetEpsilon sets the opponent's random-move chance of the next episodes.
+func (f *Factory) SetEpsilon(epsilon float64) { f.opts.Seat.SetEpsilon(epsilon) }
+
+// Close stops the factory from making environments (each environment's
+// process ends with its Close) and releases the opponent's client.
+func (f *Factory) Close() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !f.closed && f.onClose != nil {
+		f.onClose()
+	}
+	f.closed = true
+	return nil
+}
+
+// Config is the JSON configuration of the "gym" environment.
+type Config struct {
+	// Env is "module:factory" or a Gymnasium id (required).
+	Env string `json:"env"`
+	// Kwargs are the keyword arguments of the factory or gymnasium.make.
+	Kwargs json.RawMessage `json:"kwargs"`
+	// Python is the interpreter (default "python3").
+	Python string `json:"python"`
+	// PythonPath lists directories prepended to $PYTHONPATH: an array, or
+	// one string with entries separated as in $PATH. Relative entries are
+	// relative to the working directory.
+	PythonPath pathList `json:"pythonpath"`
+	// ActionNames name a Discrete space's actions in order.
+	ActionNames []string `json:"action_names"`
+	// InvalidActionPenalty is the reward of an invalid action (default -0.1).
+	InvalidActionPenalty *float64 `json:"invalid_action_penalty"`
+	// StepTimeout bounds each reset and step (default 30s).
+	StepTimeout env.Duration `json:"step_timeout"`
+	// StartTimeout bounds starting Python and making the environment
+	// (default 60s).
+	StartTimeout env.Duration `json:"start_timeout"`
+	// MaxSteps bounds the model's steps (default 100).
+	MaxSteps int `json:"max_steps"`
+	// Dialect is the answer format: "smolagent" (default), "plain" or
+	// another dialect's name.
+	Dialect string `json:"dialect"`
+	// SystemPrompt replaces the framing paragraph of the system message.
+	SystemPrompt string `json:"system_prompt"`
+	// ResetOptions are passed as reset(options=…).
+	ResetOptions json.RawMessage `json:"reset_options"`
+	// Two-player environments: the opponent ("random" or "model"),
+	// epsilon, opponent_model, and model_first (true: the model is player
+	// 0; false: player 1; "alternate": by seed).
+	games.OpponentConfig
+	ModelFirst games.Side `json:"model_first"`
+}
+
+// pathList is a list of paths written as a JSON array or one string.
+type pathList []string
+
+func (p *pathList) UnmarshalJSON(b []byte) error {
+	var one string
+	if err := json.Unmarshal(b, &one); err == nil {
+		*p = filepath.SplitList(one)
+		return nil
+	}
+	var list []string
+	if err := json.Unmarshal(b, &list); err != nil {
+		return errors.New(`"pythonpath" must be a string or an array of strings`)
+	}
+	*p = list
+	return nil
+}
+
+func construct(raw json.RawMessage) (env.Factory, error) {
+	var c Config
+	if err := env.DecodeConfig(raw, &c); err != nil {
+		return nil, err
+	}
+	if strings.TrimSpace(c.Env) == "" {
+		return nil, errors.New(`config key "env" is required: "module:factory" (a Python callable returning the environment) or a Gymnasium id such as "FrozenLake-v1"`)
+	}
+	if k := strings.TrimSpace(string(c.Kwargs)); k != "" && k != "null" && !strings.HasPrefix(k, "{") {
+		return nil, fmt.Errorf("config key \"kwargs\" must be a JSON object of keyword arguments, got %s", k)
+	}
+	if r := strings.TrimSpace(string(c.ResetOptions)); r != "" && r != "null" && !strings.HasPrefix(r, "{") {
+		return nil, fmt.Errorf("config key \"reset_options\" must be a JSON object, got %s", r)
+	}
+	if c.MaxSteps < 0 {
+		return nil, fmt.Errorf("config key \"max_steps\" is %d; it must be positive (or 0 for the default, %d)", c.MaxSteps, DefaultMaxSteps)
+	}
+	python := c.Python
+	if python == "" {
+		python = DefaultPython
+	}
+	if _, err := exec.LookPath(python); err != nil {
+		return nil, fmt.Errorf("config key \"python\": interpreter %q not found: install Python 3 or give its path: %w", python, err)
+	}
+	var paths []string
+	for _, p := range c.PythonPath {
+		abs, err := filepath.Abs(p)
+		if err != nil {
+			return nil, fmt.Errorf("config key \"pythonpath\": %w", err)
+		}
+		paths = append(paths, abs)
+	}
+	d, err := answer.Dialect(c.Dialect)
+	if err != nil {
+		return nil, fmt.Errorf("config key \"dialect\": %w", err)
+	}
+	opp, release, err := c.Build(false, 0)
+	if err != nil {
+		return nil, err
+	}
+	f := NewFactory(&Options{
+		Env:    c.Env,
+		Kwargs: c.Kwargs,
+		Process: ProcessOptions{
+			Python:       python,
+			PythonPath:   paths,
+			Timeout:      time.Duration(c.StepTimeout),
+			StartTimeout: time.Duration(c.StartTimeout),
+		},
+		ActionNames:          c.ActionNames,
+		InvalidActionPenalty: c.InvalidActionPenalty,
+		MaxSteps:             c.MaxSteps,
+		Dialect:              d,
+		SystemPrompt:         c.SystemPrompt,
+		ResetOptions:         c.ResetOptions,
+		Opponent:             opp,
+		Epsilon:              c.Epsilon,
+		ModelSide:            c.ModelFirst,
+	})
+	f.onClose = release
+	return f, nil
+}

@@ -1,0 +1,215 @@
+package main
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"reflect"
+	"slices"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/retrain-rl/retrain/report"
+	"github.com/retrain-rl/retrain/reward"
+	"github.com/retrain-rl/retrain/rollout"
+)
+
+// rewardsSpec is a run's reward configuration: --rewards FILE (YAML or
+// JSON), or in a --config file the key "rewards" with a file path or the
+// configuration inline. The zero value means no rewards.
+type rewardsSpec struct {
+	// Path is a reward configuration file.
+	Path string
+	// Inline is a configuration given in the --config file; it wins over Path.
+	Inline *reward.Config
+}
+
+// String returns the file path, for the flag package.
+func (r *rewardsSpec) String() string {
+	if r == nil {
+		return ""
+	}
+	return r.Path
+}
+
+// Set takes the --rewards flag's file path.
+func (r *rewardsSpec) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("empty: name a YAML or JSON reward configuration file")
+	}
+	r.Path, r.Inline = s, nil
+	return nil
+}
+
+// UnmarshalYAML takes a file path (a string) or an inline configuration (a
+// mapping) whose keys are checked, with their lines.
+func (r *rewardsSpec) UnmarshalYAML(n *yaml.Node) error {
+	switch n.Kind {
+	case yaml.ScalarNode:
+		var path string
+		if err := n.Decode(&path); err != nil {
+			return err
+		}
+		*r = rewardsSpec{Path: path}
+		return nil
+	case yaml.MappingNode:
+		if err := checkKeys(n, reflect.TypeFor[reward.Config](), "rewards"); err != nil {
+			return err
+		}
+		var cfg reward.Config
+		if err := n.Decode(&cfg); err != nil {
+			return err
+		}
+		*r = rewardsSpec{Inline: &cfg}
+		return nil
+	}
+	return fmt.Errorf("line %d: rewards must be a file path or a mapping like \"rollout: [{name: correct, reward: math_equal}]\"", n.Line)
+}
+
+// checkKeys reports the first key of the mapping n (and of the mappings
+// nested in it, through struct and slice-of-struct fields) that is not a
+// yaml key of t.
+func checkKeys(n *yaml.Node, t reflect.Type, where string) error {
+	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
+		return nil
+	}
+	fields := map[string]reflect.Type{}
+	var known []string
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
+		if name != "" && name != "-" {
+			fields[name] = t.Field(i).Type
+			known = append(known, name)
+		}
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		ft, ok := fields[k.Value]
+		if !ok {
+			return fmt.Errorf("line %d: unknown key %q in %s; known keys: %s", k.Line, k.Value, where, strings.Join(known, ", "))
+		}
+		switch {
+		case ft.Kind() == reflect.Struct:
+			if err := checkKeys(v, ft, where+"."+k.Value); err != nil {
+				return err
+			}
+		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct && v.Kind == yaml.SequenceNode:
+			for _, item := range v.Content {
+				if err := checkKeys(item, ft.Elem(), where+"."+k.Value); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// config returns the configuration the spec names, nil when none.
+func (r *rewardsSpec) config() (*reward.Config, error) {
+	switch {
+	case r.Inline != nil:
+		return r.Inline, nil
+	case r.Path == "":
+		return nil, nil
+	}
+	cfg, err := reward.LoadConfig(r.Path)
+	if err != nil {
+		return nil, usageErrorf("--rewards: %s", oneLine(err))
+	}
+	return cfg, nil
+}
+
+// runRewards scores a run's trajectories as they finish, computes group
+// advantages when the configuration names an estimator, and sums the
+// rewards up for the run's summary.
+type runRewards struct {
+	cfg   *reward.Config
+	calc  *reward.Calculator
+	stats *report.Builder
+}
+
+// newRunRewards builds the calculator of spec; nil (and no error) when spec
+// names no rewards.
+func newRunRewards(spec *rewardsSpec) (*runRewards, error) {
+	cfg, err := spec.config()
+	if err != nil || cfg == nil {
+		return nil, err
+	}
+	calc, err := newCalculator(cfg)
+	if err != nil {
+		return nil, err
+	}
+	return &runRewards{cfg: cfg, calc: calc, stats: report.NewBuilder(nil)}, nil
+}
+
+// newCalculator builds a calculator, turning a bad configuration into a
+// usage error.
+func newCalculator(cfg *reward.Config) (*reward.Calculator, error) {
+	calc, err := reward.NewCalculator(cfg, nil)
+	if err != nil {
+		return nil, usageErrorf("rewards: %v (reward functions: %s)", strings.TrimPrefix(err.Error(), "reward config: "), strings.Join(reward.Default.Names(), ", "))
+	}
+	return calc, nil
+}
+
+// attach makes the runner score each trajectory, compute advantages over
+// whole groups (written whole), and report each finished trajectory to rw.
+// A nil rw leaves o as it is.
+func (rw *runRewards) attach(o *rollout.RunnerOptions) {
+	if rw == nil {
+		return
+	}
+	o.Scorer = rw.calc
+	if rw.cfg.Advantage != "" {
+		o.Advantages = rw.calc.Advantages
+	}
+	next := o.Progress
+	o.Progress = func(p rollout.Progress) {
+		rw.stats.Add(p.Last) // reads rewards, never advantages, which a group hook may be writing
+		if next != nil {
+			next(p)
+		}
+	}
+}
+
+// printSummary writes the mean total reward and the mean of each component.
+// A nil rw prints nothing.
+func (rw *runRewards) printSummary(w io.Writer) {
+	if rw == nil {
+		return
+	}
+	r := rw.stats.Report()
+	if r.Total == nil {
+		fmt.Fprintln(w, "rewards: no episode was scored")
+		return
+	}
+	var parts []string
+	step := false
+	for _, c := range r.Rewards {
+		parts = append(parts, fmt.Sprintf("%s %.4g", c.Name, c.Mean))
+		step = step || c.Level == report.LevelStep
+	}
+	line := fmt.Sprintf("mean reward: %.4g total", r.Total.Mean)
+	if len(parts) > 0 {
+		line += "; " + strings.Join(parts, ", ")
+	}
+	if step {
+		line += " (step-level components summed over each episode's turns)"
+	}
+	if r.RewardErrors > 0 {
+		line += fmt.Sprintf("\nreward errors: %d (see rewards.errors in the trajectories)", r.RewardErrors)
+	}
+	fmt.Fprintln(w, line)
+}
+
+// componentNames lists the components of cfg a pass criterion may name:
+// the rollout ones, the step ones, env and total.
+func componentNames(cfg *reward.Config) []string {
+	var names []string
+	for _, c := range slices.Concat(cfg.Rollout, cfg.Step) {
+		names = append(names, cmp.Or(c.Name, c.Reward))
+	}
+	return append(names, reward.EnvComponent, report.TotalName)
+}

@@ -1,0 +1,118 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/model/local"
+	"github.com/retrain-rl/retrain/model/openai"
+)
+
+// writeRandomWeights writes a small random weights file, quicker to load and
+// run than the built-in one.
+func writeRandomWeights(t *testing.T) string {
+	t.Helper()
+	w, err := local.NewWeights(local.Config{Vocab: local.VocabSize, Dim: 16, Layers: 1, Heads: 2, Hidden: 32, SegmentPositions: 64, Context: 256, RopeBase: 10000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, ts := range w.Tensors() {
+		if len(ts.Shape) == 2 {
+			for i := range ts.Data {
+				ts.Data[i] = float32(0.3 * r.NormFloat64())
+			}
+		}
+	}
+	var buf bytes.Buffer
+	if err := local.EncodeWeights(&buf, w, nil); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "w.bin")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// serve-model serves the model until its context ends; the project's
+// OpenAI client talks to it over loopback.
+func TestServeModel(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		code := run(ctx, []string{"serve-model", "--addr", "127.0.0.1:0", "--name", "toy", "--weights", writeRandomWeights(t)},
+			stdio{in: strings.NewReader(""), out: io.Discard, err: pw})
+		pw.Close()
+		done <- code
+	}()
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		t.Fatalf("no banner: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	base := regexp.MustCompile(`http://127\.0\.0\.1:\d+/v1`).FindString(line)
+	if base == "" || !strings.Contains(line, "serving toy") {
+		t.Fatalf("banner %q names no URL", line)
+	}
+	c, err := openai.New(&openai.Options{BaseURL: base, ReturnTokenIDs: true, MaxRetries: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, err := c.Generate(ctx, model.Request{
+		Messages: []retrain.Message{{Role: "user", Content: "What is 2 * 3?"}},
+		Sampling: model.Sampling{MaxTokens: 8, Seed: new(int64)},
+	})
+	c.CloseIdleConnections()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(comp.Tokens.IDs); n == 0 || n != len(comp.Tokens.Logprobs) || len(comp.PromptTokenIDs) == 0 {
+		t.Errorf("completion %+v lacks token ids or log-probs", comp)
+	}
+	cancel()
+	select {
+	case code := <-done:
+		if code != 0 {
+			t.Errorf("exit %d after cancel", code)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("serve-model did not stop")
+	}
+}
+
+func TestServeModelErrors(t *testing.T) {
+	bad := filepath.Join(t.TempDir(), "bad.bin")
+	os.WriteFile(bad, []byte("not weights"), 0o644)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--weights", filepath.Join(t.TempDir(), "none.bin")}, "none.bin"},
+		{[]string{"--weights", bad}, "not a valid weights file"},
+		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--addr", "256.0.0.1:0", "--weights", writeRandomWeights(t)}, "listen on 256.0.0.1:0"},
+	}
+	for _, tt := range tests {
+		code, _, stderr := rolloutCLI(t, append([]string{"serve-model"}, tt.args...)...)
+		if code == 0 || !strings.Contains(stderr, tt.want) {
+			t.Errorf("%v: exit %d, stderr %q; want failure mentioning %q", tt.args, code, stderr, tt.want)
+		}
+	}
+}

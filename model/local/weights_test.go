@@ -1,0 +1,158 @@
+package local
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"math"
+	"testing"
+)
+
+func TestHalfRoundTrip(t *testing.T) {
+	// Every half value but NaN survives widening and narrowing unchanged.
+	for h := 0; h < 1<<16; h++ {
+		f := halfToFloat32(uint16(h))
+		if math.IsNaN(float64(f)) {
+			continue
+		}
+		if got := float32ToHalf(f); got != uint16(h) {
+			t.Fatalf("half %#04x → %g → %#04x", h, f, got)
+		}
+	}
+}
+
+func TestFloat32ToHalf(t *testing.T) {
+	tests := []struct {
+		f    float32
+		want uint16
+	}{
+		{0, 0}, {1, 0x3c00}, {-2, 0xc000}, {65504, 0x7bff}, {1e6, 0x7c00}, {-1e6, 0xfc00},
+		{float32(math.Inf(1)), 0x7c00}, {5.960464477539063e-08, 0x0001}, {1e-9, 0},
+		{1 + 1.0/2048, 0x3c00}, // a tie rounds to even
+		{1 + 3.0/2048, 0x3c02}, // a tie rounds to even (up)
+		{0.1, 0x2e66},
+	}
+	for _, tt := range tests {
+		if got := float32ToHalf(tt.f); got != tt.want {
+			t.Errorf("float32ToHalf(%g) = %#04x, want %#04x", tt.f, got, tt.want)
+		}
+	}
+	if h := float32ToHalf(float32(math.NaN())); h&0x7c00 != 0x7c00 || h&0x3ff == 0 {
+		t.Errorf("NaN → %#04x, not a NaN", h)
+	}
+}
+
+func testWeights(t testing.TB) *Weights {
+	t.Helper()
+	w, err := NewWeights(Config{Vocab: VocabSize, Dim: 4, Layers: 1, Heads: 2, Hidden: 6, SegmentPositions: 3, Context: 8, RopeBase: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, ts := range w.Tensors() {
+		for j := range ts.Data {
+			ts.Data[j] = float32(i) + float32(j)/8
+		}
+	}
+	return w
+}
+
+func TestWeightsRoundTrip(t *testing.T) {
+	w := testWeights(t)
+	var buf bytes.Buffer
+	if err := EncodeWeights(&buf, w, map[string]int{"steps": 3}); err != nil {
+		t.Fatal(err)
+	}
+	got, notes, err := DecodeWeights(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(notes) != `{"steps":3}` {
+		t.Errorf("notes = %s", notes)
+	}
+	if got.Config != w.Config {
+		t.Errorf("config %+v, want %+v", got.Config, w.Config)
+	}
+	want := w.Tensors()
+	for i, ts := range got.Tensors() {
+		for j, v := range ts.Data {
+			if v != halfToFloat32(float32ToHalf(want[i].Data[j])) {
+				t.Fatalf("%s[%d] = %g, want %g", ts.Name, j, v, want[i].Data[j])
+			}
+		}
+	}
+}
+
+func TestDecodeWeightsErrors(t *testing.T) {
+	var buf bytes.Buffer
+	if err := EncodeWeights(&buf, testWeights(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	good := buf.Bytes()
+	tests := []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"other file", []byte("PK\x03\x04 a zip file")},
+		{"truncated header", good[:len(magic)+2]},
+		{"truncated data", good[:len(good)-1]},
+		{"trailing bytes", append(bytes.Clone(good), 0)},
+		{"bad header", append([]byte(magic), 2, 0, 0, 0, '{', '}')},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, _, err := DecodeWeights(tt.b)
+			if !errors.Is(err, ErrBadWeights) {
+				t.Errorf("err = %v, want ErrBadWeights", err)
+			}
+		})
+	}
+}
+
+func FuzzDecodeWeights(f *testing.F) {
+	var buf bytes.Buffer
+	if err := EncodeWeights(&buf, testWeights(f), nil); err != nil {
+		f.Fatal(err)
+	}
+	f.Add(buf.Bytes())
+	f.Add([]byte(magic))
+	f.Add(append([]byte(magic), 200, 0, 0, 0))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		w, _, err := DecodeWeights(b)
+		if err != nil {
+			if !errors.Is(err, ErrBadWeights) {
+				t.Fatalf("error %v does not wrap ErrBadWeights", err)
+			}
+			return
+		}
+		header := int(binary.LittleEndian.Uint32(b[len(magic):]))
+		if 2*w.Params() != len(b)-len(magic)-4-header {
+			t.Fatalf("decoded %d parameters from a file of %d bytes", w.Params(), len(b))
+		}
+		if err := w.Config.Validate(); err != nil {
+			t.Fatalf("decoded an invalid config: %v", err)
+		}
+	})
+}
+
+func TestConfigValidate(t *testing.T) {
+	good := Config{Vocab: VocabSize, Dim: 8, Layers: 1, Heads: 2, Hidden: 8, SegmentPositions: 4, Context: 16, RopeBase: 10000}
+	if err := good.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	bad := []func(*Config){
+		func(c *Config) { c.Vocab = 300 },
+		func(c *Config) { c.Dim = 0 },
+		func(c *Config) { c.Heads = 3 },
+		func(c *Config) { c.Heads = 8 }, // head width 1 is odd
+		func(c *Config) { c.RopeBase = 1 },
+		func(c *Config) { c.Context = -1 },
+	}
+	for i, mod := range bad {
+		c := good
+		mod(&c)
+		if err := c.Validate(); err == nil {
+			t.Errorf("case %d: %+v is valid", i, c)
+		}
+	}
+}
