@@ -285,7 +285,7 @@ func (b *Builder) Report() *Report {
 		return cmp.Or(cmp.Compare(levelRank(a.Level), levelRank(b.Level)), cmp.Compare(a.Name, b.Name))
 	})
 	if b.pass != "" {
-		p := &Pass{Reward: b.pass, Threshold: b.threshold}
+		p := &Pass{Reward: b.pass, Threshold: b.threshold, AtK: []PassAtKValue{}}
 		minN := 0
 		for i, id := range taskOrder {
 			g := groups[id]

@@ -209,6 +209,11 @@ func TestFormat(t *testing.T) {
 	if _, err := f.Score(context.Background(), Sample{Completion: good}); err == nil || !strings.Contains(err.Error(), "dialect") {
 		t.Errorf("no dialect: err = %v, want an error about the dialect", err)
 	}
+	// A trajectory of a plain-text environment (no dialect) always parses.
+	plain := &retrain.Trajectory{Turns: []retrain.Turn{{Action: retrain.Action{Kind: retrain.ActionText, Raw: "42", Text: "42"}}}}
+	if sc, err := f.Score(context.Background(), RolloutSample(plain, "")); err != nil || sc.Value != 1 {
+		t.Errorf("plain-text trajectory: format = %+v, %v; want 1", sc, err)
+	}
 	if _, err := NewRegistry().New("format", map[string]any{"dialect": "klingon"}); !errors.Is(err, ErrBadParams) {
 		t.Errorf("unknown dialect param: err = %v, want ErrBadParams", err)
 	}

@@ -22,7 +22,8 @@ type formatParams struct {
 // newFormat scores how well a completion follows the dialect's format: 1
 // for a clean parse, Partial when the parse fails but there are tags and
 // they are balanced (<a>…</a> nested properly), else 0. A rollout-level
-// sample with a trajectory scores the mean over its turns.
+// sample with a trajectory scores the mean over its turns. A trajectory of
+// an environment without a dialect (plain text) scores 1.
 func newFormat(params map[string]any) (Func, error) {
 	var p formatParams
 	if err := DecodeParams(params, &p); err != nil {
@@ -41,6 +42,11 @@ func newFormat(params map[string]any) (Func, error) {
 		name := p.Dialect
 		if name == "" {
 			name = s.Dialect
+		}
+		if name == "" && s.Trajectory != nil {
+			// The environment takes plain text (it names no dialect): every
+			// completion is well-formed.
+			return Score{Value: 1, Detail: "plain-text environment: nothing to parse"}, nil
 		}
 		if name == "" {
 			return Score{}, errors.New("format: no dialect known; set the param dialect or the calculator's dialect")

@@ -116,9 +116,10 @@ func limitArg(f func(limit int) VerifierFunc) VerifierBuilder {
 // builtinVerifiers are the verifiers every registry starts with.
 func builtinVerifiers() map[string]VerifierBuilder {
 	return map[string]VerifierBuilder{
-		// has_answer: the completion marks a final answer explicitly.
+		// has_answer: the completion marks a final answer explicitly (in the
+		// text scored, or in the raw output the dialect took it from).
 		"has_answer": noArg(func(ctx context.Context, s Sample) (bool, error) {
-			return HasExplicitAnswer(s.Completion), nil
+			return HasExplicitAnswer(s.Completion) || (s.Action != nil && HasExplicitAnswer(s.Action.Raw)), nil
 		}),
 		// parses: the sample's actions (one turn, or all) parsed.
 		"parses": noArg(func(ctx context.Context, s Sample) (bool, error) {

@@ -21,6 +21,9 @@ func TestBuiltinVerifiers(t *testing.T) {
 		{"has_answer", Sample{Completion: `so \boxed{3}`}, true},
 		{"has_answer", Sample{Completion: "The answer is 3."}, true},
 		{"has_answer", Sample{Completion: "so 3"}, false},
+		// A tool environment's dialect has already taken the answer out of its tags.
+		{"has_answer", Sample{Completion: "540", Action: &retrain.Action{Kind: retrain.ActionText, Text: "540", Raw: "<answer>540</answer>"}}, true},
+		{"has_answer", Sample{Completion: "540", Action: &retrain.Action{Kind: retrain.ActionText, Text: "540", Raw: "540"}}, false},
 		{"parses", stepSample(tr, 0), true},
 		{"parses", RolloutSample(parseFailed, ""), false},
 		{"parses", Sample{Step: -1, Completion: "plain pair"}, true},

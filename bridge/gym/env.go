@@ -93,6 +93,7 @@ type Env struct {
 	ep       episode
 	messages []retrain.Message
 	reset    bool
+	failed   error // set when a step failed after reaching Python
 }
 
 // episode is the state of one episode, copied and committed whole by Step.
@@ -230,6 +231,9 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 		}
 		resetOpts = b
 	}
+	// From here on the Python environment no longer holds the previous
+	// episode, whatever happens.
+	e.reset, e.failed = false, nil
 	res, err := e.proc.Reset(ctx, opts.Seed, resetOpts)
 	if err != nil {
 		return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", err)
@@ -302,6 +306,8 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 		return retrain.Step{}, fmt.Errorf("gym: %w", retrain.ErrNotReset)
 	case e.ep.done:
 		return retrain.Step{}, fmt.Errorf("gym: %w", retrain.ErrEpisodeDone)
+	case e.failed != nil:
+		return retrain.Step{}, fmt.Errorf("gym: Step: the episode cannot go on after an earlier failure (%w); call Reset", e.failed)
 	}
 	if err := ctx.Err(); err != nil {
 		return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
@@ -318,6 +324,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 		ep.invalid++
 		info["invalid_action"] = true
 		step.Reward += e.penalty
+		ep.total += step.Reward
 		state, err := e.stateText(ep, ep.modelPlayer)
 		if err != nil {
 			return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
@@ -332,10 +339,10 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 		info["action"] = string(raw)
 		res, err := e.proc.Step(ctx, raw)
 		if err != nil {
-			return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
+			return retrain.Step{}, e.fail(fmt.Errorf("gym: Step: %w", err))
 		}
 		if math.IsNaN(res.Reward) || math.IsInf(res.Reward, 0) {
-			return retrain.Step{}, fmt.Errorf("gym: Step: the environment returned the reward %v", res.Reward)
+			return retrain.Step{}, e.fail(fmt.Errorf("gym: Step: the environment returned the reward %v", res.Reward))
 		}
 		ep.last, ep.envSteps = res, ep.envSteps+1
 		ep.done = res.Terminated || res.Truncated
@@ -344,7 +351,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 		if ep.twoPlayer && !ep.done {
 			moves, reward, err := e.opponentTurns(ctx, &ep)
 			if err != nil {
-				return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
+				return retrain.Step{}, e.fail(fmt.Errorf("gym: Step: %w", err))
 			}
 			step.Reward += reward
 			info["opponent_moves"] = moves
@@ -356,7 +363,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 		} else {
 			state, err := e.stateText(ep, ep.modelPlayer, append([]string{"Reward: " + num(step.Reward)}, lead...)...)
 			if err != nil {
-				return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
+				return retrain.Step{}, e.fail(fmt.Errorf("gym: Step: %w", err))
 			}
 			content = state
 		}
@@ -380,6 +387,14 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 	}
 	step.Info = info
 	return step, nil
+}
+
+// fail records that the Python environment has moved past the episode
+// (the action was sent, then something failed), so that Step cannot go on
+// from a state the environment no longer has, and returns err.
+func (e *Env) fail(err error) error {
+	e.failed = err
+	return err
 }
 
 // readAction reads and checks the model's action; problem is for the model.

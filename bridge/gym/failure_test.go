@@ -40,6 +40,9 @@ func TestNoisyEnvironment(t *testing.T) {
 
 func TestGarbageOnStdout(t *testing.T) {
 	needPython(t)
+	if runtime.GOOS == "windows" {
+		t.Skip("the wrapper is a shell script")
+	}
 	o := options(t, "misbehave:counter", "")
 	o.Process.Python = filepath.Join(testdata(t), "garbage_python.sh")
 	e := gym.New(o)
@@ -101,8 +104,16 @@ func TestCrash(t *testing.T) {
 	if !errors.As(err, &pe) || pe.Type != "ValueError" || !strings.Contains(err.Error(), "action 1 is forbidden") || !strings.Contains(pe.Traceback, "misbehave.py") {
 		t.Fatalf("Step that raises: err = %v, want a PythonError with the traceback", err)
 	}
+	// The environment may be half-way through the step: the episode
+	// cannot go on, but the process can start another.
+	if _, err := e.Step(t.Context(), answer("0")); err == nil || !strings.Contains(err.Error(), "call Reset") {
+		t.Fatalf("Step after an exception: err = %v, want one asking for Reset", err)
+	}
+	if _, _, err := e.Reset(t.Context(), retrain.ResetOptions{Seed: retrain.Seed(1)}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := e.Step(t.Context(), answer("0")); err != nil {
-		t.Fatalf("Step after an exception: %v", err)
+		t.Fatalf("Step after an exception and Reset: %v", err)
 	}
 	// The second step kills the process.
 	_, err = e.Step(t.Context(), answer("0"))

@@ -135,6 +135,7 @@ func Start(ctx context.Context, name string, kwargs json.RawMessage, opts *Proce
 		return nil, fmt.Errorf("gym: %w", err)
 	}
 	if err := cmd.Start(); err != nil {
+		p.stdin.Close()
 		return nil, fmt.Errorf("gym: start %s: %w", python, err)
 	}
 	go p.read(p.stdout)

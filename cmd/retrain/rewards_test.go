@@ -43,7 +43,9 @@ func scriptedServer(t *testing.T, n int, script scriptFunc) *openaitest.Server {
 	return srv
 }
 
-func answerReply(a string) openaitest.Reply { return openaitest.Reply{Content: "<answer>" + a + "</answer>"} }
+func answerReply(a string) openaitest.Reply {
+	return openaitest.Reply{Content: "<answer>" + a + "</answer>"}
+}
 
 func toolReply(expr string) openaitest.Reply {
 	return openaitest.Reply{Content: `<tool>{"name": "calculator", "args": {"expression": "` + expr + `"}}</tool>`}

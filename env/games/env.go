@@ -168,13 +168,12 @@ func (e *Env) systemPrompt(g Game) string {
 		framing, g.Rules(), answer.Example(e.dialect, e.example))
 }
 
-// turnPrompt is what player p reads at its turn in g, after the lead lines.
+// turnPrompt is what player p reads at its turn in g: the lead lines (what
+// just happened), a blank line, the sides, the board and the legal moves.
 func turnPrompt(g Game, p int, lead ...string) string {
 	var b strings.Builder
-	for _, l := range lead {
-		if l != "" {
-			b.WriteString(l + "\n")
-		}
+	if len(lead) > 0 {
+		b.WriteString(strings.Join(lead, "\n") + "\n\n")
 	}
 	fmt.Fprintf(&b, "You play %s; your opponent plays %s.\n\n", g.Mark(p), g.Mark(1-p))
 	b.WriteString(g.Board())
@@ -334,7 +333,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 			if e.opts.MaxIllegalMoves > 0 {
 				warn = fmt.Sprintf(" (illegal move %d; at %d you forfeit the game)", illegal, e.opts.MaxIllegalMoves)
 			}
-			content = turnPrompt(g, e.modelPlayer, fmt.Sprintf("Illegal move: %s%s. Choose one of the legal moves.", problem, warn), "")
+			content = turnPrompt(g, e.modelPlayer, fmt.Sprintf("Illegal move: %s%s. Choose one of the legal moves.", problem, warn))
 		}
 	} else {
 		info["move"] = move
@@ -357,7 +356,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 				content = played + "\n\n" + g.Board() + "\n" + e.ending(g, out)
 				e.recordOutcome(info, out)
 			} else {
-				content = turnPrompt(g, e.modelPlayer, played, "")
+				content = turnPrompt(g, e.modelPlayer, played)
 			}
 		}
 	}
