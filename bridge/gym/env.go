@@ -211,7 +211,9 @@ func (e *Env) systemPrompt() string {
 // Reset starts an episode: reset(seed=…, options=…) in Python, the seed
 // passed exactly as given (None when unseeded). In a two-player
 // environment where the opponent moves first, its moves are made before
-// the model's first turn. Info holds "env_info" (Python's info) and, for
+// the model's first turn. The task's prompt, when set, is shown before the
+// first observation, and its Metadata["reset_options"] replaces
+// Options.ResetOptions. Info holds "env_info" (Python's info) and, for
 // two-player environments, "model_player" and "opponent_moves".
 func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Observation, retrain.Info, error) {
 	if e.closed.Load() {

@@ -10,8 +10,6 @@ import (
 
 	"github.com/retrain-rl/retrain/env"
 	// The built-in environments register themselves.
-	_ "github.com/retrain-rl/retrain/env/single"
-	_ "github.com/retrain-rl/retrain/env/toolenv"
 )
 
 func init() {

@@ -15,10 +15,8 @@ import (
 
 	"github.com/retrain-rl/retrain/tool"
 	"github.com/retrain-rl/retrain/tool/mcp"
-
 	// fs_task, the example environment whose tools come from an MCP server,
 	// registers itself.
-	_ "github.com/retrain-rl/retrain/env/fstask"
 )
 
 func init() {

@@ -25,10 +25,7 @@ import (
 	"github.com/retrain-rl/retrain/model/openai"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/rollout"
-
 	// The built-in environments register themselves.
-	_ "github.com/retrain-rl/retrain/env/single"
-	_ "github.com/retrain-rl/retrain/env/toolenv"
 )
 
 func init() {

@@ -15,11 +15,7 @@ import (
 
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/server"
-
 	// Environments served besides the built-ins: OpenEnv servers, bridged.
-	_ "github.com/retrain-rl/retrain/bridge/openenv"
-	_ "github.com/retrain-rl/retrain/env/single"
-	_ "github.com/retrain-rl/retrain/env/toolenv"
 )
 
 func init() {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/retrain-rl/retrain/tool"
 	// The built-in tools register themselves with tool.Default.
-	_ "github.com/retrain-rl/retrain/tool/calculator"
 )
 
 func init() {

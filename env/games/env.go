@@ -184,6 +184,10 @@ func turnPrompt(g Game, p int, lead ...string) string {
 // position is g seen by the player to move, for an opponent.
 func (e *Env) position(g Game, lead string) Position {
 	p := g.ToMove()
+	var leads []string
+	if lead != "" {
+		leads = []string{lead}
+	}
 	return Position{
 		Game:    g.Name(),
 		Player:  p,
@@ -191,7 +195,7 @@ func (e *Env) position(g Game, lead string) Position {
 		Ply:     g.Ply(),
 		Legal:   g.Legal(),
 		System:  e.system,
-		Prompt:  turnPrompt(g, p, lead),
+		Prompt:  turnPrompt(g, p, leads...),
 		Dialect: e.dialect,
 		State:   g.Clone(),
 		Check:   func(ans string) (string, error) { return checkMove(g, ans) },
@@ -224,7 +228,9 @@ func (e *Env) opponentTurn(ctx context.Context, g Game, seed uint64, opp Opponen
 	return ch, nil
 }
 
-// Reset starts a game. With a seed, the model's side (when alternating),
+// Reset starts a game. The task only names the episode (a dataset of
+// tasks is a list of games); its prompt is not shown: the system message
+// holds the rules. With a seed, the model's side (when alternating),
 // the opponent's random choices and epsilon draws replay exactly. When the
 // opponent opens, its first move is made before the model sees the board.
 // Info holds "seed", "model_player", "model_mark", "epsilon" and, when the
@@ -248,9 +254,6 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 	player := e.opts.ModelSide.Player(seed)
 	info := retrain.Info{"seed": seed, "model_player": player, "model_mark": g.Mark(player), "epsilon": eps}
 	var lead []string
-	if p := strings.TrimSpace(opts.Task.Prompt); p != "" {
-		lead = append(lead, p, "")
-	}
 	if g.ToMove() != player {
 		ch, err := e.opponentTurn(ctx, g, seed, opp, eps, "You move first.")
 		if err != nil {

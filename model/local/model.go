@@ -19,8 +19,10 @@ import (
 // DefaultName is the name of the built-in model.
 const DefaultName = "retrain-local"
 
-// DefaultMaxTokens is the completion limit of a request that sets none.
-const DefaultMaxTokens = 256
+// DefaultMaxTokens is the completion limit of a request that sets none:
+// well above the longest answer the model was trained to give (under 100
+// tokens), so a model that rambles is cut short.
+const DefaultMaxTokens = 160
 
 //go:embed weights/calculator.bin
 var embedded []byte

@@ -30,7 +30,7 @@ func newNetwork(w *Weights) (*network, error) {
 // values so far (the KV cache), the segment position of the next token, and
 // scratch space. One goroutine uses a cache at a time.
 type cache struct {
-	k, v   [][]float32 // per block, [Context][Dim]
+	k, v   [][]float32 // per block, [positions][Dim], grown on demand up to the context
 	n      int         // tokens fed
 	seg    int         // position of the next token within its message
 	x, h   []float32   // residual stream, normed
@@ -38,7 +38,7 @@ type cache struct {
 	att    []float32 // attention output, [Dim]
 	proj   []float32 // [Dim]
 	hid    []float32 // [Hidden]
-	scores []float32 // [Context]
+	scores []float32 // [positions]
 	logits []float32 // [Vocab]
 }
 
@@ -48,13 +48,28 @@ func (nt *network) newCache() *cache {
 		k: make([][]float32, c.Layers), v: make([][]float32, c.Layers),
 		x: make([]float32, c.Dim), h: make([]float32, c.Dim), q: make([]float32, c.Dim),
 		att: make([]float32, c.Dim), proj: make([]float32, c.Dim), hid: make([]float32, c.Hidden),
-		scores: make([]float32, c.Context), logits: make([]float32, c.Vocab),
+		logits: make([]float32, c.Vocab),
 	}
-	for l := range kc.k {
-		kc.k[l] = make([]float32, c.Context*c.Dim)
-		kc.v[l] = make([]float32, c.Context*c.Dim)
-	}
+	kc.grow(c, min(c.Context, initialCache))
 	return kc
+}
+
+// initialCache is how many positions a new cache holds; it grows on demand
+// up to the context, so a long context costs memory only when used.
+const initialCache = 256
+
+// grow makes room for n positions in every block's keys and values.
+func (kc *cache) grow(c Config, n int) {
+	for l := range kc.k {
+		k := make([]float32, n*c.Dim)
+		v := make([]float32, n*c.Dim)
+		copy(k, kc.k[l])
+		copy(v, kc.v[l])
+		kc.k[l], kc.v[l] = k, v
+	}
+	if len(kc.scores) < n {
+		kc.scores = make([]float32, n)
+	}
 }
 
 func (kc *cache) reset() { kc.n, kc.seg = 0, 0 }
@@ -66,6 +81,9 @@ func (nt *network) feed(kc *cache, id int, wantLogits bool) {
 	d, hd, pos := c.Dim, nt.headDim, kc.n
 	if pos >= c.Context {
 		panic(fmt.Sprintf("local: feed past the context of %d tokens", c.Context))
+	}
+	if (pos+1)*d > len(kc.k[0]) {
+		kc.grow(c, min(c.Context, 2*len(kc.k[0])/d))
 	}
 	if isRole(id) {
 		kc.seg = 0

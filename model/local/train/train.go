@@ -23,7 +23,7 @@ var DefaultConfig = local.Config{
 	Heads:            4,
 	Hidden:           256,
 	SegmentPositions: 128,
-	Context:          1024,
+	Context:          8192,
 	RopeBase:         10000,
 }
 
@@ -31,7 +31,7 @@ var DefaultConfig = local.Config{
 type Options struct {
 	// Config is the network's shape (default DefaultConfig).
 	Config local.Config
-	// Steps is the number of optimizer steps (default 2000).
+	// Steps is the number of optimizer steps (default 800).
 	Steps int
 	// BatchSize is the number of episodes per step (default 32).
 	BatchSize int
@@ -57,7 +57,7 @@ type Options struct {
 	Log      io.Writer
 	LogEvery int
 	// EvalEvery is the period in steps of a quick evaluation on EvalTasks
-	// held-out tasks at temperature 0 and 1 (defaults 250 and 50; negative
+	// held-out tasks at temperature 0 and 1 (defaults 200 and 50; negative
 	// EvalEvery means none).
 	EvalEvery, EvalTasks int
 }
@@ -67,7 +67,7 @@ func (o *Options) defaults() {
 		o.Config = DefaultConfig
 	}
 	if o.Steps <= 0 {
-		o.Steps = 2000
+		o.Steps = 800
 	}
 	if o.BatchSize <= 0 {
 		o.BatchSize = 32
@@ -94,7 +94,7 @@ func (o *Options) defaults() {
 		o.LogEvery = 50
 	}
 	if o.EvalEvery == 0 {
-		o.EvalEvery = 250
+		o.EvalEvery = 200
 	}
 	if o.EvalTasks <= 0 {
 		o.EvalTasks = 50

@@ -45,13 +45,13 @@ func run(ctx context.Context, args []string) error {
 	fs.IntVar(&o.Config.Layers, "layers", o.Config.Layers, "transformer blocks")
 	fs.IntVar(&o.Config.Heads, "heads", o.Config.Heads, "attention heads")
 	fs.IntVar(&o.Config.Hidden, "hidden", o.Config.Hidden, "MLP width")
-	fs.IntVar(&o.Steps, "steps", 2000, "optimizer steps")
+	fs.IntVar(&o.Steps, "steps", 800, "optimizer steps")
 	fs.IntVar(&o.BatchSize, "batch", 32, "episodes per step")
 	fs.Float64Var(&o.LearningRate, "lr", 3e-3, "peak learning rate")
 	fs.IntVar(&o.Warmup, "warmup", 100, "warmup steps")
 	fs.Float64Var(&o.GuessRate, "guess-rate", 0.25, "share of episodes answered without the calculator")
 	fs.Int64Var(&o.Seed, "train-seed", 1, "seed of the initialisation and the data")
-	fs.IntVar(&o.EvalEvery, "eval-every", 250, "steps between quick evaluations (-1: none)")
+	fs.IntVar(&o.EvalEvery, "eval-every", 200, "steps between quick evaluations (-1: none)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

@@ -1,0 +1,13 @@
+package main
+
+// The built-in environments and tools register themselves on import. Every
+// command sees the same set; this is the one place that lists them.
+import (
+	_ "github.com/retrain-rl/retrain/bridge/gym"
+	_ "github.com/retrain-rl/retrain/bridge/openenv"
+	_ "github.com/retrain-rl/retrain/env/fstask"
+	_ "github.com/retrain-rl/retrain/env/games"
+	_ "github.com/retrain-rl/retrain/env/single"
+	_ "github.com/retrain-rl/retrain/env/toolenv"
+	_ "github.com/retrain-rl/retrain/tool/calculator"
+)
