@@ -48,7 +48,8 @@ var errUsage = errors.New("usage error")
 
 // usageErrorf returns an error that wraps errUsage.
 func usageErrorf(format string, args ...any) error {
-	return fmt.Errorf("%w: %s", errUsage, fmt.Sprintf(format, args...))
+	msg := strings.TrimPrefix(fmt.Sprintf(format, args...), errUsage.Error()+": ") // wrapped once only
+	return fmt.Errorf("%w: %s", errUsage, msg)
 }
 
 // newFlagSet returns a flag set for c whose --help prints the command's
@@ -57,6 +58,7 @@ func newFlagSet(c *command, w io.Writer) *flag.FlagSet {
 	fs := flag.NewFlagSet("retrain "+c.name, flag.ContinueOnError)
 	fs.SetOutput(w)
 	fs.Usage = func() {
+		w := fs.Output()
 		fmt.Fprintf(w, "Usage: retrain %s %s\n\n%s\n", c.name, c.usage, c.summary)
 		var n int
 		fs.VisitAll(func(*flag.Flag) { n++ })
@@ -69,12 +71,22 @@ func newFlagSet(c *command, w io.Writer) *flag.FlagSet {
 }
 
 // parseFlags parses args with fs, allowing flags after positional arguments.
-// It returns the positional arguments. --help yields flag.ErrHelp.
+// It returns the positional arguments. --help prints the usage and yields
+// flag.ErrHelp; a bad flag yields a one-line usage error (the full usage is
+// one --help away, not repeated under every typo).
 func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	var pos []string
 	for {
-		if err := fs.Parse(args); err != nil {
+		out := fs.Output()
+		fs.SetOutput(io.Discard)
+		err := fs.Parse(args)
+		fs.SetOutput(out)
+		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return nil, err
+		}
+		if err != nil {
+			return nil, usageErrorf("%v", err)
 		}
 		args = fs.Args()
 		if len(args) == 0 {
