@@ -232,7 +232,10 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		if err != nil {
 			return fmt.Errorf("load the built-in local model: %w", err)
 		}
-		mdl, modelName = lm, lm.Name()
+		mdl = lm
+		if modelName == "" {
+			modelName = lm.Name()
+		}
 		fmt.Fprintf(s.err, "using the built-in local model (a %s-parameter toy trained on calculator tasks; point --model at an OpenAI-compatible server for real work)\n", humanCount(lm.Params()))
 	} else if c.Model == fakeModel {
 		srv := openaitest.NewServer(&openaitest.Options{Responder: fakeResponder})

@@ -92,11 +92,15 @@ func RopeTables(context, headDim int, base float64) (cos, sin []float32) {
 	half := headDim / 2
 	cos = make([]float32, context*half)
 	sin = make([]float32, context*half)
+	freq := make([]float64, half)
+	for i := range freq {
+		freq[i] = math.Pow(base, -2*float64(i)/float64(headDim))
+	}
 	for p := 0; p < context; p++ {
-		for i := 0; i < half; i++ {
-			theta := float64(p) * math.Pow(base, -2*float64(i)/float64(headDim))
-			cos[p*half+i] = float32(math.Cos(theta))
-			sin[p*half+i] = float32(math.Sin(theta))
+		for i, f := range freq {
+			s, c := math.Sincos(float64(p) * f)
+			cos[p*half+i] = float32(c)
+			sin[p*half+i] = float32(s)
 		}
 	}
 	return cos, sin
