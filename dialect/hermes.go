@@ -41,7 +41,7 @@ func (hermes) Name() string { return "hermes" }
 
 func (hermes) SystemPrompt(tools []retrain.ToolSpec) string {
 	if len(tools) == 0 {
-		return framingNoTools + "\n\nNo tools are available: reply with your final answer as plain text."
+		return noToolsPrompt
 	}
 	var b strings.Builder
 	b.WriteString(framing)
@@ -108,19 +108,9 @@ func (d hermes) AssistantMessage(action retrain.Action) retrain.Message {
 
 // render writes an action built in code as the Qwen chat templates do.
 func (hermes) render(a retrain.Action) string {
-	var b strings.Builder
-	b.WriteString(thinkPrefix(a.Reasoning))
-	b.WriteString(a.Text)
-	if a.Kind != retrain.ActionToolCall {
-		return b.String()
-	}
-	for i, c := range a.ToolCalls {
-		if i > 0 || a.Text != "" {
-			b.WriteString("\n")
-		}
-		b.WriteString("<tool_call>\n{\"name\": " + jsonString(c.Name) + ", \"arguments\": " + argsText(c.Arguments) + "}\n</tool_call>")
-	}
-	return b.String()
+	return renderBlocks(a, func(c retrain.ToolCall) string {
+		return "<tool_call>\n{\"name\": " + jsonString(c.Name) + ", \"arguments\": " + argsText(c.Arguments) + "}\n</tool_call>"
+	})
 }
 
 func (hermes) ToolResults(results []retrain.ToolResult) []retrain.Message {

@@ -37,7 +37,7 @@ func (llama3JSON) Name() string { return "llama3_json" }
 
 func (llama3JSON) SystemPrompt(tools []retrain.ToolSpec) string {
 	if len(tools) == 0 {
-		return framingNoTools + "\n\nNo tools are available: reply with your final answer as plain text."
+		return noToolsPrompt
 	}
 	var b strings.Builder
 	b.WriteString(framing)

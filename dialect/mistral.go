@@ -45,7 +45,7 @@ func (mistral) Name() string { return "mistral" }
 
 func (mistral) SystemPrompt(tools []retrain.ToolSpec) string {
 	if len(tools) == 0 {
-		return framingNoTools + "\n\nNo tools are available: reply with your final answer as plain text."
+		return noToolsPrompt
 	}
 	var b strings.Builder
 	b.WriteString(framing)

@@ -67,3 +67,7 @@ const framing = "You are a helpful assistant. Solve the user's task; use the too
 
 // framingNoTools opens the system prompt when no tools are offered.
 const framingNoTools = "You are a helpful assistant. Solve the user's task."
+
+// noToolsPrompt is the whole system prompt of the text dialects when no
+// tools are offered.
+const noToolsPrompt = framingNoTools + "\n\nNo tools are available: reply with your final answer as plain text."

@@ -42,7 +42,7 @@ func (pythonic) Name() string { return "pythonic" }
 
 func (pythonic) SystemPrompt(tools []retrain.ToolSpec) string {
 	if len(tools) == 0 {
-		return framingNoTools + "\n\nNo tools are available: reply with your final answer as plain text."
+		return noToolsPrompt
 	}
 	var b strings.Builder
 	b.WriteString(framing)

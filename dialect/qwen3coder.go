@@ -52,7 +52,7 @@ func (qwen3Coder) Name() string { return "qwen3_coder" }
 
 func (qwen3Coder) SystemPrompt(tools []retrain.ToolSpec) string {
 	if len(tools) == 0 {
-		return framingNoTools + "\n\nNo tools are available: reply with your final answer as plain text."
+		return noToolsPrompt
 	}
 	var b strings.Builder
 	b.WriteString(framing)
@@ -227,16 +227,8 @@ func (d qwen3Coder) AssistantMessage(action retrain.Action) retrain.Message {
 // render writes an action built in code as the Qwen3-Coder template does
 // (strings as they are, other values as JSON).
 func (qwen3Coder) render(a retrain.Action) string {
-	var b strings.Builder
-	b.WriteString(thinkPrefix(a.Reasoning))
-	b.WriteString(a.Text)
-	if a.Kind != retrain.ActionToolCall {
-		return b.String()
-	}
-	for i, c := range a.ToolCalls {
-		if i > 0 || a.Text != "" {
-			b.WriteString("\n")
-		}
+	return renderBlocks(a, func(c retrain.ToolCall) string {
+		var b strings.Builder
 		b.WriteString("<tool_call>\n<function=" + c.Name + ">\n")
 		dec := json.NewDecoder(bytes.NewReader(c.Arguments))
 		if tok, err := dec.Token(); err == nil && tok == json.Delim('{') {
@@ -258,8 +250,8 @@ func (qwen3Coder) render(a retrain.Action) string {
 			}
 		}
 		b.WriteString("</function>\n</tool_call>")
-	}
-	return b.String()
+		return b.String()
+	})
 }
 
 func (qwen3Coder) ToolResults(results []retrain.ToolResult) []retrain.Message {

@@ -64,6 +64,25 @@ func assistantText(action retrain.Action, render func(retrain.Action) string) re
 	return retrain.Message{Role: retrain.RoleAssistant, Content: content}
 }
 
+// renderBlocks writes an action built in code as the Qwen chat templates do:
+// the reasoning as a <think> block, the text, then each call as the block
+// that block writes, on its own line.
+func renderBlocks(a retrain.Action, block func(retrain.ToolCall) string) string {
+	var b strings.Builder
+	b.WriteString(thinkPrefix(a.Reasoning))
+	b.WriteString(a.Text)
+	if a.Kind != retrain.ActionToolCall {
+		return b.String()
+	}
+	for i, c := range a.ToolCalls {
+		if i > 0 || a.Text != "" {
+			b.WriteString("\n")
+		}
+		b.WriteString(block(c))
+	}
+	return b.String()
+}
+
 // thinkPrefix writes reasoning as a leading <think> block, or nothing.
 func thinkPrefix(reasoning string) string {
 	if reasoning == "" {

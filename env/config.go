@@ -9,6 +9,8 @@ import (
 	"reflect"
 	"strings"
 	"time"
+
+	"github.com/retrain-rl/retrain/internal/strictjson"
 )
 
 // DecodeConfig decodes a configuration object into the struct that into
@@ -54,7 +56,7 @@ func configError(err error, t reflect.Type) error {
 	case errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("config is not valid JSON: unexpected end of input")
 	}
-	if name, ok := unknownField(err); ok {
+	if name, ok := strictjson.UnknownField(err); ok {
 		allowed := allowedKeys(t)
 		if len(allowed) == 0 {
 			return fmt.Errorf("unknown config key %q: this environment takes no configuration", name)
@@ -62,23 +64,6 @@ func configError(err error, t reflect.Type) error {
 		return fmt.Errorf("unknown config key %q; allowed keys: %s", name, strings.Join(allowed, ", "))
 	}
 	return fmt.Errorf("config: %w", err)
-}
-
-// unknownField extracts the key from encoding/json's unknown-field error,
-// which has no type of its own.
-func unknownField(err error) (string, bool) {
-	msg := err.Error()
-	const marker = `unknown field "`
-	i := strings.Index(msg, marker)
-	if i < 0 {
-		return "", false
-	}
-	rest := msg[i+len(marker):]
-	j := strings.LastIndex(rest, `"`)
-	if j < 0 {
-		return "", false
-	}
-	return rest[:j], true
 }
 
 // allowedKeys lists the JSON keys of struct type t, in field order.

@@ -1,7 +1,8 @@
 // Package env holds the registry of environment constructors (the seed's
 // get_environment) and the plumbing the built-in environments share: config
-// decoding, the [DialectEnv] ability, and the [Factory] that makes one
-// environment per concurrent episode.
+// decoding, the [DialectEnv] ability, the checks that open every Step
+// ([CheckStep]), and the [Factory] that makes one environment per
+// concurrent episode.
 //
 // Built-in environments register themselves when their package is imported
 // (env/single as "single_turn", env/toolenv as "tool" and "calculator"):

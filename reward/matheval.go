@@ -254,39 +254,33 @@ func intRoot(x *big.Int, k int) (*big.Int, bool) {
 	return nil, false
 }
 
+// floatFuncs are the functions of one argument, computed on floats; log,
+// which may take a base, is computed in funcValue.
+var floatFuncs = map[string]func(float64) float64{
+	"sin":    math.Sin,
+	"cos":    math.Cos,
+	"tan":    math.Tan,
+	"sec":    func(x float64) float64 { return 1 / math.Cos(x) },
+	"csc":    func(x float64) float64 { return 1 / math.Sin(x) },
+	"cot":    func(x float64) float64 { return 1 / math.Tan(x) },
+	"arcsin": math.Asin,
+	"arccos": math.Acos,
+	"arctan": math.Atan,
+	"sinh":   math.Sinh,
+	"cosh":   math.Cosh,
+	"tanh":   math.Tanh,
+	"exp":    math.Exp,
+	"ln":     math.Log,
+}
+
 func funcValue(name string, args []value, approx bool) (value, error) {
 	x := args[0].f
 	var y float64
-	switch name {
-	case "sin":
-		y = math.Sin(x)
-	case "cos":
-		y = math.Cos(x)
-	case "tan":
-		y = math.Tan(x)
-	case "sec":
-		y = 1 / math.Cos(x)
-	case "csc":
-		y = 1 / math.Sin(x)
-	case "cot":
-		y = 1 / math.Tan(x)
-	case "arcsin":
-		y = math.Asin(x)
-	case "arccos":
-		y = math.Acos(x)
-	case "arctan":
-		y = math.Atan(x)
-	case "sinh":
-		y = math.Sinh(x)
-	case "cosh":
-		y = math.Cosh(x)
-	case "tanh":
-		y = math.Tanh(x)
-	case "exp":
-		y = math.Exp(x)
-	case "ln":
-		y = math.Log(x)
-	case "log":
+	f, ok := floatFuncs[name]
+	switch {
+	case ok:
+		y = f(x)
+	case name == "log":
 		// log_b x with a base; bare log is base 10.
 		base := 10.0
 		if len(args) > 1 {

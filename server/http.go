@@ -87,16 +87,32 @@ func (s *Server) lookupSession(w http.ResponseWriter, id, name string) (*session
 	return sess, true
 }
 
-// handleReset serves POST /reset: OpenEnv's reset (body: seed,
-// episode_id, task ...).
-func (s *Server) handleReset(w http.ResponseWriter, r *http.Request, name string) {
-	sess, ok := s.httpSession(w, r, name)
-	if !ok {
-		return
+// sessionHandler serves a request in one session.
+type sessionHandler func(w http.ResponseWriter, r *http.Request, sess *session)
+
+// inHTTPSession serves h in the session an HTTP request names, else in the
+// environment's default HTTP session (see httpSession): the root routes
+// /reset, /step and /state.
+func (s *Server) inHTTPSession(h sessionHandler) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, name string) {
+		if sess, ok := s.httpSession(w, r, name); ok {
+			h(w, r, sess)
+		}
 	}
-	s.httpReset(w, r, sess)
 }
 
+// inPathSession serves h in the session of the path's {id}: the routes
+// under /sessions/{id}.
+func (s *Server) inPathSession(h sessionHandler) func(http.ResponseWriter, *http.Request, string) {
+	return func(w http.ResponseWriter, r *http.Request, name string) {
+		if sess, ok := s.lookupSession(w, r.PathValue("id"), name); ok {
+			h(w, r, sess)
+		}
+	}
+}
+
+// httpReset serves OpenEnv's reset in sess (POST /reset and
+// /sessions/{id}/reset; body: seed, episode_id, task ...).
 func (s *Server) httpReset(w http.ResponseWriter, r *http.Request, sess *session) {
 	body, ok := s.readBody(w, r)
 	if !ok {
@@ -115,16 +131,9 @@ func (s *Server) httpReset(w http.ResponseWriter, r *http.Request, sess *session
 	s.do(r.Context(), sess, req).write(w, id, sess.id)
 }
 
-// handleStep serves POST /step: OpenEnv's step (body: {"action": {...},
-// "timeout_s": ..., "request_id": ...}).
-func (s *Server) handleStep(w http.ResponseWriter, r *http.Request, name string) {
-	sess, ok := s.httpSession(w, r, name)
-	if !ok {
-		return
-	}
-	s.httpStep(w, r, sess)
-}
-
+// httpStep serves OpenEnv's step in sess (POST /step and
+// /sessions/{id}/step; body: {"action": {...}, "timeout_s": ...,
+// "request_id": ...}).
 func (s *Server) httpStep(w http.ResponseWriter, r *http.Request, sess *session) {
 	body, ok := s.readBody(w, r)
 	if !ok {
@@ -151,12 +160,9 @@ func (s *Server) httpStep(w http.ResponseWriter, r *http.Request, sess *session)
 	s.do(r.Context(), sess, req).write(w, id, sess.id)
 }
 
-// handleState serves GET /state.
-func (s *Server) handleState(w http.ResponseWriter, r *http.Request, name string) {
-	sess, ok := s.httpSession(w, r, name)
-	if !ok {
-		return
-	}
+// httpState serves the state of sess (GET /state and
+// /sessions/{id}/state).
+func (s *Server) httpState(w http.ResponseWriter, r *http.Request, sess *session) {
 	id, _ := s.requestID(r, "")
 	s.do(r.Context(), sess, request{typ: wire.TypeState}).write(w, id, sess.id)
 }
@@ -194,30 +200,8 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, nam
 	writeJSON(w, http.StatusCreated, map[string]string{"session_id": sess.id, "env": name})
 }
 
-func (s *Server) handleSessionReset(w http.ResponseWriter, r *http.Request, name string) {
-	if sess, ok := s.lookupSession(w, r.PathValue("id"), name); ok {
-		s.httpReset(w, r, sess)
-	}
-}
-
-func (s *Server) handleSessionStep(w http.ResponseWriter, r *http.Request, name string) {
-	if sess, ok := s.lookupSession(w, r.PathValue("id"), name); ok {
-		s.httpStep(w, r, sess)
-	}
-}
-
-func (s *Server) handleSessionState(w http.ResponseWriter, r *http.Request, name string) {
-	if sess, ok := s.lookupSession(w, r.PathValue("id"), name); ok {
-		id, _ := s.requestID(r, "")
-		s.do(r.Context(), sess, request{typ: wire.TypeState}).write(w, id, sess.id)
-	}
-}
-
-func (s *Server) handleDeleteSession(w http.ResponseWriter, r *http.Request, name string) {
-	sess, ok := s.lookupSession(w, r.PathValue("id"), name)
-	if !ok {
-		return
-	}
+// deleteSession ends sess (DELETE /sessions/{id}).
+func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, sess *session) {
 	s.sessions.mu.Lock()
 	conn := sess.conn
 	s.sessions.mu.Unlock()

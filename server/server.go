@@ -218,16 +218,16 @@ func (s *Server) routes() {
 	m.HandleFunc("POST /v1/rollouts", s.handleRollouts)
 	for _, p := range []string{"", "/envs/{name}"} {
 		m.HandleFunc("GET "+p+"/ws", s.withEnv(s.handleWS))
-		m.HandleFunc("POST "+p+"/reset", s.withEnv(s.handleReset))
-		m.HandleFunc("POST "+p+"/step", s.withEnv(s.handleStep))
-		m.HandleFunc("GET "+p+"/state", s.withEnv(s.handleState))
+		m.HandleFunc("POST "+p+"/reset", s.withEnv(s.inHTTPSession(s.httpReset)))
+		m.HandleFunc("POST "+p+"/step", s.withEnv(s.inHTTPSession(s.httpStep)))
+		m.HandleFunc("GET "+p+"/state", s.withEnv(s.inHTTPSession(s.httpState)))
 		m.HandleFunc("GET "+p+"/schema", s.withEnv(s.handleSchema))
 		m.HandleFunc("GET "+p+"/metadata", s.withEnv(s.handleMetadata))
 		m.HandleFunc("POST "+p+"/sessions", s.withEnv(s.handleCreateSession))
-		m.HandleFunc("POST "+p+"/sessions/{id}/reset", s.withEnv(s.handleSessionReset))
-		m.HandleFunc("POST "+p+"/sessions/{id}/step", s.withEnv(s.handleSessionStep))
-		m.HandleFunc("GET "+p+"/sessions/{id}/state", s.withEnv(s.handleSessionState))
-		m.HandleFunc("DELETE "+p+"/sessions/{id}", s.withEnv(s.handleDeleteSession))
+		m.HandleFunc("POST "+p+"/sessions/{id}/reset", s.withEnv(s.inPathSession(s.httpReset)))
+		m.HandleFunc("POST "+p+"/sessions/{id}/step", s.withEnv(s.inPathSession(s.httpStep)))
+		m.HandleFunc("GET "+p+"/sessions/{id}/state", s.withEnv(s.inPathSession(s.httpState)))
+		m.HandleFunc("DELETE "+p+"/sessions/{id}", s.withEnv(s.inPathSession(s.deleteSession)))
 	}
 	m.HandleFunc("GET /envs/{name}/health", s.withEnv(func(w http.ResponseWriter, r *http.Request, _ string) {
 		s.handleHealth(w, r)

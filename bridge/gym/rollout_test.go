@@ -12,6 +12,7 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/env/envtest"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/rollout"
 )
@@ -48,16 +49,7 @@ func gridConfig(t *testing.T, slippery bool) json.RawMessage {
 
 func TestRolloutRun(t *testing.T) {
 	needPython(t)
-	f, err := env.New("gym", gridConfig(t, false))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, err := f.NewEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	_, e := envtest.Registered(t, "gym", gridConfig(t, false))
 	if err := e.Setup(t.Context()); err != nil {
 		t.Fatal(err)
 	}
@@ -144,13 +136,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	// Action names that do not fit the space fail at Setup.
 	cfg, _ := json.Marshal(map[string]any{"env": "gridworld:make", "pythonpath": testdata(t), "action_names": []string{"a", "b"}})
-	f, err := env.New("gym", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, _ := f.NewEnv()
-	defer e.Close()
+	_, e := envtest.Registered(t, "gym", cfg)
 	if err := e.Setup(t.Context()); err == nil || !strings.Contains(err.Error(), "2 action names are given (a, b) but the action space has 4 actions") {
 		t.Errorf("Setup with 2 names for 4 actions: err = %v", err)
 	}

@@ -12,7 +12,6 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/bridge/gym"
-	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/env/envtest"
 	"github.com/retrain-rl/retrain/env/games"
 )
@@ -114,30 +113,6 @@ func TestNimIllegalAction(t *testing.T) {
 	}
 }
 
-// nimEpisode plays Nim with the first legal action and returns what the
-// model saw.
-func nimEpisode(t *testing.T, e *gym.Env, seed int64) []string {
-	t.Helper()
-	obs, info, err := e.Reset(t.Context(), retrain.ResetOptions{Seed: retrain.Seed(seed)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(info)
-	out := []string{obs.Content, string(b)}
-	for {
-		step, err := e.Step(t.Context(), firstLegal(obs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(step.Info)
-		out = append(out, step.Observation.Content, string(b))
-		if step.Done() {
-			return out
-		}
-		obs = step.Observation
-	}
-}
-
 func TestNimSeededAndSwapped(t *testing.T) {
 	needPython(t)
 	f := gym.NewFactory(&gym.Options{
@@ -154,7 +129,7 @@ func TestNimSeededAndSwapped(t *testing.T) {
 		return e.(*gym.Env)
 	}
 	a, b := newEnv(), newEnv()
-	if diff := cmp.Diff(nimEpisode(t, a, 8), nimEpisode(t, b, 8)); diff != "" {
+	if diff := cmp.Diff(envtest.Transcript(t, a, 8, firstLegal), envtest.Transcript(t, b, 8, firstLegal)); diff != "" {
 		t.Errorf("same seed, different episodes (-a +b):\n%s", diff)
 	}
 	sides := map[any]bool{}
@@ -226,16 +201,7 @@ func TestTwoPlayerConfig(t *testing.T) {
 	cfg, _ := json.Marshal(map[string]any{
 		"env": "nim:Nim", "pythonpath": testdata(t), "opponent": "random", "epsilon": 0.2, "model_first": "alternate",
 	})
-	f, err := env.New("gym", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, err := f.NewEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	f, e := envtest.Registered(t, "gym", cfg)
 	if _, _, err := e.Reset(t.Context(), retrain.ResetOptions{Seed: retrain.Seed(2)}); err != nil {
 		t.Fatal(err)
 	}

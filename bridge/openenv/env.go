@@ -246,16 +246,8 @@ func (e *Env) dropAfter(err error) {
 // (VALIDATION_ERROR, HTTP 422), is answered with corrective feedback and
 // the invalid-action penalty without ending the episode.
 func (e *Env) Step(ctx context.Context, a retrain.Action) (retrain.Step, error) {
-	switch {
-	case e.closed:
-		return retrain.Step{}, fmt.Errorf("openenv: Step: %w", retrain.ErrClosed)
-	case !e.reset:
-		return retrain.Step{}, fmt.Errorf("openenv: %w", retrain.ErrNotReset)
-	case e.done:
-		return retrain.Step{}, fmt.Errorf("openenv: %w", retrain.ErrEpisodeDone)
-	}
-	if err := ctx.Err(); err != nil {
-		return retrain.Step{}, fmt.Errorf("openenv: Step: %w", err)
+	if err := env.CheckStep(ctx, "openenv", e.closed, e.reset, e.done); err != nil {
+		return retrain.Step{}, err
 	}
 	if e.unknown != nil {
 		return retrain.Step{}, e.unknown

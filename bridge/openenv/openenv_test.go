@@ -257,13 +257,7 @@ func TestConformanceFake(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	envtest.Run(t, func() retrain.Environment {
-		e, err := f.NewEnv()
-		if err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}, &envtest.Options{
+	envtest.RunFactory(t, f, &envtest.Options{
 		Task:    retrain.Task{ID: "t", Prompt: "echo"},
 		Actions: func(retrain.Observation) retrain.Action { return text("<answer>hi</answer>") },
 	})
@@ -283,13 +277,7 @@ func TestConfigErrors(t *testing.T) {
 	}
 	fake := &fakeOpenEnv{}
 	url := startFake(t, fake)
-	f, err := env.New(openenv.Name, json.RawMessage(`{"url": "`+url+`", "action_field": "msg"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, _ := f.NewEnv()
-	defer e.Close()
+	_, e := envtest.Registered(t, openenv.Name, json.RawMessage(`{"url": "`+url+`", "action_field": "msg"}`))
 	if err := e.Setup(t.Context()); err == nil || !strings.Contains(err.Error(), "properties: message, metadata") {
 		t.Errorf("Setup with a wrong action_field: %v", err)
 	}

@@ -79,13 +79,7 @@ func TestRoundTripConformance(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := bridgedFactory(t, tc.config)
-			envtest.Run(t, func() retrain.Environment {
-				e, err := f.NewEnv()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return e
-			}, &envtest.Options{
+			envtest.RunFactory(t, f, &envtest.Options{
 				Task: retrain.Task{ID: "t", Prompt: "What is 2 + 2?", Answer: "4"},
 				Actions: func(obs retrain.Observation) retrain.Action {
 					return text("<answer>4</answer>")

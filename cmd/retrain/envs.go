@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"text/tabwriter"
 
@@ -26,15 +24,8 @@ var envsCommand = &command{
 func runEnvs(ctx context.Context, args []string, s stdio) error {
 	fs := newFlagSet(envsCommand, s.err)
 	asJSON := fs.Bool("json", false, "print a JSON array of {name, description}")
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	if len(pos) > 0 {
-		return usageErrorf("unexpected argument %q; envs takes no arguments", pos[0])
 	}
 	infos := env.Describe()
 	if *asJSON {

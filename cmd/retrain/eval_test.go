@@ -258,19 +258,7 @@ func TestEvalErrors(t *testing.T) {
 			if tt.args[0] == "--in" {
 				args = append([]string{"eval"}, tt.args...)
 			}
-			code, _, stderr := rolloutCLI(t, args...)
-			if code != 2 {
-				t.Errorf("exit %d, want 2; stderr:\n%s", code, stderr)
-			}
-			first, _, _ := strings.Cut(stderr, "\n")
-			for _, w := range tt.want {
-				if !strings.Contains(first, w) {
-					t.Errorf("first line of stderr lacks %q:\n%s", w, stderr)
-				}
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Error("an output file was created by a failed command")
-			}
+			wantUsageError(t, out, args, tt.want)
 		})
 	}
 }

@@ -70,6 +70,19 @@ func newFlagSet(c *command, w io.Writer) *flag.FlagSet {
 	return fs
 }
 
+// parseOnlyFlags parses args with fs like parseFlags, for a command that
+// takes no positional arguments: one is a usage error.
+func parseOnlyFlags(fs *flag.FlagSet, args []string) error {
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErrorf("unexpected argument %q; %s takes only flags", pos[0], strings.TrimPrefix(fs.Name(), "retrain "))
+	}
+	return nil
+}
+
 // parseFlags parses args with fs, allowing flags after positional arguments.
 // It returns the positional arguments. --help prints the usage and yields
 // flag.ErrHelp; a bad flag yields a one-line usage error (the full usage is

@@ -267,19 +267,7 @@ func TestRolloutRewardsErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			args := append([]string{"rollout", "--model", "fake", "--out", out}, tt.args...)
-			code, _, stderr := rolloutCLI(t, args...)
-			if code != 2 {
-				t.Errorf("exit %d, want 2; stderr:\n%s", code, stderr)
-			}
-			first, _, _ := strings.Cut(stderr, "\n")
-			for _, w := range tt.want {
-				if !strings.Contains(first, w) {
-					t.Errorf("first line of stderr lacks %q:\n%s", w, stderr)
-				}
-			}
-			if _, err := os.Stat(out); err == nil {
-				t.Error("an output file was created by a failed command")
-			}
+			wantUsageError(t, out, args, tt.want)
 		})
 	}
 }

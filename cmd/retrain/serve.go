@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"log/slog"
 	"net"
@@ -77,15 +76,8 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	maxRollouts := fs.Int("max-rollouts", server.DefaultMaxRollouts, "rollout requests running at once")
 	readyFile := fs.String("ready-file", "", "write the server's URL to this `file` once it listens")
 	quiet := fs.Bool("quiet", false, "log only warnings and errors")
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	if len(pos) > 0 {
-		return usageErrorf("unexpected argument %q; serve takes only flags", pos[0])
 	}
 	switch {
 	case *maxSessions < 1:

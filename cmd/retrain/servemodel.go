@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"net"
 	"os"
@@ -31,15 +30,8 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 	addr := fs.String("addr", "127.0.0.1:8000", "listen `address` (host:port; port 0 picks a free one)")
 	name := fs.String("name", local.DefaultName, "the model `id` clients ask for")
 	weights := fs.String("weights", "", "weights `file` to serve instead of the built-in ones (see model/local/TRAINING.md)")
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
-	}
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	if len(pos) > 0 {
-		return usageErrorf("unexpected argument %q; serve-model takes only flags", pos[0])
 	}
 	opts := &local.Options{Name: *name}
 	if *weights != "" {

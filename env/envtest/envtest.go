@@ -34,6 +34,11 @@
 //     Options.IgnoresContext; then the calls need only return in time.
 //   - Close: Close is idempotent (also without Setup), and Reset or Step after
 //     Close return an error wrapping [retrain.ErrClosed].
+//
+// [RunFactory] runs the suite on a factory's environments. Two helpers serve
+// an environment's other tests: [Registered] makes a registered environment
+// that is closed when the test ends, and [Transcript] records a seeded
+// episode, to compare with another.
 package envtest
 
 import (
@@ -47,6 +52,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/env"
 )
 
 // Options configure the suite. Nil means defaults.
@@ -94,6 +100,18 @@ func (o *Options) withDefaults() Options {
 // subtest makes its own environment(s) and closes them.
 func Run(t *testing.T, newEnv func() retrain.Environment, opts *Options) {
 	t.Helper()
+	run(t, func() (retrain.Environment, error) { return newEnv(), nil }, opts)
+}
+
+// RunFactory runs the conformance suite on environments made by f; a
+// NewEnv error fails the subtest that asked for the environment.
+func RunFactory(t *testing.T, f env.Factory, opts *Options) {
+	t.Helper()
+	run(t, f.NewEnv, opts)
+}
+
+func run(t *testing.T, newEnv func() (retrain.Environment, error), opts *Options) {
+	t.Helper()
 	s := &suite{newEnv: newEnv, o: opts.withDefaults()}
 	t.Run("Reset", s.testReset)
 	t.Run("StepBeforeReset", s.testStepBeforeReset)
@@ -110,7 +128,7 @@ func Run(t *testing.T, newEnv func() retrain.Environment, opts *Options) {
 }
 
 type suite struct {
-	newEnv func() retrain.Environment
+	newEnv func() (retrain.Environment, error)
 	o      Options
 }
 
@@ -127,13 +145,23 @@ type stepRecord struct {
 	Truncated   bool
 }
 
-// ready makes an environment, sets it up and closes it at the end of t.
-func (s *suite) ready(t *testing.T) retrain.Environment {
+// make makes an environment, or fails t.
+func (s *suite) make(t *testing.T) retrain.Environment {
 	t.Helper()
-	e := s.newEnv()
+	e, err := s.newEnv()
+	if err != nil {
+		t.Fatalf("NewEnv: %v", err)
+	}
 	if e == nil {
 		t.Fatal("newEnv returned nil")
 	}
+	return e
+}
+
+// ready makes an environment, sets it up and closes it at the end of t.
+func (s *suite) ready(t *testing.T) retrain.Environment {
+	t.Helper()
+	e := s.make(t)
 	t.Cleanup(func() {
 		if err := e.Close(); err != nil {
 			t.Errorf("Close: %v", err)
@@ -333,7 +361,7 @@ func (s *suite) testCanceledStep(t *testing.T) {
 
 func (s *suite) testClose(t *testing.T) {
 	t.Run("WithoutSetup", func(t *testing.T) {
-		e := s.newEnv()
+		e := s.make(t)
 		for i := range 2 {
 			if err := e.Close(); err != nil {
 				t.Errorf("Close #%d: %v", i+1, err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/env/envtest"
 )
 
@@ -140,7 +141,16 @@ func TestBroken(t *testing.T) {
 	if name == "" {
 		t.Skip("run by TestSuiteFails")
 	}
-	envtest.Run(t, func() retrain.Environment { return broken[name]() }, opts)
+	switch name {
+	case "newEnvFails":
+		envtest.RunFactory(t, env.FactoryFunc(func() (retrain.Environment, error) {
+			return nil, errors.New("no environment today")
+		}), opts)
+	case "transcriptNeverEnds":
+		envtest.Transcript(t, &counter{neverEnds: true}, 1, opts.Actions)
+	default:
+		envtest.Run(t, func() retrain.Environment { return broken[name]() }, opts)
+	}
 }
 
 // TestSuiteFails checks that the suite catches each broken rule, with the
@@ -163,6 +173,8 @@ func TestSuiteFails(t *testing.T) {
 		{"usableAfterClose", "Close/Idempotent", "want one wrapping retrain.ErrClosed"},
 		{"ignoreCancel", "CanceledContext/Reset", "want one wrapping context.Canceled"},
 		{"requiresActionDone", "EpisodeEnds", "ended the episode but its observation has RequiresAction true"},
+		{"newEnvFails", "Reset", "NewEnv: no environment today"},
+		{"transcriptNeverEnds", "", "the episode did not end within 1000 steps"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.broken, func(t *testing.T) {
@@ -174,7 +186,11 @@ func TestSuiteFails(t *testing.T) {
 			if !errors.As(err, &exit) {
 				t.Fatalf("suite on a broken environment: err = %v, want a failing exit\n%s", err, out)
 			}
-			if !strings.Contains(string(out), "--- FAIL: TestBroken/"+tt.subtest+" ") {
+			failed := "--- FAIL: TestBroken "
+			if tt.subtest != "" {
+				failed = "--- FAIL: TestBroken/" + tt.subtest + " "
+			}
+			if !strings.Contains(string(out), failed) {
 				t.Errorf("subtest %s did not fail:\n%s", tt.subtest, out)
 			}
 			if !strings.Contains(string(out), tt.message) {

@@ -170,16 +170,7 @@ func TestTaskErrors(t *testing.T) {
 
 func TestRegistered(t *testing.T) {
 	cfg, _ := json.Marshal(map[string]any{"server": mcptest.Command(t, mcptest.Filesystem), "max_steps": 3})
-	f, err := env.New(fstask.Name, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, err := f.NewEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	_, e := envtest.Registered(t, fstask.Name, cfg)
 	obs, _, err := e.Reset(t.Context(), retrain.ResetOptions{Task: fstask.ExampleTasks()[0]})
 	if err != nil {
 		t.Fatal(err)

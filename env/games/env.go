@@ -296,16 +296,8 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 // A cancelled ctx, or an opponent that fails, makes Step return an error
 // and leaves the episode as it was.
 func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, error) {
-	switch {
-	case e.closed:
-		return retrain.Step{}, fmt.Errorf("games: Step: %w", retrain.ErrClosed)
-	case !e.reset:
-		return retrain.Step{}, fmt.Errorf("games: %w", retrain.ErrNotReset)
-	case e.done:
-		return retrain.Step{}, fmt.Errorf("games: %w", retrain.ErrEpisodeDone)
-	}
-	if err := ctx.Err(); err != nil {
-		return retrain.Step{}, fmt.Errorf("games: Step: %w", err)
+	if err := env.CheckStep(ctx, "games", e.closed, e.reset, e.done); err != nil {
+		return retrain.Step{}, err
 	}
 	steps, illegal := e.steps+1, e.illegal
 	info := retrain.Info{"step": steps, "illegal_move": false}

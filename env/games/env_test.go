@@ -75,13 +75,7 @@ func TestRegistered(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer f.Close()
-			envtest.Run(t, func() retrain.Environment {
-				e, err := f.NewEnv()
-				if err != nil {
-					t.Fatal(err)
-				}
-				return e
-			}, &envtest.Options{Seed: 3, MaxSteps: 30, Actions: func(obs retrain.Observation) retrain.Action {
+			envtest.RunFactory(t, f, &envtest.Options{Seed: 3, MaxSteps: 30, Actions: func(obs retrain.Observation) retrain.Action {
 				a := firstLegal(obs)
 				a.Raw = a.Text // plain text
 				return a
@@ -241,41 +235,17 @@ func TestNeverForfeitTruncates(t *testing.T) {
 	}
 }
 
-// episode plays tic-tac-toe with firstLegal and returns the observations'
-// contents, rewards and infos of each step.
-func episode(t *testing.T, e *games.Env, seed int64) []string {
-	t.Helper()
-	obs, info, err := e.Reset(t.Context(), retrain.ResetOptions{Seed: retrain.Seed(seed)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(info)
-	out := []string{obs.Content, string(b)}
-	for {
-		step, err := e.Step(t.Context(), firstLegal(obs))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := json.Marshal(step.Info)
-		out = append(out, step.Observation.Content, string(b))
-		if step.Done() {
-			return out
-		}
-		obs = step.Observation
-	}
-}
-
 func TestSeededDeterminism(t *testing.T) {
 	opts := &games.Options{Opponent: games.Minimax(0), Epsilon: 0.5, ModelSide: games.Alternate}
-	a := episode(t, ready(t, opts), 11)
-	b := episode(t, ready(t, opts), 11)
+	a := envtest.Transcript(t, ready(t, opts), 11, firstLegal)
+	b := envtest.Transcript(t, ready(t, opts), 11, firstLegal)
 	if diff := cmp.Diff(a, b); diff != "" {
 		t.Errorf("same seed, different episodes (-a +b):\n%s", diff)
 	}
 	distinct := map[string]bool{}
 	sides := map[bool]bool{}
 	for seed := range int64(8) {
-		ep := episode(t, ready(t, opts), seed)
+		ep := envtest.Transcript(t, ready(t, opts), seed, firstLegal)
 		distinct[strings.Join(ep, "|")] = true
 		sides[strings.Contains(ep[0], "You move first")] = true
 	}
@@ -371,16 +341,7 @@ func (boardModel) Generate(ctx context.Context, req model.Request) (model.Comple
 }
 
 func TestRolloutRun(t *testing.T) {
-	f, err := env.New("connect4", json.RawMessage(`{"opponent": "random"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, err := f.NewEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	_, e := envtest.Registered(t, "connect4", json.RawMessage(`{"opponent": "random"}`))
 	if err := e.Setup(t.Context()); err != nil {
 		t.Fatal(err)
 	}

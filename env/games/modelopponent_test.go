@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/retrain-rl/retrain"
-	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/env/envtest"
 	"github.com/retrain-rl/retrain/env/games"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 )
@@ -36,16 +36,7 @@ func TestModelOpponentOverHTTP(t *testing.T) {
 		"opponent":       "model",
 		"opponent_model": map[string]any{"base_url": srv.URL, "model": openaitest.DefaultModel, "temperature": 0.7},
 	})
-	f, err := env.New("tictactoe", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, err := f.NewEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	_, e := envtest.Registered(t, "tictactoe", cfg)
 	if _, _, err := e.Reset(t.Context(), retrain.ResetOptions{Seed: retrain.Seed(1)}); err != nil {
 		t.Fatal(err)
 	}
@@ -75,17 +66,11 @@ func TestModelOpponentServerDown(t *testing.T) {
 	srv.Close()
 	cfg, _ := json.Marshal(map[string]any{"opponent": "model", "model_first": false,
 		"opponent_model": map[string]any{"base_url": url, "model": "m"}})
-	f, err := env.New("tictactoe", cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, _ := f.NewEnv()
-	defer e.Close()
+	_, e := envtest.Registered(t, "tictactoe", cfg)
 	// The client retries a refused connection; the deadline cuts that short.
 	ctx, cancel := context.WithTimeout(t.Context(), 300*time.Millisecond)
 	defer cancel()
-	_, _, err = e.Reset(ctx, retrain.ResetOptions{Seed: retrain.Seed(1)})
+	_, _, err := e.Reset(ctx, retrain.ResetOptions{Seed: retrain.Seed(1)})
 	if err == nil || !strings.Contains(err.Error(), "opponent model") {
 		t.Errorf("Reset with the opponent's server down: err = %v, want an opponent model error", err)
 	}

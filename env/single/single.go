@@ -116,16 +116,8 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 // Options.Reward. Any action is taken as the answer: a tool call or a parse
 // error is scored like text (the reward function sees the whole action).
 func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, error) {
-	switch {
-	case e.closed:
-		return retrain.Step{}, fmt.Errorf("single: Step: %w", retrain.ErrClosed)
-	case !e.reset:
-		return retrain.Step{}, fmt.Errorf("single: %w", retrain.ErrNotReset)
-	case e.done:
-		return retrain.Step{}, fmt.Errorf("single: %w", retrain.ErrEpisodeDone)
-	}
-	if err := ctx.Err(); err != nil {
-		return retrain.Step{}, fmt.Errorf("single: Step: %w", err)
+	if err := env.CheckStep(ctx, "single", e.closed, e.reset, e.done); err != nil {
+		return retrain.Step{}, err
 	}
 	var reward float64
 	if e.opts.Reward != nil {

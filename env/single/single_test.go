@@ -38,13 +38,7 @@ func TestConformanceRegistered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	envtest.Run(t, func() retrain.Environment {
-		e, err := f.NewEnv()
-		if err != nil {
-			t.Fatalf("NewEnv: %v", err)
-		}
-		return e
-	}, nil)
+	envtest.RunFactory(t, f, nil)
 }
 
 func TestEpisode(t *testing.T) {

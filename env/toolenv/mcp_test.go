@@ -12,6 +12,7 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/env/envtest"
 	"github.com/retrain-rl/retrain/tool/mcp/mcptest"
 )
 
@@ -94,16 +95,7 @@ func TestToolEnvMCPConfigFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg, _ := json.Marshal(map[string]any{"mcp": path})
-	f, err := env.New(Name, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, err := f.NewEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	_, e := envtest.Registered(t, Name, cfg)
 	obs, _, err := e.Reset(context.Background(), retrain.ResetOptions{Task: retrain.Task{Prompt: "x"}})
 	if err != nil {
 		t.Fatal(err)

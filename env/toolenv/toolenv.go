@@ -228,16 +228,8 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 // A cancelled ctx makes Step return an error wrapping ctx.Err() and leaves
 // the episode as it was before the call.
 func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, error) {
-	switch {
-	case e.closed:
-		return retrain.Step{}, fmt.Errorf("toolenv: Step: %w", retrain.ErrClosed)
-	case !e.reset:
-		return retrain.Step{}, fmt.Errorf("toolenv: %w", retrain.ErrNotReset)
-	case e.done:
-		return retrain.Step{}, fmt.Errorf("toolenv: %w", retrain.ErrEpisodeDone)
-	}
-	if err := ctx.Err(); err != nil {
-		return retrain.Step{}, fmt.Errorf("toolenv: Step: %w", err)
+	if err := env.CheckStep(ctx, "toolenv", e.closed, e.reset, e.done); err != nil {
+		return retrain.Step{}, err
 	}
 	turn := e.steps + 1
 	info := retrain.Info{"tool_calls": 0, "tool_errors": 0, "invalid_calls": 0, "parse_error": false, "tool_seconds": 0.0}

@@ -118,13 +118,7 @@ func TestConformance(t *testing.T) {
 		d := dialect.Native()
 		f := toolenv.NewFactory(&toolenv.Options{Providers: []tool.Provider{tool.Static(calculator.New())}, Dialect: d})
 		defer f.Close()
-		envtest.Run(t, func() retrain.Environment {
-			e, err := f.NewEnv()
-			if err != nil {
-				t.Fatal(err)
-			}
-			return e
-		}, &envtest.Options{Task: task, Actions: func(obs retrain.Observation) retrain.Action {
+		envtest.RunFactory(t, f, &envtest.Options{Task: task, Actions: func(obs retrain.Observation) retrain.Action {
 			if obs.Kind == retrain.ObsInitial {
 				return d.Parse("", []retrain.ToolCall{call("c1", "calculator", `{"expression": "2+3"}`)})
 			}
@@ -144,13 +138,7 @@ func TestConformance(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer f.Close()
-		envtest.Run(t, func() retrain.Environment {
-			e, err := f.NewEnv()
-			if err != nil {
-				t.Fatal(err)
-			}
-			return e
-		}, &envtest.Options{Task: task, Actions: smolActions})
+		envtest.RunFactory(t, f, &envtest.Options{Task: task, Actions: smolActions})
 	})
 }
 

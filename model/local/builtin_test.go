@@ -6,7 +6,7 @@ import (
 	"testing"
 
 	"github.com/retrain-rl/retrain"
-	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/env/envtest"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/local"
 	"github.com/retrain-rl/retrain/rollout"
@@ -42,16 +42,7 @@ func TestBuiltinCalculatorEpisodes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	f, err := env.New("calculator", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	e, err := f.NewEnv()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Close()
+	_, e := envtest.Registered(t, "calculator", nil)
 	ctx := context.Background()
 	if err := e.Setup(ctx); err != nil {
 		t.Fatal(err)

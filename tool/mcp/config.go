@@ -17,6 +17,7 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/retrain-rl/retrain/internal/strictjson"
 	"github.com/retrain-rl/retrain/tool"
 )
 
@@ -180,7 +181,7 @@ func parseServer(name string, data json.RawMessage) (*ServerConfig, error) {
 	dec.DisallowUnknownFields()
 	var sc ServerConfig
 	if err := dec.Decode(&sc); err != nil {
-		if k, ok := unknownKey(err); ok {
+		if k, ok := strictjson.UnknownField(err); ok {
 			return nil, fmt.Errorf("unknown key %q; allowed keys: %s", k, strings.Join(serverKeys, ", "))
 		}
 		return nil, fmt.Errorf("not a valid server entry: %w", jsonDetail(err))
@@ -200,22 +201,6 @@ func parseServer(name string, data json.RawMessage) (*ServerConfig, error) {
 
 // serverKeys are the JSON keys of ServerConfig, for error messages.
 var serverKeys = []string{"type", "command", "args", "env", "cwd", "url", "headers", "prefix", "allow", "deny", "timeout", "disabled"}
-
-// unknownKey extracts the key from encoding/json's unknown-field error.
-func unknownKey(err error) (string, bool) {
-	msg := err.Error()
-	const marker = `unknown field "`
-	i := strings.Index(msg, marker)
-	if i < 0 {
-		return "", false
-	}
-	rest := msg[i+len(marker):]
-	j := strings.LastIndex(rest, `"`)
-	if j < 0 {
-		return "", false
-	}
-	return rest[:j], true
-}
 
 // jsonDetail rewrites encoding/json errors in the words of a config file.
 func jsonDetail(err error) error {
