@@ -35,6 +35,8 @@ type Report struct {
 	Failures []Measurement `json:"failures,omitempty"`
 	// Scale is the run of many concurrent episodes (retrain only).
 	Scale *Measurement `json:"scale,omitempty"`
+	// ScaleBaseline is the same run of the baseline, when asked for.
+	ScaleBaseline *Measurement `json:"scale_baseline,omitempty"`
 	// Targets says which targets were met.
 	Targets []Target `json:"targets"`
 	// Problems lists what the output checks found wrong: lost, failed or
@@ -44,6 +46,7 @@ type Report struct {
 
 // Machine describes the machine and its load.
 type Machine struct {
+	// CPUs, GOMAXPROCS, Go and OS describe the machine and the toolchain.
 	CPUs       int    `json:"cpus"`
 	GOMAXPROCS int    `json:"gomaxprocs"`
 	Go         string `json:"go"`
@@ -104,10 +107,12 @@ func (m *Measurement) Label() string {
 
 // Comparison sets the two clients side by side at one configuration.
 type Comparison struct {
-	Concurrency int         `json:"concurrency"`
-	LatencyMS   float64     `json:"latency_ms"`
-	Retrain     Measurement `json:"retrain"`
-	Baseline    Measurement `json:"baseline"`
+	// Concurrency and LatencyMS are the configuration.
+	Concurrency int     `json:"concurrency"`
+	LatencyMS   float64 `json:"latency_ms"`
+	// Retrain and Baseline are the two clients' measurements.
+	Retrain  Measurement `json:"retrain"`
+	Baseline Measurement `json:"baseline"`
 	// CPURatio, RSSRatio and ThroughputRatio are retrain's CPU time per
 	// episode, peak memory and episodes per second over the baseline's.
 	CPURatio        float64 `json:"cpu_ratio"`
@@ -117,6 +122,7 @@ type Comparison struct {
 
 // Target is one goal and whether the run met it.
 type Target struct {
+	// Name says what is measured, Want the goal, Got the result.
 	Name string `json:"name"`
 	Want string `json:"want"`
 	Got  string `json:"got"`
@@ -200,10 +206,16 @@ func (rep *Report) WriteTable(w io.Writer) error {
 				f.Variant, f.Output.Lines, f.Episodes, f.Output.Failed, f.Output.Correct, f.ServerRequests, 2*f.Episodes, f.CPUSeconds, f.EpisodesPerSecond)
 		}
 	}
-	if s := rep.Scale; s != nil {
-		fmt.Fprintf(&b, "\n%d concurrent episodes (retrain, %v latency a reply): peak RSS %.0f MiB, the server had %d requests in flight at once; %d/%d written, %d failed; %.1f s, %.1f s CPU\n",
-			s.Episodes, time.Duration(s.LatencyMS*float64(time.Millisecond)), mib(s.MaxRSSBytes), s.ServerPeakConcurrent,
+	for _, s := range []*Measurement{rep.Scale, rep.ScaleBaseline} {
+		if s == nil {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%d concurrent episodes (%s, %v latency a reply): peak RSS %.0f MiB, the server had %d requests in flight at once; %d/%d written, %d failed; %.1f s, %.1f s CPU",
+			s.Episodes, s.Variant, time.Duration(s.LatencyMS*float64(time.Millisecond)), mib(s.MaxRSSBytes), s.ServerPeakConcurrent,
 			s.Output.Lines, s.Episodes, s.Output.Failed, s.WallSeconds, s.CPUSeconds)
+	}
+	if rep.Scale != nil {
+		b.WriteByte('\n')
 	}
 	if len(rep.Targets) > 0 {
 		fmt.Fprintln(&b, "\ntargets:")

@@ -25,7 +25,7 @@ const (
 	DefaultTokens        = 200
 	DefaultFailureRate   = 0.05
 	DefaultScaleEpisodes = 10_000
-	DefaultScaleLatency  = 2 * time.Second
+	DefaultScaleLatency  = 5 * time.Second
 	// failureConcurrency is the concurrency of the failure-injection runs.
 	failureConcurrency = 64
 )
@@ -63,9 +63,13 @@ type Options struct {
 	// Skip10k skips the run of ScaleEpisodes concurrent episodes (retrain
 	// only).
 	Skip10k bool
+	// ScaleBaseline runs the baseline at ScaleEpisodes too, for comparison.
+	ScaleBaseline bool
 	// ScaleEpisodes and ScaleLatency shape that run: all episodes at once,
 	// replies delayed so that all are in flight together (defaults 10,000
-	// and 2s).
+	// and 5s: on a busy 2-core machine, sending 10,000 requests takes more
+	// than 2s, and the first replies would come back before the last
+	// requests left).
 	ScaleEpisodes int
 	ScaleLatency  time.Duration
 	// Dir holds the workers' output files while they are checked; default a
@@ -136,11 +140,19 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 		}
 	}
 	if !o.Skip10k {
-		m, err := r.measure(ctx, Retrain, run{episodes: o.ScaleEpisodes, concurrency: o.ScaleEpisodes, latency: o.ScaleLatency})
+		scale := run{episodes: o.ScaleEpisodes, concurrency: o.ScaleEpisodes, latency: o.ScaleLatency}
+		m, err := r.measure(ctx, Retrain, scale)
 		if err != nil {
 			return rep, err
 		}
 		rep.Scale = &m
+		if o.ScaleBaseline {
+			m, err := r.measure(ctx, Baseline, scale)
+			if err != nil {
+				return rep, err
+			}
+			rep.ScaleBaseline = &m
+		}
 	}
 	rep.Machine.LoadAfter = loadAverage()
 	rep.WallSeconds = time.Since(start).Seconds()
@@ -293,7 +305,7 @@ func (r *runner) measure(ctx context.Context, variant string, rn run) (Measureme
 		r.rep.Problems = append(r.rep.Problems, m.Label()+": "+p)
 	}
 	if r.o.Log != nil {
-		fmt.Fprintf(r.o.Log, "%-44s %6.2f s CPU  %7.0f episodes/s  %7.1f MiB peak RSS  %d/%d lines ok\n",
+		fmt.Fprintf(r.o.Log, "%-52s %6.2f s CPU  %6.0f episodes/s  %7.1f MiB peak RSS  %d/%d ok\n",
 			m.Label(), m.CPUSeconds, m.EpisodesPerSecond, mib(m.MaxRSSBytes), m.Output.Lines-m.Output.Failed, rn.episodes)
 	}
 	return m, nil

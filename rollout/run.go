@@ -115,7 +115,10 @@ func (e *EpisodeError) Unwrap() error { return e.Err }
 // Each turn's prompt token ids are compared with the previous turn's prompt
 // and completion ids: when the chat template re-renders history differently
 // from what was generated, the turn's PrefixMatch is false and the
-// trajectory's TemplateDrift is set.
+// trajectory's TemplateDrift is set. When they match, the earlier turn's
+// prompt and completion ids are kept as views of the later prompt's (the
+// same values, held once), so the token id slices of a trajectory may share
+// memory: treat them as read-only.
 func Run(ctx context.Context, e retrain.Environment, m model.Model, opts *Options) (t *retrain.Trajectory, err error) {
 	var o Options
 	if opts != nil {
@@ -327,6 +330,9 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 			if turn.PrefixMatch != nil && !*turn.PrefixMatch {
 				t.TemplateDrift = true
 			}
+			if turn.PrefixMatch != nil && *turn.PrefixMatch {
+				sharePrefixes(t.Turns, c.PromptTokenIDs)
+			}
 		}
 		t.PromptTokens += orCount(c.Usage.PromptTokens, len(c.PromptTokenIDs))
 		t.CompletionTokens += orCount(c.Usage.CompletionTokens, c.Tokens.Len())
@@ -433,6 +439,24 @@ func completionIDs(tok *retrain.Tokens) []int {
 		return nil
 	}
 	return tok.IDs
+}
+
+// sharePrefixes points the prompt and completion ids of the earlier turns
+// into prompt, the new turn's prompt ids, which start with the last turn's
+// (prefixMatch said so): the same values, held once. It goes back as long as
+// each turn's prompt extended the one before, so over an episode the prompt
+// ids take memory linear in its length, not quadratic. The views are capped
+// so that appending to one cannot write into another.
+func sharePrefixes(turns []retrain.Turn, prompt []int) {
+	for j := len(turns) - 1; j >= 0; j-- {
+		tu := &turns[j]
+		n, k := len(tu.PromptTokenIDs), len(tu.Action.Tokens.IDs)
+		tu.PromptTokenIDs = prompt[:n:n]
+		tu.Action.Tokens.IDs = prompt[n : n+k : n+k]
+		if pm := tu.PrefixMatch; pm == nil || !*pm {
+			return // turn j's prompt did not extend turn j-1's
+		}
+	}
 }
 
 // prefixMatch reports whether prompt starts with prevPrompt followed by

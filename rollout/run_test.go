@@ -253,9 +253,10 @@ func TestRunTemplateDrift(t *testing.T) {
 		outs    [][]int // completion ids per turn
 		want    []*bool
 		drift   bool
+		shared  bool // the earlier turns' ids are views of the last prompt's
 	}{
 		{name: "extends", prompts: [][]int{{1, 2}, {1, 2, 7, 8, 3}, {1, 2, 7, 8, 3, 9, 4}}, outs: [][]int{{7, 8}, {9}, {5}},
-			want: []*bool{nil, ptr(true), ptr(true)}},
+			want: []*bool{nil, ptr(true), ptr(true)}, shared: true},
 		{name: "re-rendered history", prompts: [][]int{{1, 2}, {1, 2, 7, 3}}, outs: [][]int{{7, 8}, {9}},
 			want: []*bool{nil, ptr(false)}, drift: true},
 		{name: "shorter prompt", prompts: [][]int{{1, 2}, {1, 2}}, outs: [][]int{{7}, {9}},
@@ -286,6 +287,27 @@ func TestRunTemplateDrift(t *testing.T) {
 			}
 			if tr.TemplateDrift != tt.drift {
 				t.Errorf("TemplateDrift = %v, want %v", tr.TemplateDrift, tt.drift)
+			}
+			for i, tu := range tr.Turns {
+				var ids []int
+				if tu.Action.Tokens != nil {
+					ids = tu.Action.Tokens.IDs
+				}
+				if !cmp.Equal(tu.PromptTokenIDs, tt.prompts[i]) || !cmp.Equal(ids, tt.outs[i]) {
+					t.Errorf("turn %d: prompt ids %v, completion ids %v; want %v, %v", i, tu.PromptTokenIDs, ids, tt.prompts[i], tt.outs[i])
+				}
+				if len(tu.PromptTokenIDs) != cap(tu.PromptTokenIDs) {
+					t.Errorf("turn %d: prompt ids of capacity %d for %d ids: an append could write into another turn's", i, cap(tu.PromptTokenIDs), len(tu.PromptTokenIDs))
+				}
+			}
+			if tt.shared {
+				// The earlier turns' ids are views of the last prompt's.
+				last := tr.Turns[len(tr.Turns)-1].PromptTokenIDs
+				for i, tu := range tr.Turns[:len(tr.Turns)-1] {
+					if &tu.PromptTokenIDs[0] != &last[0] || &tu.Action.Tokens.IDs[0] != &last[len(tu.PromptTokenIDs)] {
+						t.Errorf("turn %d: ids not shared with the last prompt's", i)
+					}
+				}
 			}
 		})
 	}

@@ -44,6 +44,7 @@ func runBench(ctx context.Context, args []string, s stdio) error {
 	tokens := fs.Int("tokens", bench.DefaultTokens, "tokens of each reply, each with its log-probability and token id")
 	failures := fs.Float64("failures", bench.DefaultFailureRate, "`fraction` of requests that fail in the failure-injection runs (0 skips them)")
 	skip10k := fs.Bool("skip-10k", false, "skip the run of 10,000 concurrent episodes")
+	scaleBaseline := fs.Bool("scale-baseline", false, "also run the baseline with 10,000 concurrent episodes, for comparison")
 	repeat := fs.Int("repeat", 1, "runs of each comparison; the medians are reported")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
 	pos, err := parseFlags(fs, args)
@@ -56,7 +57,7 @@ func runBench(ctx context.Context, args []string, s stdio) error {
 	if len(pos) > 0 {
 		return usageErrorf("unexpected argument %q; bench takes only flags", pos[0])
 	}
-	opts := &bench.Options{Episodes: *episodes, Tokens: *tokens, Repeat: *repeat, Skip10k: *skip10k, Log: s.err}
+	opts := &bench.Options{Episodes: *episodes, Tokens: *tokens, Repeat: *repeat, Skip10k: *skip10k, ScaleBaseline: *scaleBaseline, Log: s.err}
 	switch {
 	case *episodes < 1:
 		return usageErrorf("--episodes is %d; it must be at least 1", *episodes)

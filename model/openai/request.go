@@ -214,7 +214,11 @@ type body struct {
 	refs atomic.Int32
 }
 
-var bodyPool = sync.Pool{New: func() any { return &body{buf: make([]byte, 0, 8<<10)} }}
+// bodyPool holds bodies for reuse. A new body starts empty and grows to
+// the size of what is written into it: a body is held for as long as its
+// request is in flight, so with thousands of requests in flight a fixed
+// head start (8 KiB) would cost more memory than the requests themselves.
+var bodyPool = sync.Pool{New: func() any { return &body{} }}
 
 // newBody returns an empty body holding the caller's reference.
 func newBody() *body {

@@ -18,7 +18,7 @@ type chatResponse struct {
 		CompletionTokens int `json:"completion_tokens"`
 	} `json:"usage"`
 	// PromptTokenIDs is where vLLM puts the prompt's ids (return_token_ids).
-	PromptTokenIDs []int `json:"prompt_token_ids"`
+	PromptTokenIDs idList `json:"prompt_token_ids"`
 	// Error is set by servers that report errors with status 200.
 	Error json.RawMessage `json:"error"`
 }
@@ -38,10 +38,10 @@ type choice struct {
 	} `json:"logprobs"`
 	FinishReason *string `json:"finish_reason"`
 	// TokenIDs are the completion's ids (vLLM's return_token_ids).
-	TokenIDs []int `json:"token_ids"`
+	TokenIDs idList `json:"token_ids"`
 	// PromptTokenIDs is accepted on the choice too, as some servers put it
 	// there.
-	PromptTokenIDs []int `json:"prompt_token_ids"`
+	PromptTokenIDs idList `json:"prompt_token_ids"`
 }
 
 type wireToolCall struct {
