@@ -253,13 +253,14 @@ type runState struct {
 	start  time.Time
 	total  int
 
-	mu        sync.Mutex
-	next      int                           // cursor over task*N+sample
-	left      []int32                       // episodes of each task not yet finished
-	groups    map[int][]*retrain.Trajectory // finished episodes of unfinished groups (Advantages only)
-	sum       Summary
-	rewardSum float64
-	turnSum   int
+	mu         sync.Mutex
+	next       int                           // cursor over task*N+sample
+	left       []int32                       // episodes of each task not yet finished
+	groups     map[int][]*retrain.Trajectory // finished episodes of unfinished groups (Advantages only)
+	groupWrite sync.Mutex                    // held while a whole group is written
+	sum        Summary
+	rewardSum  float64
+	turnSum    int
 }
 
 // take returns the next episode to play.
@@ -440,13 +441,8 @@ func (st *runState) finish(j job, t *retrain.Trajectory) {
 			return
 		}
 	}
-	if sink := st.r.o.Sink; sink != nil {
-		for _, d := range deliver {
-			if err := sink.Write(d); err != nil {
-				st.stop(err)
-				return
-			}
-		}
+	if sink := st.r.o.Sink; sink != nil && !st.write(sink, deliver) {
+		return
 	}
 
 	st.mu.Lock()
@@ -474,6 +470,23 @@ func (st *runState) finish(j job, t *retrain.Trajectory) {
 		}
 		f(p)
 	}
+}
+
+// write hands ts to sink, reporting whether all went. A group's lines are
+// written together: with the group hook set, groups finishing at the same
+// moment do not interleave in the output.
+func (st *runState) write(sink Sink, ts []*retrain.Trajectory) bool {
+	if st.groups != nil {
+		st.groupWrite.Lock()
+		defer st.groupWrite.Unlock()
+	}
+	for _, t := range ts {
+		if err := sink.Write(t); err != nil {
+			st.stop(err)
+			return false
+		}
+	}
+	return true
 }
 
 // groupHook calls the Advantages hook, turning a panic into an error.

@@ -445,3 +445,30 @@ func BenchmarkRunner(b *testing.B) {
 		b.Fatal(err)
 	}
 }
+
+// slowSink yields between writes, so that groups finishing together would
+// interleave unless the runner writes each group as one.
+type slowSink struct{ memSink }
+
+func (s *slowSink) Write(t *retrain.Trajectory) error {
+	time.Sleep(200 * time.Microsecond)
+	return s.memSink.Write(t)
+}
+
+func TestRunnerGroupsDoNotInterleave(t *testing.T) {
+	sink := &slowSink{}
+	const n, tasks = 4, 24
+	r := NewRunner(&countingFactory{}, answerModel(), &RunnerOptions{N: n, Concurrency: 16, Sink: sink,
+		Advantages: func([]*retrain.Trajectory) {}})
+	if _, err := r.Run(context.Background(), numTasks(tasks)); err != nil {
+		t.Fatal(err)
+	}
+	if len(sink.ts) != n*tasks {
+		t.Fatalf("%d delivered, want %d", len(sink.ts), n*tasks)
+	}
+	for i, tr := range sink.ts {
+		if i%n != 0 && tr.Task.ID != sink.ts[i-1].Task.ID {
+			t.Fatalf("position %d (%s) splits the group of %s", i, tr.ID, sink.ts[i-1].Task.ID)
+		}
+	}
+}
