@@ -1,16 +1,30 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs them. This is the README's test command
-# and what CI runs (.ci/run). It needs Go and, for the MCP reference-server
-# tests, Node.js with npm.
+# and what CI runs (.ci/run). It needs Go 1.26; python3, node and npm are
+# installed from Debian's packages when missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+# Tools the tests drive as real processes: python3 (the Gymnasium bridge's
+# shim, the Python client of retrain serve) and node/npm (the MCP reference
+# servers). Install them from Debian's packages when missing (as root).
+missing=()
+command -v python3 >/dev/null || missing+=(python3)
+command -v npm >/dev/null || missing+=(nodejs npm)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "== installing ${missing[*]} (apt)"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "the tests need: ${missing[*]}; install them (apt-get install -y ${missing[*]}) and run again" >&2
+    exit 1
+  fi
+  apt-get update -qq && apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
 
 echo "== go modules"
 go mod download
 
 if [ -f testdata/mcp-servers/package.json ]; then
   echo "== MCP reference servers (npm, pinned in testdata/mcp-servers)"
-  command -v npm >/dev/null || { echo "npm is required for the MCP tests: apt-get install -y nodejs npm" >&2; exit 1; }
   (cd testdata/mcp-servers && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
