@@ -123,9 +123,10 @@ type Action struct {
 
 // Tokens are generated tokens as parallel arrays, the layout trainers consume.
 // Text and Logprobs have one entry per token. IDs is either empty (the server
-// did not report token ids) or has one entry per token.
+// did not report token ids) or has one entry per token; ids are int32 (every
+// vocabulary fits, and it halves their memory), encoded as JSON numbers.
 type Tokens struct {
-	IDs      []int     `json:"ids,omitempty"`
+	IDs      []int32   `json:"ids,omitempty"`
 	Text     []string  `json:"text,omitempty"`
 	Logprobs []float64 `json:"logprobs,omitempty"`
 }

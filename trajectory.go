@@ -60,7 +60,7 @@ type Turn struct {
 	// Action is the parsed model output, with raw text, tokens and log-probs.
 	Action Action `json:"action"`
 	// PromptTokenIDs are the prompt's token ids, when the server reported them.
-	PromptTokenIDs []int `json:"prompt_token_ids,omitempty"`
+	PromptTokenIDs []int32 `json:"prompt_token_ids,omitempty"`
 	// PrefixMatch says whether PromptTokenIDs extends the previous turn's
 	// prompt and completion ids token for token; nil when unknown (first turn,
 	// or no ids).

@@ -25,7 +25,8 @@ import (
 // as retrain's client sends), the same parsing of replies (log-probabilities
 // and token ids included) and of the <tool> and <answer> tags, the same
 // calculator, retries of failed requests, and one JSON line per episode with
-// the conversation and the tokens.
+// the conversation and the tokens. Token ids decode into []int32, the element
+// type retrain stores them in, so that both hold the same memory for them.
 
 // baseMaxTurns and baseAttempts bound an episode's turns and a request's
 // attempts (retrain's client makes at most 1+4 attempts).
@@ -58,20 +59,20 @@ type baseResponse struct {
 				Logprob float64 `json:"logprob"`
 			} `json:"content"`
 		} `json:"logprobs"`
-		FinishReason string `json:"finish_reason"`
-		TokenIDs     []int  `json:"token_ids"`
+		FinishReason string  `json:"finish_reason"`
+		TokenIDs     []int32 `json:"token_ids"`
 	} `json:"choices"`
 	Usage struct {
 		PromptTokens     int `json:"prompt_tokens"`
 		CompletionTokens int `json:"completion_tokens"`
 	} `json:"usage"`
-	PromptTokenIDs []int `json:"prompt_token_ids"`
+	PromptTokenIDs []int32 `json:"prompt_token_ids"`
 }
 
 type baseTurn struct {
 	Text           string    `json:"text"`
-	PromptTokenIDs []int     `json:"prompt_token_ids"`
-	TokenIDs       []int     `json:"token_ids"`
+	PromptTokenIDs []int32   `json:"prompt_token_ids"`
+	TokenIDs       []int32   `json:"token_ids"`
 	Logprobs       []float64 `json:"logprobs"`
 	FinishReason   string    `json:"finish_reason"`
 }

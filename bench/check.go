@@ -57,12 +57,12 @@ type outputLine struct {
 		Action struct {
 			Text   string `json:"text"`
 			Tokens *struct {
-				IDs      []int     `json:"ids"`
+				IDs      []int32   `json:"ids"`
 				Logprobs []float64 `json:"logprobs"`
 			} `json:"tokens"`
 		} `json:"action"`
 		// baseline
-		TokenIDs []int     `json:"token_ids"`
+		TokenIDs []int32   `json:"token_ids"`
 		Logprobs []float64 `json:"logprobs"`
 	} `json:"turns"`
 	Answer string `json:"answer"` // baseline

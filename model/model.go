@@ -51,7 +51,7 @@ type Completion struct {
 	// Tokens are the generated tokens with their log-probabilities, when reported.
 	Tokens *retrain.Tokens `json:"tokens,omitempty"`
 	// PromptTokenIDs are the prompt's token ids, when the server reports them.
-	PromptTokenIDs []int `json:"prompt_token_ids,omitempty"`
+	PromptTokenIDs []int32 `json:"prompt_token_ids,omitempty"`
 	// FinishReason is the server's finish reason ("stop", "length", "tool_calls").
 	FinishReason string `json:"finish_reason,omitempty"`
 	// Usage counts tokens.

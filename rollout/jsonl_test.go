@@ -254,7 +254,7 @@ func BenchmarkJSONLWrite(b *testing.B) {
 	defer w.Close()
 	tr := &retrain.Trajectory{ID: "t#0", Task: retrain.Task{ID: "t", Prompt: strings.Repeat("word ", 100)},
 		Turns: []retrain.Turn{{Action: retrain.Action{Raw: strings.Repeat("tok", 300),
-			Tokens: &retrain.Tokens{IDs: make([]int, 300), Logprobs: make([]float64, 300)}}}}}
+			Tokens: &retrain.Tokens{IDs: make([]int32, 300), Logprobs: make([]float64, 300)}}}}}
 	b.ReportAllocs()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {

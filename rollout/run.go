@@ -434,7 +434,7 @@ func sameTools(a, b []retrain.ToolSpec) bool {
 
 // completionIDs returns the token ids of tokens, or nil when they are not
 // known for every token.
-func completionIDs(tok *retrain.Tokens) []int {
+func completionIDs(tok *retrain.Tokens) []int32 {
 	if tok == nil || len(tok.IDs) == 0 || len(tok.IDs) != tok.Len() {
 		return nil
 	}
@@ -447,7 +447,7 @@ func completionIDs(tok *retrain.Tokens) []int {
 // each turn's prompt extended the one before, so over an episode the prompt
 // ids take memory linear in its length, not quadratic. The views are capped
 // so that appending to one cannot write into another.
-func sharePrefixes(turns []retrain.Turn, prompt []int) {
+func sharePrefixes(turns []retrain.Turn, prompt []int32) {
 	for j := len(turns) - 1; j >= 0; j-- {
 		tu := &turns[j]
 		n, k := len(tu.PromptTokenIDs), len(tu.Action.Tokens.IDs)
@@ -461,7 +461,7 @@ func sharePrefixes(turns []retrain.Turn, prompt []int) {
 
 // prefixMatch reports whether prompt starts with prevPrompt followed by
 // prevCompletion; nil when any of them is unknown.
-func prefixMatch(prevPrompt, prevCompletion, prompt []int) *bool {
+func prefixMatch(prevPrompt, prevCompletion, prompt []int32) *bool {
 	if len(prevPrompt) == 0 || len(prevCompletion) == 0 || len(prompt) == 0 {
 		return nil
 	}

@@ -249,21 +249,21 @@ func TestRunTokenBudgetCapsRequests(t *testing.T) {
 func TestRunTemplateDrift(t *testing.T) {
 	tests := []struct {
 		name    string
-		prompts [][]int // prompt ids per turn
-		outs    [][]int // completion ids per turn
+		prompts [][]int32 // prompt ids per turn
+		outs    [][]int32 // completion ids per turn
 		want    []*bool
 		drift   bool
 		shared  bool // the earlier turns' ids are views of the last prompt's
 	}{
-		{name: "extends", prompts: [][]int{{1, 2}, {1, 2, 7, 8, 3}, {1, 2, 7, 8, 3, 9, 4}}, outs: [][]int{{7, 8}, {9}, {5}},
+		{name: "extends", prompts: [][]int32{{1, 2}, {1, 2, 7, 8, 3}, {1, 2, 7, 8, 3, 9, 4}}, outs: [][]int32{{7, 8}, {9}, {5}},
 			want: []*bool{nil, ptr(true), ptr(true)}, shared: true},
-		{name: "re-rendered history", prompts: [][]int{{1, 2}, {1, 2, 7, 3}}, outs: [][]int{{7, 8}, {9}},
+		{name: "re-rendered history", prompts: [][]int32{{1, 2}, {1, 2, 7, 3}}, outs: [][]int32{{7, 8}, {9}},
 			want: []*bool{nil, ptr(false)}, drift: true},
-		{name: "shorter prompt", prompts: [][]int{{1, 2}, {1, 2}}, outs: [][]int{{7}, {9}},
+		{name: "shorter prompt", prompts: [][]int32{{1, 2}, {1, 2}}, outs: [][]int32{{7}, {9}},
 			want: []*bool{nil, ptr(false)}, drift: true},
-		{name: "no prompt ids", prompts: [][]int{nil, {1, 2, 7}}, outs: [][]int{{7}, {9}},
+		{name: "no prompt ids", prompts: [][]int32{nil, {1, 2, 7}}, outs: [][]int32{{7}, {9}},
 			want: []*bool{nil, nil}},
-		{name: "no completion ids", prompts: [][]int{{1, 2}, {1, 2, 7}}, outs: [][]int{nil, {9}},
+		{name: "no completion ids", prompts: [][]int32{{1, 2}, {1, 2, 7}}, outs: [][]int32{nil, {9}},
 			want: []*bool{nil, nil}},
 	}
 	for _, tt := range tests {
@@ -289,7 +289,7 @@ func TestRunTemplateDrift(t *testing.T) {
 				t.Errorf("TemplateDrift = %v, want %v", tr.TemplateDrift, tt.drift)
 			}
 			for i, tu := range tr.Turns {
-				var ids []int
+				var ids []int32
 				if tu.Action.Tokens != nil {
 					ids = tu.Action.Tokens.IDs
 				}

@@ -116,7 +116,8 @@ func (m *Model) Notes() json.RawMessage { return m.notes }
 //
 // The completion reports every generated token's id, text and
 // log-probability, like an OpenAI-compatible server with vLLM's token-id
-// extensions. As in vLLM's default (logprobs_mode "raw_logprobs"), the
+// extensions; its PromptTokenIDs are Render's ids (as int32, the type of
+// the completion's ids). As in vLLM's default (logprobs_mode "raw_logprobs"), the
 // log-probability is that of the model's own distribution, the log-softmax
 // of the raw logits, before temperature and top-p: a full forward pass over
 // prompt and completion (see [Model.Score]) gives the same numbers.
@@ -129,7 +130,7 @@ func (m *Model) Notes() json.RawMessage { return m.notes }
 func (m *Model) Generate(ctx context.Context, req model.Request) (model.Completion, error) {
 	start := time.Now()
 	c := m.net.c
-	prompt := Render(req.Messages)
+	prompt, _ := render[int32](req.Messages, true)
 	if len(prompt) >= c.Context {
 		return model.Completion{}, fmt.Errorf("%w: this model's maximum context length is %d tokens, and the prompt is %d; shorten the conversation", ErrContextLength, c.Context, len(prompt))
 	}
@@ -175,10 +176,10 @@ func (m *Model) Generate(ctx context.Context, req model.Request) (model.Completi
 				return model.Completion{}, fmt.Errorf("local: generate: %w", err)
 			}
 		}
-		m.net.feed(kc, id, i == len(prompt)-1)
+		m.net.feed(kc, int(id), i == len(prompt)-1)
 	}
 
-	toks := &retrain.Tokens{IDs: make([]int, 0, 64), Text: make([]string, 0, 64), Logprobs: make([]float64, 0, 64)}
+	toks := &retrain.Tokens{IDs: make([]int32, 0, 64), Text: make([]string, 0, 64), Logprobs: make([]float64, 0, 64)}
 	var text []byte
 	finish := "length"
 	for len(toks.IDs) < maxTokens {
@@ -186,7 +187,7 @@ func (m *Model) Generate(ctx context.Context, req model.Request) (model.Completi
 			return model.Completion{}, fmt.Errorf("local: generate: %w", err)
 		}
 		id := smp.pick(kc.logits)
-		toks.IDs = append(toks.IDs, id)
+		toks.IDs = append(toks.IDs, int32(id))
 		toks.Text = append(toks.Text, TokenText(id))
 		toks.Logprobs = append(toks.Logprobs, kernel.LogSoftmax(kc.logits, id))
 		if id >= 256 {

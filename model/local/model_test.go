@@ -24,6 +24,15 @@ func generate(t *testing.T, m *local.Model, msgs []retrain.Message, s model.Samp
 	return c
 }
 
+// ints converts a completion's int32 ids to the package's int ids.
+func ints(ids []int32) []int {
+	out := make([]int, len(ids))
+	for i, id := range ids {
+		out[i] = int(id)
+	}
+	return out
+}
+
 // checkConsistent checks the invariants of every completion: parallel token
 // arrays, usage, prompt ids, text made of the tokens.
 func checkConsistent(t *testing.T, msgs []retrain.Message, c model.Completion) {
@@ -35,12 +44,12 @@ func checkConsistent(t *testing.T, msgs []retrain.Message, c model.Completion) {
 	if c.Usage.CompletionTokens != n || c.Usage.PromptTokens != len(c.PromptTokenIDs) {
 		t.Errorf("usage %+v for %d prompt and %d completion tokens", c.Usage, len(c.PromptTokenIDs), n)
 	}
-	if !cmp.Equal(c.PromptTokenIDs, local.Render(msgs)) {
+	if !cmp.Equal(ints(c.PromptTokenIDs), local.Render(msgs)) {
 		t.Errorf("prompt ids are not the rendered conversation")
 	}
 	var text strings.Builder
 	for i, id := range c.Tokens.IDs {
-		if c.Tokens.Text[i] != local.TokenText(id) {
+		if c.Tokens.Text[i] != local.TokenText(int(id)) {
 			t.Errorf("token %d: text %q for id %d", i, c.Tokens.Text[i], id)
 		}
 		if id < 256 {
@@ -99,7 +108,7 @@ func TestLogprobsMatchFullForward(t *testing.T) {
 	} {
 		c := generate(t, m, msgs, s)
 		checkConsistent(t, msgs, c)
-		seq := append(append([]int{}, c.PromptTokenIDs...), c.Tokens.IDs...)
+		seq := append(ints(c.PromptTokenIDs), ints(c.Tokens.IDs)...)
 		want, err := m.Score(seq, len(c.PromptTokenIDs))
 		if err != nil {
 			t.Fatal(err)
@@ -114,9 +123,9 @@ func TestLogprobsMatchFullForward(t *testing.T) {
 	// highest of the full forward's distribution at each step, so at least
 	// as high as any other token's. Spot-check with Score on a swapped token.
 	c := generate(t, m, msgs, model.Sampling{Temperature: ptr(0.0), MaxTokens: 5})
-	seq := append(append([]int{}, c.PromptTokenIDs...), c.Tokens.IDs[0])
+	seq := append(ints(c.PromptTokenIDs), int(c.Tokens.IDs[0]))
 	best, _ := m.Score(seq, len(seq)-1)
-	seq[len(seq)-1] = (c.Tokens.IDs[0] + 1) % local.VocabSize
+	seq[len(seq)-1] = (int(c.Tokens.IDs[0]) + 1) % local.VocabSize
 	other, _ := m.Score(seq, len(seq)-1)
 	if best[0] < other[0] {
 		t.Errorf("greedy token log-prob %g below another token's %g", best[0], other[0])

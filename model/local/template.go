@@ -20,7 +20,7 @@ import "github.com/retrain-rl/retrain"
 // prompt followed by the completion's token ids (TokenEnd included), so
 // rollouts see no template drift.
 func Render(msgs []retrain.Message) []int {
-	ids, _ := render(msgs, true)
+	ids, _ := render[int](msgs, true)
 	return ids
 }
 
@@ -28,21 +28,23 @@ func Render(msgs []retrain.Message) []int {
 // generation prompt, and marks the tokens the model learns to produce: the
 // content of assistant messages and their TokenEnd.
 func RenderTraining(msgs []retrain.Message) (ids []int, learn []bool) {
-	return render(msgs, false)
+	return render[int](msgs, false)
 }
 
-func render(msgs []retrain.Message, generationPrompt bool) (ids []int, learn []bool) {
+// render renders msgs into ids of type T: int for the package's API,
+// int32 for the prompt ids of a completion (no conversion, no copy).
+func render[T int | int32](msgs []retrain.Message, generationPrompt bool) (ids []T, learn []bool) {
 	n := 1
 	for i := range msgs {
 		n += len(msgs[i].Content) + 2
 	}
-	ids = make([]int, 0, n)
+	ids = make([]T, 0, n)
 	if !generationPrompt {
 		learn = make([]bool, 0, n)
 	}
 	for i := range msgs {
 		m := &msgs[i]
-		var role int
+		var role T
 		switch m.Role {
 		case retrain.RoleSystem:
 			continue
@@ -56,7 +58,7 @@ func render(msgs []retrain.Message, generationPrompt bool) (ids []int, learn []b
 		start := len(ids)
 		ids = append(ids, role)
 		for j := 0; j < len(m.Content); j++ {
-			ids = append(ids, int(m.Content[j]))
+			ids = append(ids, T(m.Content[j]))
 		}
 		ids = append(ids, TokenEnd)
 		if learn != nil {

@@ -78,10 +78,10 @@ func BenchmarkBaseline(b *testing.B) {
 					Logprob float64 `json:"logprob"`
 				} `json:"content"`
 			} `json:"logprobs"`
-			FinishReason string `json:"finish_reason"`
-			TokenIDs     []int  `json:"token_ids"`
+			FinishReason string  `json:"finish_reason"`
+			TokenIDs     []int32 `json:"token_ids"`
 		} `json:"choices"`
-		PromptTokenIDs []int `json:"prompt_token_ids"`
+		PromptTokenIDs []int32 `json:"prompt_token_ids"`
 	}
 	b.ReportAllocs()
 	setParallelism(b)

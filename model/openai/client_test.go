@@ -13,21 +13,21 @@ import (
 )
 
 // promptIDs is the fake server's tokenization of one user message.
-func promptIDs(user string) []int {
-	ids := []int{openaitest.IDImStart}
+func promptIDs(user string) []int32 {
+	ids := []int32{openaitest.IDImStart}
 	for _, b := range []byte("user\n" + user) {
-		ids = append(ids, int(b))
+		ids = append(ids, int32(b))
 	}
 	ids = append(ids, openaitest.IDImEnd, '\n', openaitest.IDImStart)
 	for _, b := range []byte("assistant\n") {
-		ids = append(ids, int(b))
+		ids = append(ids, int32(b))
 	}
 	return ids
 }
 
 func TestGenerateTokens(t *testing.T) {
 	reply := openaitest.Reply{Content: "Hello world", Tokens: []string{"Hel", "lo", " world"}, Logprobs: []float64{-0.25, -0.5, -1}}
-	ids := []int{openaitest.TokenID("Hel"), openaitest.TokenID("lo"), openaitest.TokenID(" world")}
+	ids := []int32{openaitest.TokenID("Hel"), openaitest.TokenID("lo"), openaitest.TokenID(" world")}
 	lps := []float64{-0.25, -0.5, -1}
 	texts := []string{"Hel", "lo", " world"}
 	tests := []struct {
@@ -35,7 +35,7 @@ func TestGenerateTokens(t *testing.T) {
 		server     openaitest.Options
 		ids        bool
 		wantTokens *retrain.Tokens
-		wantPrompt []int
+		wantPrompt []int32
 	}{
 		{name: "logprobs only", wantTokens: &retrain.Tokens{Text: texts, Logprobs: lps}},
 		{name: "token ids", ids: true, wantTokens: &retrain.Tokens{IDs: ids, Logprobs: lps}, wantPrompt: promptIDs("hi")},
@@ -91,7 +91,7 @@ func TestPrefixAcrossTurns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := append(append([]int{}, c1.PromptTokenIDs...), c1.Tokens.IDs...)
+	want := append(append([]int32{}, c1.PromptTokenIDs...), c1.Tokens.IDs...)
 	if len(c2.PromptTokenIDs) < len(want) {
 		t.Fatalf("second prompt has %d ids, fewer than %d", len(c2.PromptTokenIDs), len(want))
 	}

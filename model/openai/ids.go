@@ -6,20 +6,22 @@ import (
 	"math"
 )
 
-// idList is a JSON array of integers (token ids). It decodes into a slice
-// of exactly its length, without reflection: prompts have thousands of ids,
-// and encoding/json grows the slice as it goes (leaving up to a quarter of
-// it unused, kept for as long as the trajectory) and stores each element
+// idList is a JSON array of integers (token ids). It decodes into an int32
+// slice of exactly its length, without reflection: prompts have thousands of
+// ids, and encoding/json grows the slice as it goes (leaving up to a quarter
+// of it unused, kept for as long as the trajectory) and stores each element
 // through reflection.
-type idList []int
+type idList []int32
 
-// errNotIDs is the error for an array that is not of integers.
-var errNotIDs = errors.New("openai: token ids must be an array of integers")
+// errNotIDs is the error for an array that is not of integers that fit in
+// an int32.
+var errNotIDs = errors.New("openai: token ids must be an array of integers that fit in an int32")
 
-// UnmarshalJSON decodes null or an array of integers that fit in an int;
-// anything else (floats, exponents, strings, nesting) is errNotIDs, as
-// encoding/json would refuse them for a []int. Unlike encoding/json, it also
-// refuses null elements: no id is better than a made-up 0.
+// UnmarshalJSON decodes null or an array of integers that fit in an int32;
+// anything else (floats, exponents, strings, nesting, values outside int32's
+// range) is errNotIDs, as encoding/json would refuse them for a []int32.
+// Unlike encoding/json, it also refuses null elements: no id is better than
+// a made-up 0.
 func (l *idList) UnmarshalJSON(b []byte) error {
 	b = bytes.TrimSpace(b)
 	if string(b) == "null" {
@@ -45,22 +47,22 @@ func (l *idList) UnmarshalJSON(b []byte) error {
 			i++
 		}
 		start := i
+		// v stays below 2^32: any more digits and the id is out of range.
 		var v uint64
 		for ; i < len(inner) && inner[i] >= '0' && inner[i] <= '9'; i++ {
-			d := uint64(inner[i] - '0')
-			if v > (math.MaxUint64-d)/10 {
+			v = v*10 + uint64(inner[i]-'0')
+			if v > -math.MinInt32 {
 				return errNotIDs
 			}
-			v = v*10 + d
 		}
-		if i == start || (neg && v > -math.MinInt) || (!neg && v > math.MaxInt) {
+		if i == start || (!neg && v > math.MaxInt32) {
 			return errNotIDs
 		}
-		n := int(v)
+		n := int64(v)
 		if neg {
 			n = -n
 		}
-		out = append(out, n)
+		out = append(out, int32(n))
 		for i < len(inner) && isSpace(inner[i]) {
 			i++
 		}

@@ -107,7 +107,7 @@ func parseCompletion(data []byte) (model.Completion, error) {
 func tokens(ch *choice) *retrain.Tokens {
 	var lp []float64
 	var texts []string
-	var placeholderIDs []int
+	var placeholderIDs []int32
 	if ch.Logprobs != nil && len(ch.Logprobs.Content) > 0 {
 		content := ch.Logprobs.Content
 		n := len(content)
@@ -118,7 +118,7 @@ func tokens(ch *choice) *retrain.Tokens {
 			lp[i] = e.Logprob
 			if id, ok := placeholderID(e.Token); ok {
 				if placeholderIDs == nil {
-					placeholderIDs = make([]int, n)
+					placeholderIDs = make([]int32, n)
 					for j := range placeholderIDs {
 						placeholderIDs[j] = -1
 					}
@@ -136,7 +136,7 @@ func tokens(ch *choice) *retrain.Tokens {
 			placeholderIDs = nil // ids for only some tokens are no use
 		}
 	}
-	ids := ch.TokenIDs
+	ids := []int32(ch.TokenIDs)
 	switch {
 	case lp == nil && len(ids) == 0:
 		return nil
@@ -148,17 +148,17 @@ func tokens(ch *choice) *retrain.Tokens {
 	return &retrain.Tokens{IDs: ids, Text: texts, Logprobs: lp}
 }
 
-// placeholderID parses vLLM's "token_id:N".
-func placeholderID(tok string) (int, bool) {
+// placeholderID parses vLLM's "token_id:N"; N must fit in an int32.
+func placeholderID(tok string) (int32, bool) {
 	rest, ok := strings.CutPrefix(tok, "token_id:")
 	if !ok || rest == "" {
 		return 0, false
 	}
-	id, err := strconv.Atoi(rest)
+	id, err := strconv.ParseInt(rest, 10, 32)
 	if err != nil || id < 0 {
 		return 0, false
 	}
-	return id, true
+	return int32(id), true
 }
 
 // parseArguments turns the wire arguments of a tool call into JSON: the

@@ -21,18 +21,18 @@ func TestParseCompletion(t *testing.T) {
 		{
 			name: "prompt ids on the choice",
 			body: `{"choices":[{"message":{"content":"a"},"logprobs":{"content":[{"token":"a","logprob":-1,"bytes":[97],"top_logprobs":[]}]},"finish_reason":"stop","token_ids":[7],"prompt_token_ids":[1,2]}]}`,
-			want: model.Completion{Text: "a", FinishReason: "stop", PromptTokenIDs: []int{1, 2},
-				Tokens: &retrain.Tokens{IDs: []int{7}, Text: []string{"a"}, Logprobs: []float64{-1}}},
+			want: model.Completion{Text: "a", FinishReason: "stop", PromptTokenIDs: []int32{1, 2},
+				Tokens: &retrain.Tokens{IDs: []int32{7}, Text: []string{"a"}, Logprobs: []float64{-1}}},
 		},
 		{
 			name: "top-level prompt ids win",
 			body: `{"choices":[{"message":{"content":"a"},"prompt_token_ids":[9]}],"prompt_token_ids":[1,2]}`,
-			want: model.Completion{Text: "a", PromptTokenIDs: []int{1, 2}},
+			want: model.Completion{Text: "a", PromptTokenIDs: []int32{1, 2}},
 		},
 		{
 			name: "ids from token_id placeholders",
 			body: `{"choices":[{"message":{"content":"ab"},"logprobs":{"content":[{"token":"token_id:5","logprob":-0.5},{"token":"token_id:6","logprob":-0.25}]}}]}`,
-			want: model.Completion{Text: "ab", Tokens: &retrain.Tokens{IDs: []int{5, 6}, Logprobs: []float64{-0.5, -0.25}}},
+			want: model.Completion{Text: "ab", Tokens: &retrain.Tokens{IDs: []int32{5, 6}, Logprobs: []float64{-0.5, -0.25}}},
 		},
 		{
 			name: "token_ids of the wrong length are dropped",
@@ -54,6 +54,13 @@ func TestParseCompletion(t *testing.T) {
 			body: `{"choices":[{"message":{"tool_calls":[{"type":"function","function":{"name":"f","arguments":{"x":1}}}]},"finish_reason":"tool_calls"}]}`,
 			want: model.Completion{FinishReason: "tool_calls", ToolCalls: []retrain.ToolCall{{ID: "call_0", Name: "f", Arguments: json.RawMessage(`{"x":1}`)}}},
 		},
+		{
+			name: "placeholder ids outside int32 are text",
+			body: `{"choices":[{"message":{"content":"ab"},"logprobs":{"content":[{"token":"token_id:2147483648","logprob":-0.5},{"token":"token_id:6","logprob":-0.25}]}}]}`,
+			want: model.Completion{Text: "ab", Tokens: &retrain.Tokens{Text: []string{"token_id:2147483648", ""}, Logprobs: []float64{-0.5, -0.25}}},
+		},
+		{name: "completion ids outside int32", body: `{"choices":[{"message":{"content":"a"},"token_ids":[4294967303]}]}`, err: errNotIDs},
+		{name: "prompt ids outside int32", body: `{"choices":[{"message":{"content":"a"}}],"prompt_token_ids":[1,-2147483649]}`, err: errNotIDs},
 		{name: "no choices", body: `{"choices":[]}`, err: errWrongShape},
 		{name: "not a completion", body: `{"object":"list","data":[]}`, err: errWrongShape},
 	}

@@ -227,7 +227,7 @@ type chatResponse struct {
 	Model          string   `json:"model"`
 	Choices        []choice `json:"choices"`
 	Usage          usage    `json:"usage"`
-	PromptTokenIDs []int    `json:"prompt_token_ids,omitempty"`
+	PromptTokenIDs []int32  `json:"prompt_token_ids,omitempty"`
 }
 
 type choice struct {
@@ -236,7 +236,7 @@ type choice struct {
 	Logprobs     *logprobs       `json:"logprobs"`
 	FinishReason string          `json:"finish_reason"`
 	StopReason   *string         `json:"stop_reason"`
-	TokenIDs     []int           `json:"token_ids,omitempty"`
+	TokenIDs     []int32         `json:"token_ids,omitempty"`
 }
 
 type responseMessage struct {

@@ -163,7 +163,7 @@ func (h *handler) response(req *chatRequest, c *model.Completion) *chatResponse 
 				text = c.Tokens.Text[i]
 			}
 			if req.ReturnTokensAsTokenIDs && len(c.Tokens.IDs) == n {
-				text = "token_id:" + strconv.Itoa(c.Tokens.IDs[i])
+				text = "token_id:" + strconv.Itoa(int(c.Tokens.IDs[i]))
 			}
 			lp.Content[i] = tokenLogprob{Token: text, Logprob: c.Tokens.Logprobs[i], Bytes: byteList(text), TopLogprobs: []tokenLogprob{}}
 		}
@@ -184,9 +184,9 @@ func (h *handler) response(req *chatRequest, c *model.Completion) *chatResponse 
 	if req.ReturnTokenIDs {
 		resp.PromptTokenIDs = c.PromptTokenIDs
 		if resp.PromptTokenIDs == nil {
-			resp.PromptTokenIDs = []int{}
+			resp.PromptTokenIDs = []int32{}
 		}
-		resp.Choices[0].TokenIDs = []int{}
+		resp.Choices[0].TokenIDs = []int32{}
 		if c.Tokens != nil && c.Tokens.IDs != nil {
 			resp.Choices[0].TokenIDs = c.Tokens.IDs
 		}

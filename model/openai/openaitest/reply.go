@@ -56,8 +56,8 @@ type completion struct {
 	logprobs     []float64 // nil: no logprobs written
 	topLogprobs  int
 	asTokenIDs   bool
-	tokenIDs     []int // nil: no token_ids written
-	promptIDs    []int // nil: no prompt_token_ids written
+	tokenIDs     []int32 // nil: no token_ids written
+	promptIDs    []int32 // nil: no prompt_token_ids written
 	promptTokens int
 }
 
@@ -136,7 +136,7 @@ func appendCompletion(b []byte, c *completion) []byte {
 func appendLogprob(b []byte, c *completion, i int, tok string, top bool) []byte {
 	text := tok
 	if c.asTokenIDs {
-		text = "token_id:" + strconv.Itoa(TokenID(tok))
+		text = "token_id:" + strconv.Itoa(int(TokenID(tok)))
 	}
 	b = append(b, `{"token":`...)
 	b = jsonw.AppendString(b, text)

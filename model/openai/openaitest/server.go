@@ -107,7 +107,7 @@ type Server struct {
 	// again from their text (explicit splits, truncation), so that prompts
 	// containing them tokenize consistently.
 	genMu     sync.Mutex
-	generated map[string][]int
+	generated map[string][]int32
 
 	bufs sync.Pool
 }
@@ -133,7 +133,7 @@ func NewServer(opts *Options) *Server {
 		ln:        ln,
 		fail:      newFailures(o.Failures),
 		done:      make(chan struct{}),
-		generated: map[string][]int{},
+		generated: map[string][]int32{},
 	}
 	s.modelsJS = modelsBody(o.Models)
 	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
@@ -327,7 +327,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if withIDs {
 		c.promptIDs = prompt.ids
 		if c.promptIDs == nil {
-			c.promptIDs = []int{}
+			c.promptIDs = []int32{}
 		}
 	}
 	c.promptTokens = prompt.n
@@ -400,7 +400,7 @@ func (s *Server) complete(req *ChatRequest, reply *Reply, n int64) (*completion,
 	}
 	withIDs := req.ReturnTokenIDs && !s.opts.IgnoreTokenIDs
 	if withIDs || !derived {
-		ids := make([]int, len(c.tokens))
+		ids := make([]int32, len(c.tokens))
 		for i, tok := range c.tokens {
 			ids[i] = TokenID(tok)
 		}
@@ -417,7 +417,7 @@ func (s *Server) complete(req *ChatRequest, reply *Reply, n int64) (*completion,
 // maxGenerated bounds the memory of non-derivable replies.
 const maxGenerated = 8192
 
-func (s *Server) remember(text string, ids []int) {
+func (s *Server) remember(text string, ids []int32) {
 	s.genMu.Lock()
 	if len(s.generated) >= maxGenerated {
 		clear(s.generated)

@@ -60,14 +60,14 @@ type wireCompletion struct {
 				TopLogprobs []any   `json:"top_logprobs"`
 			} `json:"content"`
 		} `json:"logprobs"`
-		FinishReason string `json:"finish_reason"`
-		TokenIDs     []int  `json:"token_ids"`
+		FinishReason string  `json:"finish_reason"`
+		TokenIDs     []int32 `json:"token_ids"`
 	} `json:"choices"`
 	Usage struct {
 		PromptTokens     int `json:"prompt_tokens"`
 		CompletionTokens int `json:"completion_tokens"`
 	} `json:"usage"`
-	PromptTokenIDs []int `json:"prompt_token_ids"`
+	PromptTokenIDs []int32 `json:"prompt_token_ids"`
 }
 
 func chat(t *testing.T, s *Server, req any) wireCompletion {
@@ -128,26 +128,26 @@ func TestCompletionWireFormat(t *testing.T) {
 	req["return_tokens_as_token_ids"] = true
 	c = chat(t, s, req)
 	ch = c.Choices[0]
-	if diff := cmp.Diff([]int{TokenID("Hi"), TokenID(" there")}, ch.TokenIDs); diff != "" {
+	if diff := cmp.Diff([]int32{TokenID("Hi"), TokenID(" there")}, ch.TokenIDs); diff != "" {
 		t.Errorf("token_ids (-want +got):\n%s", diff)
 	}
 	if got := ch.Logprobs.Content[0].Token; got != "token_id:"+itoa(TokenID("Hi")) {
 		t.Errorf("token = %q, want the token_id:N form", got)
 	}
-	want := []int{IDImStart}
+	want := []int32{IDImStart}
 	for _, b := range []byte("user\nab") {
-		want = append(want, int(b))
+		want = append(want, int32(b))
 	}
 	want = append(want, IDImEnd, '\n', IDImStart)
 	for _, b := range []byte("assistant\n") {
-		want = append(want, int(b))
+		want = append(want, int32(b))
 	}
 	if diff := cmp.Diff(want, c.PromptTokenIDs); diff != "" {
 		t.Errorf("prompt_token_ids (-want +got):\n%s", diff)
 	}
 }
 
-func itoa(i int) string { b, _ := json.Marshal(i); return string(b) }
+func itoa(i int32) string { b, _ := json.Marshal(i); return string(b) }
 
 // TestPromptPrefixStable checks that the prompt of a follow-up turn starts
 // with the previous prompt and the previous reply's token ids.

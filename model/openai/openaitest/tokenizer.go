@@ -26,13 +26,13 @@ const (
 )
 
 // TokenID returns the fake id of a reply token.
-func TokenID(tok string) int {
+func TokenID(tok string) int32 {
 	h := uint32(2166136261)
 	for i := 0; i < len(tok); i++ {
 		h ^= uint32(tok[i])
 		h *= 16777619
 	}
-	return replyIDBase + int(h%replyVocab)
+	return replyIDBase + int32(h%replyVocab)
 }
 
 // fakeLogprob returns the deterministic log-probability of token tok at
@@ -115,12 +115,12 @@ func generatedText(content string, calls []ToolCall) string {
 
 // idSink collects token ids, or only counts them when keep is false.
 type idSink struct {
-	ids  []int
+	ids  []int32
 	n    int
 	keep bool
 }
 
-func (s *idSink) add(id int) {
+func (s *idSink) add(id int32) {
 	s.n++
 	if s.keep {
 		s.ids = append(s.ids, id)
@@ -133,7 +133,7 @@ func (s *idSink) text(t string) {
 		return
 	}
 	for i := 0; i < len(t); i++ {
-		s.ids = append(s.ids, int(t[i]))
+		s.ids = append(s.ids, int32(t[i]))
 	}
 	s.n += len(t)
 }

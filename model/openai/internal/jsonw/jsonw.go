@@ -86,7 +86,7 @@ func AppendFloat(b []byte, f float64) ([]byte, error) {
 }
 
 // AppendInts appends ids as a JSON array of numbers.
-func AppendInts(b []byte, ids []int) []byte {
+func AppendInts(b []byte, ids []int32) []byte {
 	b = append(b, '[')
 	for i, id := range ids {
 		if i > 0 {

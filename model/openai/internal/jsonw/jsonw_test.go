@@ -44,7 +44,7 @@ func TestAppendFloat(t *testing.T) {
 }
 
 func TestAppendInts(t *testing.T) {
-	if got := string(AppendInts(nil, []int{1, -2, 300})); got != "[1,-2,300]" {
+	if got := string(AppendInts(nil, []int32{1, -2, 300})); got != "[1,-2,300]" {
 		t.Errorf("AppendInts = %s", got)
 	}
 	if got := string(AppendInts(nil, nil)); got != "[]" {
