@@ -2,10 +2,8 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -17,7 +15,7 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/model"
-	"github.com/retrain-rl/retrain/model/local"
+	"github.com/retrain-rl/retrain/model/local/localtest"
 	"github.com/retrain-rl/retrain/model/openai"
 )
 
@@ -25,24 +23,12 @@ import (
 // run than the built-in one.
 func writeRandomWeights(t *testing.T) string {
 	t.Helper()
-	w, err := local.NewWeights(local.Config{Vocab: local.VocabSize, Dim: 16, Layers: 1, Heads: 2, Hidden: 32, SegmentPositions: 64, Context: 256, RopeBase: 10000})
+	w, err := localtest.RandomWeights(localtest.Tiny, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(1, 1))
-	for _, ts := range w.Tensors() {
-		if len(ts.Shape) == 2 {
-			for i := range ts.Data {
-				ts.Data[i] = float32(0.3 * r.NormFloat64())
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if err := local.EncodeWeights(&buf, w, nil); err != nil {
-		t.Fatal(err)
-	}
 	path := filepath.Join(t.TempDir(), "w.bin")
-	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+	if err := os.WriteFile(path, w, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

@@ -1,12 +1,11 @@
 package local_test
 
 import (
-	"bytes"
-	"math/rand/v2"
 	"testing"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/model/local"
+	"github.com/retrain-rl/retrain/model/local/localtest"
 )
 
 // smallConfig is a model shape that is quick to run in tests.
@@ -20,24 +19,11 @@ var smallConfig = local.Config{
 // sampling tests need.
 func randomModel(t testing.TB, seed uint64) *local.Model {
 	t.Helper()
-	w, err := local.NewWeights(smallConfig)
+	w, err := localtest.RandomWeights(smallConfig, seed)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(seed, 2))
-	for _, ts := range w.Tensors() {
-		if len(ts.Shape) == 1 {
-			continue // norm gains stay one
-		}
-		for i := range ts.Data {
-			ts.Data[i] = float32(0.3 * r.NormFloat64())
-		}
-	}
-	var buf bytes.Buffer
-	if err := local.EncodeWeights(&buf, w, map[string]string{"purpose": "test"}); err != nil {
-		t.Fatal(err)
-	}
-	m, err := local.New(&local.Options{Weights: buf.Bytes(), Name: "random"})
+	m, err := local.New(&local.Options{Weights: w, Name: "random"})
 	if err != nil {
 		t.Fatal(err)
 	}

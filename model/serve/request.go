@@ -1,149 +1,43 @@
 package serve
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/internal/chatwire"
 	"github.com/retrain-rl/retrain/model"
 )
 
-// chatRequest is a decoded chat completion request.
+// chatRequest is a decoded chat completion request: the shared decoding,
+// plus the fields this server reads that the shared one leaves out.
 type chatRequest struct {
-	Model                  string        `json:"model"`
-	Messages               []wireMessage `json:"messages"`
-	Tools                  []wireTool    `json:"tools"`
-	Temperature            *float64      `json:"temperature"`
-	TopP                   *float64      `json:"top_p"`
-	MaxTokens              *int          `json:"max_tokens"`
-	MaxCompletionTokens    *int          `json:"max_completion_tokens"`
-	Stop                   stopList      `json:"stop"`
-	Seed                   *int64        `json:"seed"`
-	Logprobs               bool          `json:"logprobs"`
-	TopLogprobs            int           `json:"top_logprobs"`
-	N                      *int          `json:"n"`
-	Stream                 bool          `json:"stream"`
-	ReturnTokenIDs         bool          `json:"return_token_ids"`
-	ReturnTokensAsTokenIDs bool          `json:"return_tokens_as_token_ids"`
+	*chatwire.Request
 
+	n     *int
 	extra map[string]any
 }
 
-// known are the request fields chatRequest models; others go to
-// Sampling.Extra.
-var known = map[string]bool{
-	"model": true, "messages": true, "tools": true, "temperature": true, "top_p": true,
-	"max_tokens": true, "max_completion_tokens": true, "stop": true, "seed": true,
-	"logprobs": true, "top_logprobs": true, "n": true, "stream": true,
-	"return_token_ids": true, "return_tokens_as_token_ids": true,
-	"tool_choice": true, "user": true,
-}
-
-type wireMessage struct {
-	Role       string         `json:"role"`
-	Content    messageContent `json:"content"`
-	ToolCalls  []wireToolCall `json:"tool_calls,omitempty"`
-	ToolCallID string         `json:"tool_call_id,omitempty"`
-	Name       string         `json:"name,omitempty"`
-}
-
-type wireToolCall struct {
-	ID       string       `json:"id"`
-	Type     string       `json:"type"`
-	Function wireFunction `json:"function"`
-}
-
-type wireFunction struct {
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
-}
-
-type wireTool struct {
-	Type     string `json:"type"`
-	Function struct {
-		Name        string          `json:"name"`
-		Description string          `json:"description"`
-		Parameters  json.RawMessage `json:"parameters"`
-	} `json:"function"`
-}
-
-// messageContent is a message's content: a string, null, or an array of
-// parts whose text parts are joined.
-type messageContent string
-
-func (c *messageContent) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case string(b) == "null":
-		*c = ""
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*c = messageContent(s)
-		return nil
-	case len(b) > 0 && b[0] == '[':
-		var parts []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(b, &parts); err != nil {
-			return err
-		}
-		var s []byte
-		for _, p := range parts {
-			if p.Type == "text" {
-				s = append(s, p.Text...)
-			}
-		}
-		*c = messageContent(s)
-		return nil
-	}
-	return errors.New("content must be a string, null or an array of parts")
-}
-
-// stopList is the stop field: a string or an array of strings.
-type stopList []string
-
-func (s *stopList) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case string(b) == "null":
-		*s = nil
-		return nil
-	case len(b) > 0 && b[0] == '"':
-		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*s = stopList{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return errors.New("stop must be a string or an array of strings")
-	}
-	*s = many
-	return nil
-}
+// ownFields are the request fields this server models beyond the shared
+// decoding: n it checks, tool_choice and user it accepts and ignores. None of
+// them goes to Sampling.Extra.
+var ownFields = map[string]bool{"n": true, "tool_choice": true, "user": true}
 
 // decodeRequest decodes and checks a request body; the error says what is
 // wrong, for a 400 answer.
 func decodeRequest(body []byte) (*chatRequest, error) {
-	var r chatRequest
-	if err := json.Unmarshal(body, &r); err != nil {
+	w, err := chatwire.Decode(body)
+	if err != nil {
 		return nil, fmt.Errorf("invalid request body: %v", err)
 	}
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(body, &all); err != nil {
+	fields, err := w.Fields()
+	if err != nil {
 		return nil, fmt.Errorf("invalid request body: %v", err)
 	}
-	for k, v := range all {
-		if known[k] {
+	r := &chatRequest{Request: w}
+	for k, v := range fields {
+		if chatwire.Modeled(k) || ownFields[k] {
 			continue
 		}
 		var x any
@@ -152,6 +46,19 @@ func decodeRequest(body []byte) (*chatRequest, error) {
 				r.extra = map[string]any{}
 			}
 			r.extra[k] = x
+		}
+	}
+	// n is this server's; the token limits were decoded by the shared
+	// decoding, but here absent and null are told apart from zero.
+	var maxTokens, maxCompletionTokens *int
+	for _, f := range []struct {
+		name string
+		to   **int
+	}{{"n", &r.n}, {"max_tokens", &maxTokens}, {"max_completion_tokens", &maxCompletionTokens}} {
+		if v, ok := fields[f.name]; ok {
+			if err := json.Unmarshal(v, f.to); err != nil {
+				return nil, fmt.Errorf("invalid request body: %s must be an integer, got %.20s", f.name, v)
+			}
 		}
 	}
 	switch {
@@ -163,7 +70,7 @@ func decodeRequest(body []byte) (*chatRequest, error) {
 		return nil, fmt.Errorf("temperature %g must not be negative", *r.Temperature)
 	case r.TopP != nil && (*r.TopP <= 0 || *r.TopP > 1):
 		return nil, fmt.Errorf("top_p %g must be in (0, 1]", *r.TopP)
-	case r.MaxTokens != nil && *r.MaxTokens < 1, r.MaxCompletionTokens != nil && *r.MaxCompletionTokens < 1:
+	case maxTokens != nil && *maxTokens < 1, maxCompletionTokens != nil && *maxCompletionTokens < 1:
 		return nil, errors.New("max_tokens must be at least 1")
 	}
 	for i, m := range r.Messages {
@@ -173,7 +80,7 @@ func decodeRequest(body []byte) (*chatRequest, error) {
 			return nil, fmt.Errorf("messages[%d]: role %q is not one of system, developer, user, assistant, tool", i, m.Role)
 		}
 	}
-	return &r, nil
+	return r, nil
 }
 
 // unsupported names a requested feature the server lacks, or "".
@@ -181,8 +88,8 @@ func (r *chatRequest) unsupported() string {
 	switch {
 	case r.Stream:
 		return "stream=true is not supported by this server; send stream=false"
-	case r.N != nil && *r.N != 1:
-		return fmt.Sprintf("n=%d is not supported by this server; send one request per sample", *r.N)
+	case r.n != nil && *r.n != 1:
+		return fmt.Sprintf("n=%d is not supported by this server; send one request per sample", *r.n)
 	case r.TopLogprobs > 0:
 		return "top_logprobs is not supported by this server; leave it out (logprobs=true gives the sampled tokens' log-probabilities)"
 	}
@@ -208,12 +115,7 @@ func (r *chatRequest) modelRequest() model.Request {
 	}
 	s := &req.Sampling
 	s.Temperature, s.TopP, s.Seed = r.Temperature, r.TopP, r.Seed
-	switch {
-	case r.MaxCompletionTokens != nil:
-		s.MaxTokens = *r.MaxCompletionTokens
-	case r.MaxTokens != nil:
-		s.MaxTokens = *r.MaxTokens
-	}
+	s.MaxTokens = r.MaxTokens // max_completion_tokens when sent, else max_tokens
 	s.Stop = r.Stop
 	s.Extra = r.extra
 	return req
@@ -240,10 +142,10 @@ type choice struct {
 }
 
 type responseMessage struct {
-	Role             string         `json:"role"`
-	Content          *string        `json:"content"`
-	ReasoningContent *string        `json:"reasoning_content,omitempty"`
-	ToolCalls        []wireToolCall `json:"tool_calls,omitempty"`
+	Role             string              `json:"role"`
+	Content          *string             `json:"content"`
+	ReasoningContent *string             `json:"reasoning_content,omitempty"`
+	ToolCalls        []chatwire.ToolCall `json:"tool_calls,omitempty"`
 }
 
 type logprobs struct {

@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/internal/chatwire"
 	"github.com/retrain-rl/retrain/model"
 )
 
@@ -145,7 +146,7 @@ func (h *handler) response(req *chatRequest, c *model.Completion) *chatResponse 
 		if args == "" {
 			args = "{}"
 		}
-		msg.ToolCalls = append(msg.ToolCalls, wireToolCall{ID: callID, Type: "function", Function: wireFunction{Name: tc.Name, Arguments: args}})
+		msg.ToolCalls = append(msg.ToolCalls, chatwire.ToolCall{ID: callID, Type: "function", Function: chatwire.FunctionCall{Name: tc.Name, Arguments: args}})
 	}
 	if c.Text == "" && len(c.ToolCalls) > 0 {
 		msg.Content = nil

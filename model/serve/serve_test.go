@@ -1,12 +1,10 @@
 package serve_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"io"
-	"math/rand/v2"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +17,7 @@ import (
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/local"
+	"github.com/retrain-rl/retrain/model/local/localtest"
 	"github.com/retrain-rl/retrain/model/openai"
 	"github.com/retrain-rl/retrain/model/serve"
 )
@@ -27,24 +26,11 @@ import (
 // token ids and log-probabilities, in milliseconds.
 func testModel(t testing.TB) *local.Model {
 	t.Helper()
-	c := local.Config{Vocab: local.VocabSize, Dim: 16, Layers: 1, Heads: 2, Hidden: 32, SegmentPositions: 64, Context: 256, RopeBase: 10000}
-	w, err := local.NewWeights(c)
+	w, err := localtest.RandomWeights(localtest.Tiny, 9)
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := rand.New(rand.NewPCG(9, 9))
-	for _, ts := range w.Tensors() {
-		if len(ts.Shape) == 2 {
-			for i := range ts.Data {
-				ts.Data[i] = float32(0.3 * r.NormFloat64())
-			}
-		}
-	}
-	var buf bytes.Buffer
-	if err := local.EncodeWeights(&buf, w, nil); err != nil {
-		t.Fatal(err)
-	}
-	m, err := local.New(&local.Options{Weights: buf.Bytes(), Name: "tiny"})
+	m, err := local.New(&local.Options{Weights: w, Name: "tiny"})
 	if err != nil {
 		t.Fatal(err)
 	}

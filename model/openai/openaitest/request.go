@@ -1,173 +1,31 @@
 package openaitest
 
-import (
-	"bytes"
-	"encoding/json"
-	"fmt"
-)
+import "github.com/retrain-rl/retrain/internal/chatwire"
 
 // ChatRequest is a decoded POST /v1/chat/completions body, as the server saw
 // it. Fields the server does not model are in Raw (see [ChatRequest.Extra]).
-type ChatRequest struct {
-	// Model is the requested model id.
-	Model string `json:"model"`
-	// Messages is the conversation.
-	Messages []Message `json:"messages"`
-	// Tools are the offered tools.
-	Tools []Tool `json:"tools,omitempty"`
-	// Temperature, TopP, Stop and Seed are the sampling fields as sent.
-	Temperature *float64 `json:"temperature,omitempty"`
-	TopP        *float64 `json:"top_p,omitempty"`
-	Stop        Stop     `json:"stop,omitempty"`
-	Seed        *int64   `json:"seed,omitempty"`
-	// MaxTokens is max_tokens, or max_completion_tokens when that is set.
-	MaxTokens int `json:"max_tokens,omitempty"`
-	// MaxCompletionTokens is max_completion_tokens as sent.
-	MaxCompletionTokens int `json:"max_completion_tokens,omitempty"`
-	// Logprobs and TopLogprobs ask for log-probabilities.
-	Logprobs    bool `json:"logprobs,omitempty"`
-	TopLogprobs int  `json:"top_logprobs,omitempty"`
-	// ReturnTokenIDs is vLLM's return_token_ids: reply with the prompt's and
-	// the completion's token ids.
-	ReturnTokenIDs bool `json:"return_token_ids,omitempty"`
-	// ReturnTokensAsTokenIDs is vLLM's return_tokens_as_token_ids: logprob
-	// tokens are written "token_id:N".
-	ReturnTokensAsTokenIDs bool `json:"return_tokens_as_token_ids,omitempty"`
-	// Stream asks for server-sent events, which the fake refuses.
-	Stream bool `json:"stream,omitempty"`
-	// Raw is the request body exactly as received.
-	Raw json.RawMessage `json:"-"`
-}
-
-// known lists the top-level fields ChatRequest models.
-var known = map[string]bool{
-	"model": true, "messages": true, "tools": true, "temperature": true, "top_p": true,
-	"max_tokens": true, "max_completion_tokens": true, "stop": true, "seed": true,
-	"logprobs": true, "top_logprobs": true, "return_token_ids": true,
-	"return_tokens_as_token_ids": true, "stream": true,
-}
-
-// Extra returns the top-level fields of the body that ChatRequest does not
-// model (e.g. vLLM's top_k), decoded on demand.
-func (r *ChatRequest) Extra() (map[string]json.RawMessage, error) {
-	var all map[string]json.RawMessage
-	if err := json.Unmarshal(r.Raw, &all); err != nil {
-		return nil, err
-	}
-	for k := range all {
-		if known[k] {
-			delete(all, k)
-		}
-	}
-	return all, nil
-}
+type ChatRequest = chatwire.Request
 
 // Message is one chat message in the OpenAI layout; the fields are the wire
 // fields of the same names.
-type Message struct {
-	Role       string     `json:"role"`
-	Content    Content    `json:"content"`
-	ToolCalls  []ToolCall `json:"tool_calls,omitempty"`
-	ToolCallID string     `json:"tool_call_id,omitempty"`
-	Name       string     `json:"name,omitempty"`
-}
+type Message = chatwire.Message
 
 // Content is a message's text. On the wire it is a string, null, or an array
 // of parts of which the "text" ones are joined.
-type Content string
-
-// UnmarshalJSON accepts a string, null, or an array of content parts.
-func (c *Content) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	switch {
-	case len(b) == 0 || string(b) == "null":
-		*c = ""
-		return nil
-	case b[0] == '"':
-		var s string
-		if err := json.Unmarshal(b, &s); err != nil {
-			return err
-		}
-		*c = Content(s)
-		return nil
-	case b[0] == '[':
-		var parts []struct {
-			Type string `json:"type"`
-			Text string `json:"text"`
-		}
-		if err := json.Unmarshal(b, &parts); err != nil {
-			return err
-		}
-		var s []byte
-		for _, p := range parts {
-			if p.Type == "text" {
-				s = append(s, p.Text...)
-			}
-		}
-		*c = Content(s)
-		return nil
-	}
-	return fmt.Errorf("content must be a string, null or an array of parts, got %.20s", b)
-}
+type Content = chatwire.Content
 
 // Stop is the stop field: a string or an array of strings.
-type Stop []string
-
-// UnmarshalJSON accepts a string, null, or an array of strings.
-func (s *Stop) UnmarshalJSON(b []byte) error {
-	b = bytes.TrimSpace(b)
-	if len(b) > 0 && b[0] == '"' {
-		var one string
-		if err := json.Unmarshal(b, &one); err != nil {
-			return err
-		}
-		*s = Stop{one}
-		return nil
-	}
-	var many []string
-	if err := json.Unmarshal(b, &many); err != nil {
-		return err
-	}
-	*s = many
-	return nil
-}
+type Stop = chatwire.Stop
 
 // ToolCall is an assistant's tool call in the OpenAI layout. Arguments is the
 // JSON text of the arguments, as a string (it need not be valid JSON).
-type ToolCall struct {
-	ID       string       `json:"id,omitempty"`
-	Type     string       `json:"type,omitempty"`
-	Function FunctionCall `json:"function"`
-}
+type ToolCall = chatwire.ToolCall
 
 // FunctionCall names the called function and carries its arguments.
-type FunctionCall struct {
-	Name      string `json:"name"`
-	Arguments string `json:"arguments"`
-}
+type FunctionCall = chatwire.FunctionCall
 
 // Tool is an offered tool in the OpenAI layout.
-type Tool struct {
-	Type     string   `json:"type"`
-	Function Function `json:"function"`
-}
+type Tool = chatwire.Tool
 
 // Function describes an offered function.
-type Function struct {
-	Name        string          `json:"name"`
-	Description string          `json:"description,omitempty"`
-	Parameters  json.RawMessage `json:"parameters,omitempty"`
-}
-
-// decodeRequest decodes body; the returned request keeps body as Raw.
-func decodeRequest(body []byte) (*ChatRequest, error) {
-	req := &ChatRequest{}
-	if err := json.Unmarshal(body, req); err != nil {
-		return nil, err
-	}
-	if req.MaxCompletionTokens > 0 {
-		req.MaxTokens = req.MaxCompletionTokens
-	}
-	req.Raw = body
-	return req, nil
-}
+type Function = chatwire.Function

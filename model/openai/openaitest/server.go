@@ -33,6 +33,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/retrain-rl/retrain/internal/chatwire"
 )
 
 // DefaultModel is the model served when Options.Models is empty.
@@ -260,7 +262,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if s.injectFailure(w, r, s.fail.forRequest(n)) {
 		return
 	}
-	req, err := decodeRequest(body)
+	req, err := chatwire.Decode(body)
 	if err != nil {
 		s.writeError(w, http.StatusBadRequest, &ErrorReply{Message: "invalid request body: " + err.Error(), Type: "BadRequestError"})
 		return
