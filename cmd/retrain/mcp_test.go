@@ -293,6 +293,9 @@ func TestToolsWithMCP(t *testing.T) {
 	}
 	var names []string
 	for _, s := range specs {
+		if s.Name == slowToolName { // registered by other tests of this package
+			continue
+		}
 		names = append(names, s.Name)
 		if s.Name == "fs_write_file" && !strings.Contains(string(s.Parameters), `"content"`) {
 			t.Errorf("fs_write_file schema = %s", s.Parameters)

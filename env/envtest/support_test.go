@@ -50,6 +50,7 @@ func init() {
 var registered = &closeFactory{}
 
 func TestRegistered(t *testing.T) {
+	registered = &closeFactory{} // fresh for each run (-count=N)
 	t.Run("made", func(t *testing.T) {
 		f, e := envtest.Registered(t, registeredName, json.RawMessage(`{"k": 1}`))
 		if f != env.Factory(registered) || len(registered.made) != 1 || e != retrain.Environment(registered.made[0]) {
