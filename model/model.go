@@ -5,6 +5,7 @@ package model
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/retrain-rl/retrain"
@@ -64,4 +65,17 @@ type Completion struct {
 type Usage struct {
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
+}
+
+// Retryable reports whether a Model's error may go away if the same request
+// is tried again later. An error says it will not (a bad request, an
+// unknown model, a refused key) by having, anywhere in its chain, a method
+// Retryable() bool returning false; every other error is taken as
+// retryable (a server that is down now may be up in a minute).
+func Retryable(err error) bool {
+	var r interface{ Retryable() bool }
+	if errors.As(err, &r) {
+		return r.Retryable()
+	}
+	return true
 }

@@ -3,6 +3,7 @@ package rollout
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -106,30 +107,37 @@ func TestEndToEndCalculator(t *testing.T) {
 	}
 }
 
-// A failing server gives failed records with cause model, retried.
+// A failing server gives failed records with cause model. A 503 (the
+// server may recover) is retried; a 400 (the same request fails again) is not.
 func TestEndToEndServerErrors(t *testing.T) {
-	srv := openaitest.NewServer(&openaitest.Options{Responder: func(*openaitest.ChatRequest) openaitest.Reply {
-		return openaitest.Reply{Error: &openaitest.ErrorReply{Status: 400, Message: "nope"}}
-	}})
-	defer srv.Close()
-	client, err := openai.New(&openai.Options{BaseURL: srv.URL, Model: openaitest.DefaultModel})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.CloseIdleConnections()
-	f, _ := env.New("calculator", nil)
-	defer f.Close()
-	sink := &memSink{}
-	sum, err := NewRunner(f, client, &RunnerOptions{Retries: 1, RetryBackoff: 1, Sink: sink}).Run(context.Background(), ArithmeticTasks(2, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Failures[CauseModel] != 2 || sum.Retries != 2 || srv.Requests() != 4 {
-		t.Errorf("summary %+v, %d requests", sum, srv.Requests())
-	}
-	for _, tr := range sink.ts {
-		if !strings.Contains(tr.Error, "nope") || tr.Attempts != 2 {
-			t.Errorf("%s: error %q, attempts %d", tr.ID, tr.Error, tr.Attempts)
-		}
+	for _, tt := range []struct {
+		status, attempts int
+	}{{503, 2}, {400, 1}} {
+		t.Run(fmt.Sprint(tt.status), func(t *testing.T) {
+			srv := openaitest.NewServer(&openaitest.Options{Responder: func(*openaitest.ChatRequest) openaitest.Reply {
+				return openaitest.Reply{Error: &openaitest.ErrorReply{Status: tt.status, Message: "nope"}}
+			}})
+			defer srv.Close()
+			client, err := openai.New(&openai.Options{BaseURL: srv.URL, Model: openaitest.DefaultModel, MaxRetries: -1})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer client.CloseIdleConnections()
+			f, _ := env.New("calculator", nil)
+			defer f.Close()
+			sink := &memSink{}
+			sum, err := NewRunner(f, client, &RunnerOptions{Retries: 1, RetryBackoff: 1, Sink: sink}).Run(context.Background(), ArithmeticTasks(2, 1))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if sum.Failures[CauseModel] != 2 || sum.Retries != 2*(tt.attempts-1) || srv.Requests() != 2*tt.attempts {
+				t.Errorf("summary %+v, %d requests", sum, srv.Requests())
+			}
+			for _, tr := range sink.ts {
+				if !strings.Contains(tr.Error, "nope") || tr.Attempts != tt.attempts {
+					t.Errorf("%s: error %q, attempts %d; want %d", tr.ID, tr.Error, tr.Attempts, tt.attempts)
+				}
+			}
+		})
 	}
 }

@@ -70,7 +70,9 @@ type RunnerOptions struct {
 	RetryBackoff time.Duration
 	// RetryCauses are the error causes worth retrying; nil means
 	// {[CauseModel]} (a server that is down or overloaded). Environment
-	// errors, timeouts and panics are not retried unless listed.
+	// errors, timeouts and panics are not retried unless listed. A model
+	// error that says it is permanent ([model.Retryable] false: a 400, an
+	// unknown model) is never retried.
 	RetryCauses []string
 	// Done holds the episodes to skip (see [Completed], for resuming).
 	Done map[Key]bool
@@ -311,7 +313,7 @@ func (st *runState) worker(ctx context.Context) {
 func (st *runState) play(ctx context.Context, e *retrain.Environment, j job) *retrain.Trajectory {
 	o := st.r.o
 	for attempt := 1; ; attempt++ {
-		t := st.attempt(ctx, e, j)
+		t, err := st.attempt(ctx, e, j)
 		t.Attempts = attempt
 		if ctx.Err() != nil {
 			return nil
@@ -325,8 +327,8 @@ func (st *runState) play(ctx context.Context, e *retrain.Environment, j job) *re
 				*e = nil
 			}
 		}
-		if attempt > o.Retries || !slices.Contains(o.RetryCauses, t.ErrorCause) {
-			return t
+		if attempt > o.Retries || !slices.Contains(o.RetryCauses, t.ErrorCause) || !model.Retryable(err) {
+			return t // a permanent model error (a 400, an unknown model) would fail again
 		}
 		d := o.RetryBackoff << min(attempt-1, 16)
 		d = min(d, maxRetryBackoff)
@@ -359,11 +361,13 @@ func (st *runState) episodeOptions(j job) Options {
 }
 
 // attempt plays job j once, making and setting up the worker's environment
-// if it has none. It never returns nil, and recovers panics.
-func (st *runState) attempt(ctx context.Context, e *retrain.Environment, j job) (t *retrain.Trajectory) {
+// if it has none. It never returns a nil trajectory, and recovers panics; err
+// is the episode's error, if it failed.
+func (st *runState) attempt(ctx context.Context, e *retrain.Environment, j job) (t *retrain.Trajectory, err error) {
 	o := st.episodeOptions(j)
 	defer func() {
 		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v", p)
 			t = newTrajectory(&o)
 			finish(t, nil)
 			recordFailure(t, &EpisodeError{Cause: CausePanic, Err: fmt.Errorf("panic: %v", p)})
@@ -381,11 +385,10 @@ func (st *runState) attempt(ctx context.Context, e *retrain.Environment, j job) 
 			t = newTrajectory(&o)
 			finish(t, nil)
 			recordFailure(t, &EpisodeError{Cause: classify(sctx, CauseEnvironment), Err: err})
-			return t
+			return t, err
 		}
 	}
-	t, _ = Run(ctx, *e, st.r.m, &o) // the error is recorded in t
-	return t
+	return Run(ctx, *e, st.r.m, &o) // the error is also recorded in t
 }
 
 // setup makes and sets up a new environment into *e.

@@ -472,3 +472,29 @@ func TestRunnerGroupsDoNotInterleave(t *testing.T) {
 		}
 	}
 }
+
+// permanentErr is a model error that says retrying will not help.
+type permanentErr struct{}
+
+func (permanentErr) Error() string   { return "HTTP 400: bad request" }
+func (permanentErr) Retryable() bool { return false }
+
+// A model error that says it is permanent (a 400) is not retried; the
+// episode is recorded as failed after one attempt.
+func TestRunnerPermanentModelErrorNotRetried(t *testing.T) {
+	var calls atomic.Int32
+	m := modelFunc(func(ctx context.Context, req model.Request) (model.Completion, error) {
+		calls.Add(1)
+		return model.Completion{}, fmt.Errorf("openai: %w", permanentErr{})
+	})
+	sink := &memSink{}
+	sum, err := NewRunner(&countingFactory{}, m, &RunnerOptions{Retries: 3, RetryBackoff: time.Millisecond, Sink: sink}).
+		Run(context.Background(), numTasks(1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := sink.byID()["q0#0"]
+	if calls.Load() != 1 || tr == nil || tr.Attempts != 1 || tr.ErrorCause != CauseModel || sum.Retries != 0 {
+		t.Errorf("model called %d times, trajectory %+v, retries %d; want one attempt, failed with cause model", calls.Load(), tr, sum.Retries)
+	}
+}

@@ -241,6 +241,11 @@ func describeBody(e *APIError) string {
 	return "a non-JSON body"
 }
 
+// Retryable reports whether the request may succeed if tried again (a 429
+// or a 5xx); model.Retryable reads it, so a runner does not replay an
+// episode that failed on a 400.
+func (e *APIError) Retryable() bool { return retryable(e) }
+
 // retryable reports whether an HTTP error is worth retrying.
 func retryable(e *APIError) bool {
 	switch {

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 )
 
@@ -159,6 +160,14 @@ func TestParseError(t *testing.T) {
 	quota, _ := parseError(429, "u", []byte(`{"error":{"code":"insufficient_quota"}}`))
 	if retryable(quota) {
 		t.Error("insufficient_quota should not be retried")
+	}
+	// model.Retryable reads the same verdict through the error chain, so a
+	// runner replays an episode after a 503 but not after a 400.
+	for status, want := range map[int]bool{400: false, 401: false, 404: false, 429: true, 503: true} {
+		e, _ := parseError(status, "u", []byte(`{"error":{"message":"x"}}`))
+		if got := model.Retryable(fmt.Errorf("episode: %w", e)); got != want {
+			t.Errorf("model.Retryable(HTTP %d) = %v, want %v", status, got, want)
+		}
 	}
 }
 
