@@ -78,3 +78,11 @@ func snippet(s string) string {
 
 // ordinal is "tool call 1", "tool call 2"… for error messages.
 func ordinal(i int) string { return "tool call " + strconv.Itoa(i+1) }
+
+// validName reports whether name can be a function name written in a tag
+// or after a marker: not empty, without white space, quotes, braces or
+// angle brackets (an unrendered template such as "{{ tool.name }}", or
+// prose, is not a name).
+func validName(name string) bool {
+	return name != "" && !strings.ContainsAny(name, " \t\r\n{}<>\"'")
+}

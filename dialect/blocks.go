@@ -48,3 +48,41 @@ func stripFence(s string) string {
 	}
 	return t
 }
+
+// cutOpenFence removes the opening line of a Markdown code fence
+// ("```json\n") at the start of s, after white space; ok says whether there
+// was one.
+func cutOpenFence(s string) (rest string, ok bool) {
+	t := strings.TrimLeft(s, " \t\r\n")
+	if !strings.HasPrefix(t, "```") {
+		return s, false
+	}
+	nl := strings.IndexByte(t, '\n')
+	if nl < 0 || strings.ContainsAny(strings.TrimSpace(t[3:nl]), " \t`") {
+		return s, false
+	}
+	return t[nl+1:], true
+}
+
+// cutCloseFence removes a closing code fence ("```") at the start of s,
+// after white space.
+func cutCloseFence(s string) string {
+	if r, ok := strings.CutPrefix(strings.TrimLeft(s, " \t\r\n"), "```"); ok {
+		return r
+	}
+	return s
+}
+
+// unfence removes a code fence around something found in text: the fence's
+// opening line at the end of before ("…prose\n```json") and then its closing
+// "```" at the start of after. Text without such a fence is returned as it
+// is.
+func unfence(before, after string) (string, string) {
+	t := strings.TrimRight(before, " \t\r\n")
+	i := strings.LastIndexByte(t, '\n') + 1
+	line := strings.TrimSpace(t[i:])
+	if !strings.HasPrefix(line, "```") || strings.ContainsAny(line[3:], " \t`") {
+		return before, after
+	}
+	return t[:i], cutCloseFence(after)
+}

@@ -20,10 +20,15 @@ import (
 // the <think> block (or a lone </think>, when the chat template opened it)
 // becomes the reasoning. Output with no <tool_call> is the final answer:
 // Kind text, Text the output without the reasoning. Several JSON objects in
-// one block, or a JSON array of them, are several calls. A missing
-// </tool_call> at the very end is tolerated when the JSON inside is complete
-// (servers often stop on the closing tag); otherwise a malformed block is a
-// parse error.
+// one block, or a JSON array of them, are several calls; a code fence
+// inside the tags is ignored. A missing </tool_call> is tolerated at the
+// very end (servers often stop on the closing tag) and before the next
+// <tool_call>, when the JSON before it is complete; otherwise a malformed
+// block is a parse error, whose message names the usual mistakes (raw line
+// breaks in strings, single quotes, True/False/None, trailing commas). A
+// reply that ends with a JSON call object written without the tags (bare
+// or in a code fence, as Qwen2.5-Coder does) is a parse error too, not an
+// answer.
 //
 // Results come back as one user message holding one
 // <tool_response>…</tool_response> block per call, in call order: exactly
@@ -65,6 +70,9 @@ func (hermes) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 	case problem != "":
 		return failAction(text, reasoning, problem, hermesHint)
 	case !found:
+		if call, ok := untaggedCall(rest); ok {
+			return failAction(text, reasoning, "the call "+snippet(call)+" is not inside <tool_call></tool_call> tags", hermesHint)
+		}
 		return textAction(text, reasoning, trimContent(rest))
 	}
 	return callAction(text, reasoning, content, calls)
@@ -72,32 +80,42 @@ func (hermes) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 
 // parseTaggedJSON finds the open…close blocks of s, each holding JSON call
 // objects, and returns their calls and the content outside them. found is
-// false when s has no block at all.
+// false when s has no block at all. A closing tag missing before the next
+// opening tag is tolerated when the JSON before it is complete.
 func parseTaggedJSON(s, open, close string) (calls []retrain.ToolCall, content, problem string, found bool) {
 	blocks, outside := scanBlocks(s, open, close)
 	if len(blocks) == 0 {
 		return nil, "", "", false
 	}
-	for _, b := range blocks {
-		body := stripFence(b.body)
-		p := ""
-		var cs []retrain.ToolCall
-		if strings.TrimSpace(body) == "" {
-			p = fmt.Sprintf("%s: the %s block is empty", ordinal(len(calls)), open)
-		} else {
-			var after string
-			cs, after, p = callsFromJSON(body, len(calls))
-			if p == "" && trimContent(after) != "" {
-				p = fmt.Sprintf("%s: unexpected text after the JSON object in the %s block: %s", ordinal(len(calls)+len(cs)-1), open, snippet(after))
+	for k := 0; k < len(blocks); k++ {
+		b := blocks[k]
+		for {
+			body := stripFence(b.body)
+			p, next := "", ""
+			var cs []retrain.ToolCall
+			if strings.TrimSpace(body) == "" {
+				p = fmt.Sprintf("%s: the %s block is empty", ordinal(len(calls)), open)
+			} else {
+				var after string
+				cs, after, p = callsFromJSON(body, len(calls))
+				if t := strings.TrimLeft(after, " \t\r\n"); p == "" && strings.HasPrefix(t, open) {
+					next = t[len(open):] // the closing tag is missing before the next block
+				} else if p == "" && trimContent(after) != "" {
+					p = fmt.Sprintf("%s: unexpected text after the JSON object in the %s block: %s", ordinal(len(calls)+len(cs)-1), open, snippet(after))
+				}
 			}
-		}
-		if p != "" {
-			if !b.closed {
-				p = fmt.Sprintf("the last %s block is not closed with %s (was the output cut off?); %s", open, close, p)
+			if p != "" {
+				if !b.closed {
+					p = fmt.Sprintf("the last %s block is not closed with %s (was the output cut off?); %s", open, close, p)
+				}
+				return nil, "", p, true
 			}
-			return nil, "", p, true
+			calls = append(calls, cs...)
+			if next == "" {
+				break
+			}
+			b.body = next
 		}
-		calls = append(calls, cs...)
 	}
 	return calls, joinContent(outside...), "", true
 }

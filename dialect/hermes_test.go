@@ -148,3 +148,108 @@ func TestHermesSystemPrompt(t *testing.T) {
 		}
 	}
 }
+
+// TestHermesParseRealOutputs holds outputs of Qwen2.5/Qwen3/QwQ and Hermes
+// models seen in vLLM's tests and in bug reports, malformed ones included.
+func TestHermesParseRealOutputs(t *testing.T) {
+	runParseCases(t, Hermes(), []parseCase{
+		{
+			name: "QwQ thinking in Chinese, call, trailing white space (vLLM test)",
+			in:   "好的，用户需要燃气轮机的参数。\n</think>\n\n<tool_call>\n{\"name\": \"internet_search\", \"arguments\": {\"question\": \"5MW燃气轮机设计参数 空气流量\"}}\n</tool_call>\n\n ",
+			want: withReasoning(calls("", tc("call_0", "internet_search", `{"question":"5MW燃气轮机设计参数 空气流量"}`)), "好的，用户需要燃气轮机的参数。"),
+		},
+		{
+			name: "boolean argument, no white space around the JSON (vLLM bug 19056)",
+			in:   "<tool_call>{\"name\": \"final_answer\", \"arguments\": {\"trigger\": true}}</tool_call><|im_end|>\n<|endoftext|>",
+			want: calls("", tc("call_0", "final_answer", `{"trigger":true}`)),
+		},
+		{
+			name: "parameters instead of arguments (Hermes 2 Pro on Llama 3)",
+			in:   "<tool_call>\n{\"name\": \"get_stock_price\", \"parameters\": {\"symbol\": \"NVDA\"}}\n</tool_call>",
+			want: calls("", tc("call_0", "get_stock_price", `{"symbol":"NVDA"}`)),
+		},
+		{
+			name: "arguments as a JSON string (OpenAI wire form imitated)",
+			in:   "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": \"{\\\"city\\\": \\\"Paris\\\"}\"}\n</tool_call>",
+			want: calls("", tc("call_0", "get_weather", `{"city":"Paris"}`)),
+		},
+		{
+			name: "code fence inside the tags (Qwen2.5-Coder)",
+			in:   "<tool_call>\n```json\n{\"name\": \"read_file\", \"arguments\": {\"path\": \"main.go\"}}\n```\n</tool_call>",
+			want: calls("", tc("call_0", "read_file", `{"path":"main.go"}`)),
+		},
+		{
+			name: "closing tag missing between parallel calls",
+			in:   "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Rome\"}}\n</tool_call>",
+			want: calls("", tc("call_0", "get_weather", `{"city":"Paris"}`), tc("call_1", "get_weather", `{"city":"Rome"}`)),
+		},
+		{
+			name: "text after the calls is kept",
+			in:   "<tool_call>\n{\"name\": \"search\", \"arguments\": {\"query\": \"Go 1.22 release\"}}\n</tool_call>\n\nI'll summarize once the results arrive.<|im_end|>",
+			want: calls("I'll summarize once the results arrive.", tc("call_0", "search", `{"query":"Go 1.22 release"}`)),
+		},
+		{
+			name: "a hallucinated tool response stays in the text; the call runs",
+			in:   "<tool_call>\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Oslo\"}}\n</tool_call>\n<tool_response>\n{\"temp\": 3}\n</tool_response>",
+			want: calls("<tool_response>\n{\"temp\": 3}\n</tool_response>", tc("call_0", "get_weather", `{"city":"Oslo"}`)),
+		},
+		{
+			name: "escapes and unicode escapes are kept as written",
+			in:   "<tool_call>\n{\"name\": \"search\", \"arguments\": {\"query\": \"caf\\u00e9 \\\"best\\\"\\ttab\"}}\n</tool_call>",
+			want: calls("", tc("call_0", "search", `{"query":"caf\u00e9 \"best\"\ttab"}`)),
+		},
+		{
+			name: "a JSON answer that is not a call is an answer",
+			in:   "{\"temperature\": 22, \"unit\": \"celsius\"}",
+			want: answer("{\"temperature\": 22, \"unit\": \"celsius\"}"),
+		},
+		{
+			name:    "call in a code fence without tags (Qwen2.5-Coder)",
+			in:      "```json\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}\n```",
+			wantErr: "is not inside <tool_call></tool_call> tags",
+			want:    failed(),
+		},
+		{
+			name:    "bare call after prose, without tags",
+			in:      "<think>\nI need the weather.\n</think>\n\nLet me check.\n{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}",
+			wantErr: "is not inside <tool_call></tool_call> tags",
+			want:    withReasoning(failed(), "I need the weather."),
+		},
+		{
+			name:    "raw line break inside a JSON string",
+			in:      "<tool_call>\n{\"name\": \"python\", \"arguments\": {\"code\": \"import os\nprint(os.getcwd())\"}}\n</tool_call>",
+			wantErr: `write line breaks and tabs inside JSON strings as \n and \t`,
+			want:    failed(),
+		},
+		{
+			name:    "single quotes (Hermes 2 Pro)",
+			in:      "<tool_call>\n{'arguments': {'symbol': 'TSLA'}, 'name': 'get_stock_fundamentals'}\n</tool_call>",
+			wantErr: "double quotes, not single quotes",
+			want:    failed(),
+		},
+		{
+			name:    "Python literals in the arguments",
+			in:      "<tool_call>\n{\"name\": \"set_flag\", \"arguments\": {\"enabled\": True}}\n</tool_call>",
+			wantErr: "not True, False and None",
+			want:    failed(),
+		},
+		{
+			name:    "trailing comma",
+			in:      "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1,}}\n</tool_call>",
+			wantErr: "no trailing comma",
+			want:    failed(),
+		},
+		{
+			name:    "extra closing brace (reported with QwQ)",
+			in:      "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}}\n</tool_call>",
+			wantErr: "unexpected text after the JSON object",
+			want:    failed(),
+		},
+		{
+			name:    "second of two calls cut off",
+			in:      "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}}\n</tool_call>\n<tool_call>\n{\"name\": \"g\", \"arguments\": {\"b\":",
+			wantErr: "tool call 2: invalid JSON",
+			want:    failed(),
+		},
+	})
+}

@@ -30,7 +30,7 @@ func callFromJSON(raw []byte) (call retrain.ToolCall, problem string) {
 	}
 	var m map[string]json.RawMessage
 	if err := json.Unmarshal(t, &m); err != nil {
-		return call, "invalid JSON: " + err.Error()
+		return call, "invalid JSON: " + jsonErr(err)
 	}
 	if _, ok := m["name"]; !ok {
 		if f, ok := m["function"]; ok && len(bytes.TrimSpace(f)) > 0 && bytes.TrimSpace(f)[0] == '{' {
@@ -85,13 +85,13 @@ func normalizeArgs(args json.RawMessage) (json.RawMessage, string) {
 	case '{':
 		var b bytes.Buffer
 		if err := json.Compact(&b, t); err != nil {
-			return nil, "are not valid JSON: " + err.Error()
+			return nil, "are not valid JSON: " + jsonErr(err)
 		}
 		return validUTF8(b.Bytes()), ""
 	case '"':
 		var s string
 		if err := json.Unmarshal(t, &s); err != nil {
-			return nil, "are not valid JSON: " + err.Error()
+			return nil, "are not valid JSON: " + jsonErr(err)
 		}
 		inner := strings.TrimSpace(s)
 		if inner == "" {
@@ -136,6 +136,26 @@ func jsonKind(t []byte) string {
 	return snippet(string(t))
 }
 
+// jsonErr is the message of a JSON syntax error, with a hint for the
+// mistakes models make most: raw line breaks inside strings, Python's
+// quotes and literals, trailing commas.
+func jsonErr(err error) string {
+	msg := err.Error()
+	switch {
+	case strings.Contains(msg, "in string literal"):
+		return msg + " (write line breaks and tabs inside JSON strings as \\n and \\t)"
+	case strings.Contains(msg, `invalid character '\''`):
+		return msg + " (JSON strings and keys take double quotes, not single quotes)"
+	case strings.Contains(msg, "looking for beginning of value") &&
+		(strings.Contains(msg, "'T'") || strings.Contains(msg, "'F'") || strings.Contains(msg, "'N'")):
+		return msg + " (JSON writes true, false and null, not True, False and None)"
+	case strings.Contains(msg, "invalid character '}' looking for beginning of object key") ||
+		strings.Contains(msg, "invalid character ']' looking for beginning of value"):
+		return msg + " (JSON allows no trailing comma)"
+	}
+	return msg
+}
+
 // nextJSON decodes the JSON value at the start of s (after white space) and
 // returns it with the rest of s.
 func nextJSON(s string) (json.RawMessage, string, error) {
@@ -159,11 +179,11 @@ func callsFromJSON(s string, first int) (calls []retrain.ToolCall, rest, problem
 	if strings.HasPrefix(s, "[") {
 		v, rest, err := nextJSON(s)
 		if err != nil {
-			return nil, s, "invalid JSON in the list of calls: " + err.Error()
+			return nil, s, "invalid JSON in the list of calls: " + jsonErr(err)
 		}
 		var items []json.RawMessage
 		if err := json.Unmarshal(v, &items); err != nil {
-			return nil, s, "invalid JSON in the list of calls: " + err.Error()
+			return nil, s, "invalid JSON in the list of calls: " + jsonErr(err)
 		}
 		if len(items) == 0 {
 			return nil, s, "the list of calls is empty"
@@ -186,7 +206,7 @@ func callsFromJSON(s string, first int) (calls []retrain.ToolCall, rest, problem
 		}
 		v, after, err := nextJSON(s)
 		if err != nil {
-			return nil, s, ordinal(first+len(calls)) + ": invalid JSON: " + err.Error()
+			return nil, s, ordinal(first+len(calls)) + ": invalid JSON: " + jsonErr(err)
 		}
 		c, p := callFromJSON(v)
 		if p != "" {
@@ -277,4 +297,169 @@ func (o *object) json() string {
 	}
 	b.WriteByte('}')
 	return b.String()
+}
+
+// maxJSONCandidates bounds how many places findJSONCall tries in one reply,
+// so that text full of brackets costs linear time.
+const maxJSONCandidates = 64
+
+// findJSONCall returns the offset of the first top-level JSON call object
+// in s (or of a JSON array of them), or -1. Objects nested in a larger JSON
+// value are not calls. budget counts the places tried; it is shared by the
+// searches of one reply.
+//
+// An object that opens like a call ({"name": … or {"type": "function", …,
+// either quote) and is not closed before the end of s, or that also has
+// an "arguments" or "parameters" key but is not valid JSON, is a malformed
+// call: problem says what is wrong and at is its offset.
+func findJSONCall(s string, budget *int) (at int, problem string) {
+	for i := 0; i < len(s); i++ {
+		if s[i] != '{' && s[i] != '[' {
+			continue
+		}
+		// Cheap test first: an object opens with a key, a list of calls
+		// with an object.
+		j := i + 1
+		for j < len(s) && strings.IndexByte(" \t\r\n", s[j]) >= 0 {
+			j++
+		}
+		if j >= len(s) || !(s[j] == '"' || s[j] == '\'' || (s[i] == '[' && s[j] == '{')) {
+			continue
+		}
+		if *budget--; *budget < 0 {
+			return -1, ""
+		}
+		attempt := isCallAttempt(s[i:])
+		if s[i] == '[' {
+			attempt = isCallAttempt(s[j:])
+		}
+		end := valueEnd(s[i:])
+		if end < 0 {
+			if attempt {
+				return i, "the call is not complete (was the output cut off?): " + snippet(s[i:])
+			}
+			continue
+		}
+		v := json.RawMessage(s[i : i+end])
+		if !json.Valid(v) {
+			if attempt && hasArgsKey(s[i:i+end]) {
+				var x json.RawMessage
+				err := json.Unmarshal(v, &x)
+				return i, "invalid JSON in the call: " + jsonErr(err)
+			}
+		} else if isCallShaped(v) {
+			return i, ""
+		}
+		i += end - 1
+	}
+	return -1, ""
+}
+
+// isCallAttempt reports whether s starts like a JSON call object: "{" and
+// then the key "name", or "type" with the value "function" (either quote,
+// as models write Python dicts too).
+func isCallAttempt(s string) bool {
+	if !strings.HasPrefix(s, "{") {
+		return false
+	}
+	t := strings.TrimLeft(s[1:], " \t\r\n")
+	for _, q := range []string{`"`, `'`} {
+		if strings.HasPrefix(t, q+"name"+q) {
+			return true
+		}
+		if r, ok := strings.CutPrefix(t, q+"type"+q); ok {
+			r = strings.TrimLeft(r, " \t\r\n")
+			if r, ok = strings.CutPrefix(r, ":"); ok {
+				return strings.HasPrefix(strings.TrimLeft(r, " \t\r\n"), q+"function"+q)
+			}
+		}
+	}
+	return false
+}
+
+// hasArgsKey reports whether the JSON-like text s has an "arguments" or
+// "parameters" key, either quote.
+func hasArgsKey(s string) bool {
+	for _, k := range []string{`"arguments"`, `'arguments'`, `"parameters"`, `'parameters'`} {
+		if strings.Contains(s, k) {
+			return true
+		}
+	}
+	return false
+}
+
+// valueEnd returns the length of the bracketed JSON-like value at the start
+// of s, counting brackets outside strings, or -1 when it is not closed.
+func valueEnd(s string) int {
+	depth, inString, escaped := 0, false, false
+	for k := 0; k < len(s); k++ {
+		c := s[k]
+		switch {
+		case inString && escaped:
+			escaped = false
+		case inString && c == '\\':
+			escaped = true
+		case c == '"':
+			inString = !inString
+		case inString:
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			if depth--; depth == 0 {
+				return k + 1
+			}
+		}
+	}
+	return -1
+}
+
+// isCallShaped reports whether v is a JSON object with a "name" and
+// "parameters" or "arguments" (or the OpenAI {"function": {…}} shape), or
+// a non-empty array of such objects.
+func isCallShaped(v json.RawMessage) bool {
+	v = bytes.TrimSpace(v)
+	if len(v) > 0 && v[0] == '[' {
+		var items []json.RawMessage
+		if json.Unmarshal(v, &items) != nil || len(items) == 0 {
+			return false
+		}
+		for _, it := range items {
+			if !isCallShaped(it) {
+				return false
+			}
+		}
+		return true
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(v, &m) != nil {
+		return false
+	}
+	if f, ok := m["function"]; ok && m["name"] == nil {
+		return isCallShaped(f)
+	}
+	var name string
+	if json.Unmarshal(m["name"], &name) != nil || name == "" {
+		return false
+	}
+	_, p := m["parameters"]
+	_, a := m["arguments"]
+	return p || a
+}
+
+// untaggedCall returns the JSON call objects that end s, after any prose
+// and in a code fence or not: the reply of a model that wrote its call
+// without the wrapper its dialect asks for (tags, [TOOL_CALLS], Python
+// syntax). Such a reply is a malformed call, not an answer. found is false
+// when s does not end with a JSON call.
+func untaggedCall(s string) (call string, found bool) {
+	budget := maxJSONCandidates
+	at, problem := findJSONCall(s, &budget)
+	if at < 0 || problem != "" {
+		return "", false
+	}
+	_, tail, p := callsFromJSON(s[at:], 0)
+	if _, after := unfence(s[:at], tail); p != "" || trimContent(after) != "" {
+		return "", false
+	}
+	return strings.TrimSpace(s[at : len(s)-len(tail)]), true
 }

@@ -1,8 +1,7 @@
 package dialect
 
 import (
-	"bytes"
-	"encoding/json"
+	"fmt"
 	"strings"
 
 	"github.com/retrain-rl/retrain"
@@ -13,14 +12,20 @@ import (
 //
 //	{"name": "get_weather", "parameters": {"city": "Paris"}}
 //
-// ("arguments" is accepted for "parameters"), optionally after the
-// <|python_tag|> token, several separated by ";" (or given as a JSON array).
-// An object counts as a call when it has a "name" and "parameters" or
-// "arguments"; prose around it is kept as the action's text. After
-// <|python_tag|>, a built-in tool call in Python syntax
-// (brave_search.call(query="…")) is accepted too. Text without such an
-// object is the final answer (Kind text); text that starts like a call
-// object but is not valid JSON is a parse error.
+// ("arguments" is accepted for "parameters", and {"type": "function", …}
+// or the OpenAI shape too), optionally after the <|python_tag|> token,
+// several separated by ";" (or given as a JSON array). An object counts as
+// a call when it has a "name" and "parameters" or "arguments"; calls may
+// appear anywhere, in a code fence or not, and the prose around and
+// between them is kept as the action's text. Also accepted: a call in
+// Python syntax after <|python_tag|> (brave_search.call(query="…"), and
+// Llama 3.3's custom-tool calls), or making up the whole reply (the tag
+// dropped by a server that skips special tokens); and Llama 3.1's other
+// custom-tool format, <function=name>{"arg": value}</function>. Text
+// without a call is the final answer (Kind text); an object that opens
+// like a call ({"name": …) and is cut off, or that has "parameters" or
+// "arguments" but is not valid JSON (single quotes, True/None), is a parse
+// error.
 //
 // Results come back as one role "tool" message per call, with the call's
 // generated id and the tool name: the Llama 3.x chat templates render role
@@ -59,135 +64,133 @@ func (llama3JSON) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 	}
 	body := trimContent(rest)
 	if i := strings.Index(body, pythonTag); i >= 0 {
-		before, after := body[:i], stripFence(body[i+len(pythonTag):])
-		t := strings.TrimSpace(after)
-		if t == "" {
-			return failAction(text, reasoning, "nothing follows <|python_tag|>", llamaHint)
-		}
-		if t[0] == '{' || (t[0] == '[' && !looksLikePyCall(t)) {
-			calls, tail, p := callsFromJSON(t, 0)
-			if p != "" {
-				return failAction(text, reasoning, p, llamaHint)
-			}
-			return callAction(text, reasoning, joinContent(before, tail), calls)
-		}
-		calls, tail, err := parsePyCalls(t)
-		if err != nil {
-			return failAction(text, reasoning, "after <|python_tag|>, expected a JSON call object or a Python call: "+err.Error(), llamaHint)
-		}
-		return callAction(text, reasoning, joinContent(before, tail), calls)
-	}
-	s := stripFence(body)
-	if at := findJSONCall(s); at >= 0 {
-		calls, tail, p := callsFromJSON(s[at:], 0)
+		calls, tail, p := pythonTagCalls(body[i:])
 		if p != "" {
 			return failAction(text, reasoning, p, llamaHint)
 		}
-		return callAction(text, reasoning, joinContent(s[:at], tail), calls)
+		return callAction(text, reasoning, joinContent(body[:i], tail), calls)
 	}
-	// A reply that starts like a call object but does not decode is a
-	// malformed call (cut off, bad JSON), not an answer.
-	if t := strings.TrimSpace(s); (strings.HasPrefix(t, "{") || strings.HasPrefix(t, "[")) && strings.Contains(t, `"name"`) {
-		if _, _, err := nextJSON(t); err != nil {
-			return failAction(text, reasoning, "invalid JSON in the call: "+err.Error(), llamaHint)
+	// JSON call objects anywhere in the text, prose around and between
+	// them kept as the content.
+	var calls []retrain.ToolCall
+	var content []string
+	budget := maxJSONCandidates
+	for s := body; ; {
+		at, p := findJSONCall(s, &budget)
+		if p != "" {
+			return failAction(text, reasoning, ordinal(len(calls))+": "+p, llamaHint)
+		}
+		if at < 0 {
+			content = append(content, s)
+			break
+		}
+		cs, tail, p := callsFromJSON(s[at:], len(calls))
+		if p != "" {
+			return failAction(text, reasoning, p, llamaHint)
+		}
+		before, after := unfence(s[:at], tail)
+		content = append(content, before)
+		calls = append(calls, cs...)
+		s = after
+	}
+	if len(calls) > 0 {
+		return callAction(text, reasoning, joinContent(content...), calls)
+	}
+	if strings.Contains(body, functionOpen) {
+		calls, content, p := functionTagCalls(body)
+		if p != "" {
+			return failAction(text, reasoning, p, llamaHint)
+		}
+		return callAction(text, reasoning, joinContent(content...), calls)
+	}
+	// A reply that is only a Python call: the form Llama 3.2/3.3 use
+	// after <|python_tag|>, the tag dropped by a server that skips
+	// special tokens.
+	if t := strings.TrimSpace(stripFence(body)); looksLikePyCall(t) {
+		if calls, tail, err := parsePyCalls(t); err == nil && len(calls) > 0 && trimContent(tail) == "" {
+			return callAction(text, reasoning, "", calls)
 		}
 	}
 	return textAction(text, reasoning, body)
 }
 
-// maxJSONCandidates bounds how many places findJSONCall tries, so that
-// text full of brackets costs linear time.
-const maxJSONCandidates = 64
-
-// findJSONCall returns the offset of the first top-level JSON call object
-// in s (or of a JSON array of them), or -1. Objects nested in a larger JSON
-// value are not calls.
-func findJSONCall(s string) int {
-	tries := 0
-	for i := 0; i < len(s); i++ {
-		if s[i] != '{' && s[i] != '[' {
-			continue
+// pythonTagCalls reads the calls after <|python_tag|> at the start of s:
+// JSON call objects or Python calls, each call group possibly after its
+// own <|python_tag|>, in a code fence or not. It returns the calls and the
+// text after them.
+func pythonTagCalls(s string) (calls []retrain.ToolCall, tail, problem string) {
+	for strings.HasPrefix(s, pythonTag) {
+		t, fenced := cutOpenFence(s[len(pythonTag):])
+		t = strings.TrimLeft(t, " \t\r\n")
+		if trimContent(t) == "" {
+			return nil, "", "nothing follows <|python_tag|>"
 		}
-		// Cheap test first: an object opens with a key, a list of calls
-		// with an object.
-		j := i + 1
-		for j < len(s) && strings.IndexByte(" \t\r\n", s[j]) >= 0 {
-			j++
-		}
-		if j >= len(s) || (s[j] != '"' && !(s[i] == '[' && s[j] == '{')) {
-			continue
-		}
-		if tries++; tries > maxJSONCandidates {
-			return -1
-		}
-		end := valueEnd(s[i:])
-		if end < 0 {
-			continue
-		}
-		if v := json.RawMessage(s[i : i+end]); json.Valid(v) && isCallShaped(v) {
-			return i
-		}
-		i += end - 1
-	}
-	return -1
-}
-
-// valueEnd returns the length of the bracketed JSON-like value at the start
-// of s, counting brackets outside strings, or -1 when it is not closed.
-func valueEnd(s string) int {
-	depth, inString, escaped := 0, false, false
-	for k := 0; k < len(s); k++ {
-		c := s[k]
-		switch {
-		case inString && escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		case inString:
-		case c == '{' || c == '[':
-			depth++
-		case c == '}' || c == ']':
-			if depth--; depth == 0 {
-				return k + 1
+		var cs []retrain.ToolCall
+		var after string
+		if t[0] == '{' || (t[0] == '[' && !looksLikePyCall(t)) {
+			var p string
+			if cs, after, p = callsFromJSON(t, len(calls)); p != "" {
+				return nil, "", p
+			}
+		} else {
+			var err error
+			if cs, after, err = parsePyCalls(t); err != nil {
+				return nil, "", "after <|python_tag|>, expected a JSON call object or a Python call: " + err.Error()
 			}
 		}
+		if fenced {
+			after = cutCloseFence(after)
+		}
+		calls = append(calls, cs...)
+		s = strings.TrimLeft(after, " \t\r\n;")
+		if !strings.HasPrefix(s, pythonTag) {
+			s = after
+		}
 	}
-	return -1
+	return calls, s, ""
 }
 
-// isCallShaped reports whether v is a JSON object with a "name" and
-// "parameters" or "arguments" (or the OpenAI {"function": {…}} shape), or
-// a non-empty array of such objects.
-func isCallShaped(v json.RawMessage) bool {
-	v = bytes.TrimSpace(v)
-	if len(v) > 0 && v[0] == '[' {
-		var items []json.RawMessage
-		if json.Unmarshal(v, &items) != nil || len(items) == 0 {
-			return false
+// functionTagCalls reads the calls written in Llama 3.1's other
+// custom-tool format, <function=name>{"arg": value}</function>, and the
+// content around them. A missing </function> is tolerated at the end of
+// the text.
+func functionTagCalls(s string) (calls []retrain.ToolCall, content []string, problem string) {
+	for {
+		i := strings.Index(s, functionOpen)
+		if i < 0 {
+			return calls, append(content, s), ""
 		}
-		for _, it := range items {
-			if !isCallShaped(it) {
-				return false
+		content = append(content, s[:i])
+		r := s[i+len(functionOpen):]
+		gt := strings.IndexAny(r, ">\n")
+		if gt < 0 || r[gt] != '>' {
+			return nil, nil, ordinal(len(calls)) + `: the <function=…> tag is not closed with ">" after the function name`
+		}
+		name := strings.TrimSpace(r[:gt])
+		if !validName(name) {
+			return nil, nil, fmt.Sprintf("%s: %s is not a function name", ordinal(len(calls)), snippet(name))
+		}
+		r = strings.TrimLeft(r[gt+1:], " \t\r\n")
+		args := emptyObject
+		if !strings.HasPrefix(r, functionClose) {
+			v, after, err := nextJSON(r)
+			if err != nil {
+				return nil, nil, fmt.Sprintf("%s (%s): invalid JSON arguments: %s", ordinal(len(calls)), name, jsonErr(err))
 			}
+			var p string
+			if args, p = normalizeArgs(v); p != "" {
+				return nil, nil, fmt.Sprintf("%s (%s): the arguments %s", ordinal(len(calls)), name, p)
+			}
+			r = strings.TrimLeft(after, " \t\r\n")
 		}
-		return true
+		if after, ok := strings.CutPrefix(r, functionClose); ok {
+			r = after
+		} else if trimContent(r) != "" {
+			return nil, nil, fmt.Sprintf("%s (%s): the arguments are not followed by </function>", ordinal(len(calls)), name)
+		}
+		calls = append(calls, retrain.ToolCall{Name: name, Arguments: args})
+		s = r
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(v, &m) != nil {
-		return false
-	}
-	if f, ok := m["function"]; ok && m["name"] == nil {
-		return isCallShaped(f)
-	}
-	var name string
-	if json.Unmarshal(m["name"], &name) != nil || name == "" {
-		return false
-	}
-	_, p := m["parameters"]
-	_, a := m["arguments"]
-	return p || a
 }
 
 func (d llama3JSON) AssistantMessage(action retrain.Action) retrain.Message {

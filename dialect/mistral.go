@@ -18,10 +18,13 @@ import (
 // several calls being several [TOOL_CALLS] markers or several array items.
 // Ids written by the model (an "id" key, [CALL_ID]) are kept. Content
 // before [TOOL_CALLS] (and after the calls) is the action's text;
-// [THINK]…[/THINK] or <think>…</think> is the reasoning. A reply that is
-// only a JSON array of {"name", "arguments"} objects (the [TOOL_CALLS]
-// token dropped by a server that skips special tokens) is read as calls
-// too. Text without [TOOL_CALLS] is the final answer (Kind text).
+// [THINK]…[/THINK] or <think>…</think> is the reasoning; a code fence
+// after [TOOL_CALLS] is ignored. A reply that ends with a JSON array of
+// {"name", "arguments"} objects (the [TOOL_CALLS] token dropped by a
+// server that skips special tokens) is read as calls too, the prose before
+// it being the text; a lone JSON call object without [TOOL_CALLS] is a
+// parse error. Other text without [TOOL_CALLS] is the final answer (Kind
+// text).
 //
 // Results come back as one user message holding one
 // [TOOL_RESULTS]…[/TOOL_RESULTS] block per call, in call order (the v11+
@@ -70,11 +73,18 @@ func (mistral) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 	body := trimContent(rest)
 	i := strings.Index(body, toolCallsTok)
 	if i < 0 {
-		if t := strings.TrimSpace(stripFence(body)); strings.HasPrefix(t, "[") {
-			if v, tail, err := nextJSON(t); err == nil && strings.TrimSpace(tail) == "" && isCallShaped(v) {
-				if calls, _, p := callsFromJSON(t, 0); p == "" {
-					return callAction(text, reasoning, "", calls)
-				}
+		// A JSON list of calls ending the reply is the v3 form whose
+		// [TOOL_CALLS] token a server that skips special tokens dropped;
+		// a lone call object is a call without the marker.
+		if call, ok := untaggedCall(body); ok {
+			if !strings.HasPrefix(call, "[") {
+				return failAction(text, reasoning, "the call "+snippet(call)+" does not follow [TOOL_CALLS]", mistralHint)
+			}
+			j := strings.LastIndex(body, call)
+			calls, _, p := callsFromJSON(call, 0)
+			if p == "" {
+				before, _ := unfence(body[:j], "")
+				return callAction(text, reasoning, trimContent(before), calls)
 			}
 		}
 		return textAction(text, reasoning, body)
@@ -96,9 +106,13 @@ func (mistral) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 // returns them with the text after them. first is the index of the first
 // call, for messages.
 func mistralCalls(seg string, first int) (calls []retrain.ToolCall, tail, problem string) {
-	t := strings.TrimLeft(seg, " \t\r\n")
+	t, fenced := cutOpenFence(seg)
+	if fenced {
+		defer func() { tail = cutCloseFence(tail) }()
+	}
+	t = strings.TrimLeft(t, " \t\r\n")
 	switch {
-	case t == "":
+	case trimContent(t) == "":
 		return nil, "", ordinal(first) + ": nothing follows [TOOL_CALLS]"
 	case strings.HasPrefix(t, argsTok) || strings.HasPrefix(t, callIDTok):
 		return nil, "", ordinal(first) + ": the function name is missing after [TOOL_CALLS]"
@@ -110,7 +124,7 @@ func mistralCalls(seg string, first int) (calls []retrain.ToolCall, tail, proble
 		return nil, "", fmt.Sprintf("%s: %s has no JSON object of arguments (write [TOOL_CALLS]name[ARGS]{…})", ordinal(first), snippet(t))
 	}
 	name := strings.TrimSpace(t[:end])
-	if strings.ContainsAny(name, " \t\r\n") {
+	if !validName(name) {
 		return nil, "", fmt.Sprintf("%s: %s is not a function name", ordinal(first), snippet(name))
 	}
 	r := t[end:]
@@ -128,7 +142,7 @@ func mistralCalls(seg string, first int) (calls []retrain.ToolCall, tail, proble
 	}
 	v, tail, err := nextJSON(r)
 	if err != nil {
-		return nil, "", fmt.Sprintf("%s (%s): invalid JSON arguments: %v", ordinal(first), name, err)
+		return nil, "", fmt.Sprintf("%s (%s): invalid JSON arguments: %s", ordinal(first), name, jsonErr(err))
 	}
 	args, p := normalizeArgs(v)
 	if p != "" {

@@ -145,3 +145,85 @@ func TestMistralSystemPrompt(t *testing.T) {
 		}
 	}
 }
+
+// TestMistralParseRealOutputs holds outputs of Mistral 7B v0.3, Nemo, Small
+// 3.x, Magistral and Devstral seen in vLLM's tests and bug reports,
+// malformed ones included.
+func TestMistralParseRealOutputs(t *testing.T) {
+	runParseCases(t, Mistral(), []parseCase{
+		{
+			name: "spaces inside the list (vLLM streaming test)",
+			in:   `[TOOL_CALLS]  [ {"name":"add" , "arguments" : {"a": 3, "b": 4} } ]`,
+			want: calls("", tc("call_0", "add", `{"a":3,"b":4}`)),
+		},
+		{
+			name: "string arguments (vLLM test)",
+			in:   `[TOOL_CALLS] [{"name": "add", "arguments":{"a": "3", "b": "4"}}]`,
+			want: calls("", tc("call_0", "add", `{"a":"3","b":"4"}`)),
+		},
+		{
+			name: "v11 name and arguments without [ARGS] (vLLM test)",
+			in:   `[TOOL_CALLS]add_this_and_that{"a": 3.5, "b": 4}`,
+			want: calls("", tc("call_0", "add_this_and_that", `{"a":3.5,"b":4}`)),
+		},
+		{
+			name: "white space around [ARGS]",
+			in:   `[TOOL_CALLS] get_weather [ARGS] {"city": "Paris"}</s>`,
+			want: calls("", tc("call_0", "get_weather", `{"city":"Paris"}`)),
+		},
+		{
+			name: "Devstral: content, then a v11 call",
+			in:   `I'll look at the repository first.[TOOL_CALLS]str_replace_editor[ARGS]{"command": "view", "path": "/repo"}`,
+			want: calls("I'll look at the repository first.", tc("call_0", "str_replace_editor", `{"command":"view","path":"/repo"}`)),
+		},
+		{
+			name: "v7 ids on several calls",
+			in:   `[TOOL_CALLS]get_weather[CALL_ID]a1b2c3d4e[ARGS]{"city": "Paris"}[TOOL_CALLS]get_weather[CALL_ID]f5g6h7i8j[ARGS]{"city": "Rome"}</s>`,
+			want: calls("", tc("a1b2c3d4e", "get_weather", `{"city":"Paris"}`), tc("f5g6h7i8j", "get_weather", `{"city":"Rome"}`)),
+		},
+		{
+			name: "arguments as a JSON string in the v3 list",
+			in:   `[TOOL_CALLS][{"name": "f", "arguments": "{\"a\": 1}"}]`,
+			want: calls("", tc("call_0", "f", `{"a":1}`)),
+		},
+		{
+			name: "code fence after the token",
+			in:   "[TOOL_CALLS]```json\n[{\"name\": \"search\", \"arguments\": {\"q\": \"mistral\"}}]\n```",
+			want: calls("", tc("call_0", "search", `{"q":"mistral"}`)),
+		},
+		{
+			name: "token dropped by the server, content before the list",
+			in:   "Sure, let me check.\n[{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Paris\"}}]",
+			want: calls("Sure, let me check.", tc("call_0", "get_weather", `{"city":"Paris"}`)),
+		},
+		{
+			name: "Magistral: [THINK] block, content, call",
+			in:   "[THINK]The user wants Paris weather.[/THINK]Checking.[TOOL_CALLS]get_weather[ARGS]{\"city\": \"Paris\"}",
+			want: withReasoning(calls("Checking.", tc("call_0", "get_weather", `{"city":"Paris"}`)), "The user wants Paris weather."),
+		},
+		{
+			name:    "a call object without [TOOL_CALLS]",
+			in:      `{"name": "get_weather", "arguments": {"city": "Paris"}}`,
+			wantErr: "does not follow [TOOL_CALLS]",
+			want:    failed(),
+		},
+		{
+			name:    "a name with spaces",
+			in:      `[TOOL_CALLS]get weather[ARGS]{"city": "Paris"}`,
+			wantErr: "is not a function name",
+			want:    failed(),
+		},
+		{
+			name:    "raw line break in v11 arguments",
+			in:      "[TOOL_CALLS]bash[ARGS]{\"command\": \"ls\ncat a.txt\"}",
+			wantErr: `write line breaks and tabs inside JSON strings as \n and \t`,
+			want:    failed(),
+		},
+		{
+			name:    "v3 list cut off",
+			in:      `[TOOL_CALLS][{"name": "get_weather", "arguments": {"city": "Par`,
+			wantErr: "invalid JSON in the list of calls",
+			want:    failed(),
+		},
+	})
+}

@@ -13,9 +13,12 @@ import (
 // native argument (Kind tool_call when there are any, ids kept, arguments
 // normalized to a compact JSON object, a JSON string holding an object
 // accepted); a call without a name or whose arguments are not a JSON object
-// is a parse error. Without native calls the text is the final answer. A
-// <think> block left in the text (a server without a reasoning parser)
-// becomes the reasoning.
+// is a parse error. Without native calls the text is the final answer,
+// unless it holds the markup of a text tool-call format (<tool_call>,
+// [TOOL_CALLS], <|python_tag|>, <function=, …) outside the reasoning: the
+// server left a call it could not parse in the content, and that is a
+// parse error. A <think> block left in the text (a server without a
+// reasoning parser) becomes the reasoning.
 //
 // AssistantMessage keeps the calls as native tool_calls; results are role
 // "tool" messages with tool_call_id and name. SystemPrompt only frames the
@@ -42,6 +45,9 @@ func (native) Parse(text string, calls []retrain.ToolCall) retrain.Action {
 		if problem != "" {
 			return failAction(text, reasoning, problem, nativeHint)
 		}
+		if m := leakedCallMarker(content); m != "" {
+			return failAction(text, reasoning, "the reply holds a tool call written as text ("+m+") that the server did not turn into a tool call, probably because it is malformed", nativeHint)
+		}
 		return textAction(text, reasoning, content)
 	}
 	out := make([]retrain.ToolCall, 0, len(calls))
@@ -57,6 +63,22 @@ func (native) Parse(text string, calls []retrain.ToolCall) retrain.Action {
 		out = append(out, retrain.ToolCall{ID: strings.TrimSpace(c.ID), Name: name, Arguments: args})
 	}
 	return callAction(text, reasoning, content, out)
+}
+
+// callMarkers open the tool calls of the text formats that servers parse
+// into native tool calls (Hermes/Qwen, Qwen3-Coder, Mistral, Llama,
+// DeepSeek, Kimi). A server leaves the text in the content when it cannot
+// parse the call.
+var callMarkers = []string{"<tool_call>", "<function=", "[TOOL_CALLS]", "<|python_tag|>", "<|python_start|>", "<｜tool▁calls▁begin｜>", "<|tool_calls_section_begin|>"}
+
+// leakedCallMarker returns the first call marker found in content, or "".
+func leakedCallMarker(content string) string {
+	for _, m := range callMarkers {
+		if strings.Contains(content, m) {
+			return m
+		}
+	}
+	return ""
 }
 
 // AssistantMessage keeps native tool calls and the reasoning as fields.

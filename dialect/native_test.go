@@ -85,3 +85,71 @@ func TestNativeMessages(t *testing.T) {
 		t.Errorf("a parse-error action does not encode: %v", err)
 	}
 }
+
+// TestNativeParseRealOutputs holds completions of OpenAI-compatible servers
+// (vLLM, SGLang) with their native tool calls, malformed ones included.
+func TestNativeParseRealOutputs(t *testing.T) {
+	runParseCases(t, Native(), []parseCase{
+		{
+			name:   "vLLM arguments with spaces and non-ASCII text",
+			native: []retrain.ToolCall{tc("chatcmpl-tool-5f1c", "internet_search", `{"question": "5MW燃气轮机设计参数"}`)},
+			want:   calls("", tc("chatcmpl-tool-5f1c", "internet_search", `{"question":"5MW燃气轮机设计参数"}`)),
+		},
+		{
+			name:   "empty and null arguments",
+			native: []retrain.ToolCall{tc("a", "now", ``), tc("b", "today", `null`), tc("c", "ping", `  `)},
+			want:   calls("", tc("a", "now", `{}`), tc("b", "today", `{}`), tc("c", "ping", `{}`)),
+		},
+		{
+			name:   "arguments over several lines",
+			native: []retrain.ToolCall{tc("x", "write", "{\n  \"path\": \"a.txt\",\n  \"content\": \"hi\\n\"\n}")},
+			want:   calls("", tc("x", "write", `{"path":"a.txt","content":"hi\n"}`)),
+		},
+		{
+			name:   "name and id with stray white space",
+			native: []retrain.ToolCall{tc(" call_9 ", " get_weather\n", `{"city": "Paris"}`)},
+			want:   calls("", tc("call_9", "get_weather", `{"city":"Paris"}`)),
+		},
+		{
+			name:   "reasoning and content beside the calls",
+			in:     "<think>\nNeed both cities.\n</think>\n\nChecking both.",
+			native: []retrain.ToolCall{tc("1", "w", `{"c": "A"}`), tc("2", "w", `{"c": "B"}`)},
+			want:   withReasoning(calls("Checking both.", tc("1", "w", `{"c":"A"}`), tc("2", "w", `{"c":"B"}`)), "Need both cities."),
+		},
+		{
+			name: "call markup only inside the reasoning is not a leaked call",
+			in:   "<think>Should I use <tool_call>? No.</think>4",
+			want: withReasoning(answer("4"), "Should I use <tool_call>? No."),
+		},
+		{
+			name:    "Hermes call left in the content by the server (malformed JSON)",
+			in:      "<tool_call>\n{\"name\": \"f\", \"arguments\": {\"a\": 1}\n</tool_call>",
+			wantErr: "the reply holds a tool call written as text (<tool_call>)",
+			want:    failed(),
+		},
+		{
+			name:    "Mistral call left in the content",
+			in:      `[TOOL_CALLS]get_weather[ARGS]{"city": "Paris"`,
+			wantErr: "([TOOL_CALLS])",
+			want:    failed(),
+		},
+		{
+			name:    "Qwen3-Coder call left in the content",
+			in:      "Let me look.\n<function=list_files>\n<parameter=path>\n.\n",
+			wantErr: "(<function=)",
+			want:    failed(),
+		},
+		{
+			name:    "arguments cut off",
+			native:  []retrain.ToolCall{tc("1", "write", `{"path": "a.txt", "content": "hel`)},
+			wantErr: "tool call 1 (write): the arguments are not valid JSON",
+			want:    failed(),
+		},
+		{
+			name:    "arguments with single quotes",
+			native:  []retrain.ToolCall{tc("1", "f", `{'a': 1}`)},
+			wantErr: "double quotes, not single quotes",
+			want:    failed(),
+		},
+	})
+}

@@ -148,7 +148,8 @@ func (p *pyParser) callList() ([]retrain.ToolCall, error) {
 	}
 }
 
-// bareCalls reads "call" or "call, call" up to the end of the text.
+// bareCalls reads calls without the list brackets: "call", "call, call",
+// "call; call", or calls on lines of their own.
 func (p *pyParser) bareCalls() ([]retrain.ToolCall, error) {
 	var calls []retrain.ToolCall
 	for {
@@ -157,12 +158,17 @@ func (p *pyParser) bareCalls() ([]retrain.ToolCall, error) {
 			return nil, err
 		}
 		calls = append(calls, c)
+		save := p.i
 		p.skipSpace()
-		if p.peek() != ',' && p.peek() != ';' {
+		switch {
+		case p.peek() == ',' || p.peek() == ';':
+			p.i++
+			p.skipSpace()
+		case p.i > save && strings.Contains(p.s[save:p.i], "\n") && looksLikePyCall(p.s[p.i:]) && p.s[p.i] != '[':
+		default:
+			p.i = save
 			return calls, nil
 		}
-		p.i++
-		p.skipSpace()
 	}
 }
 

@@ -18,9 +18,11 @@ import (
 // quote, triple quotes, escapes), ints, floats, True/False/None, lists,
 // tuples (arrays), dicts (objects). Positional arguments, variables and
 // nested calls are parse errors. Llama 4's <|python_start|>…<|python_end|>
-// wrapper, a <|python_tag|> prefix and a single call without the brackets
-// are accepted; prose before a list that ends the reply is kept as the
-// action's text. Other text is the final answer (Kind text).
+// wrapper, a <|python_tag|> prefix, a code fence, and calls without the
+// brackets (separated by commas or on lines of their own) are accepted; a
+// list that starts the reply or ends it (Llama 4 often explains first)
+// makes the prose around it the action's text. A call written as JSON is a
+// parse error. Other text is the final answer (Kind text).
 //
 // Results come back as one role "tool" message per call, with the call's
 // generated id and the tool name: the Llama chat templates render role
@@ -92,11 +94,14 @@ func (pythonic) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 		}
 		return textAction(text, reasoning, body)
 	}
-	// Prose, then a list of calls that ends the reply.
+	// A list of calls (in a code fence or not) after prose: it must end
+	// the reply, or start it after the fence line.
 	for i := strings.IndexByte(t, '['); i > 0; {
 		if looksLikePyCall(t[i:]) {
-			if calls, tail, err := parsePyCalls(t[i:]); err == nil && len(calls) > 0 && trimContent(tail) == "" {
-				return callAction(text, reasoning, joinContent(t[:i]), calls)
+			if calls, tail, err := parsePyCalls(t[i:]); err == nil && len(calls) > 0 {
+				if before, after := unfence(t[:i], tail); trimContent(after) == "" || strings.TrimSpace(before) == "" {
+					return callAction(text, reasoning, joinContent(before, after), calls)
+				}
 			}
 			break
 		}
@@ -105,6 +110,9 @@ func (pythonic) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 			break
 		}
 		i += 1 + j
+	}
+	if call, ok := untaggedCall(body); ok {
+		return failAction(text, reasoning, "the call "+snippet(call)+" is written as JSON: write calls in Python syntax", pythonicHint)
 	}
 	return textAction(text, reasoning, body)
 }

@@ -163,3 +163,95 @@ func TestPythonicSystemPrompt(t *testing.T) {
 		}
 	}
 }
+
+// TestPythonicParseRealOutputs holds outputs of Llama 3.2 and Llama 4 in
+// the pythonic format seen in vLLM's tests, Meta's prompt-format notes and
+// bug reports, malformed ones included.
+func TestPythonicParseRealOutputs(t *testing.T) {
+	runParseCases(t, Pythonic(), []parseCase{
+		{
+			name: "every literal kind (vLLM test)",
+			in:   "[register_user(name='John Doe', age=37, address={'city': 'San Francisco', 'state': 'CA'}, role=None, passed_test=True, aliases=['John', 'Johnny'])]",
+			want: calls("", tc("call_0", "register_user", `{"name":"John Doe","age":37,"address":{"city":"San Francisco","state":"CA"},"role":null,"passed_test":true,"aliases":["John","Johnny"]}`)),
+		},
+		{
+			name: "escaped quotes (vLLM test)",
+			in:   `[get_weather(city='Martha\'s Vineyard', metric='\"cool units\"')]`,
+			want: calls("", tc("call_0", "get_weather", `{"city":"Martha's Vineyard","metric":"\"cool units\""}`)),
+		},
+		{
+			name: "empty dict and empty list (vLLM test)",
+			in:   `[do_something_cool(additional_data={}), do_something_cool(steps=[])]`,
+			want: calls("", tc("call_0", "do_something_cool", `{"additional_data":{}}`), tc("call_1", "do_something_cool", `{"steps":[]}`)),
+		},
+		{
+			name: "parallel calls without spaces (vLLM Llama 4 test)",
+			in:   `[get_weather(city='LA',metric='C'),register_user(name='Doe',age=9)]`,
+			want: calls("", tc("call_0", "get_weather", `{"city":"LA","metric":"C"}`), tc("call_1", "register_user", `{"name":"Doe","age":9}`)),
+		},
+		{
+			name: "Llama 4 wrapper without its end token (vLLM test)",
+			in:   `<|python_start|>[get_weather(city='LA', metric='C'), register_user(name='Doe', age=9)]`,
+			want: calls("", tc("call_0", "get_weather", `{"city":"LA","metric":"C"}`), tc("call_1", "register_user", `{"name":"Doe","age":9}`)),
+		},
+		{
+			name: "Llama 4 prose before the calls (vLLM issue 22917)",
+			in:   "To determine the weather on April 14, I'll first get today's date.\n\n[get_todays_date(), get_weather(location=\"Dublin, Ireland\", date=\"2025-04-14\")]<|eot|>",
+			want: calls("To determine the weather on April 14, I'll first get today's date.", tc("call_0", "get_todays_date", `{}`), tc("call_1", "get_weather", `{"location":"Dublin, Ireland","date":"2025-04-14"}`)),
+		},
+		{
+			name: "prose, then the calls in a code fence",
+			in:   "I'll check.\n```python\n[get_weather(city=\"Paris\")]\n```",
+			want: calls("I'll check.", tc("call_0", "get_weather", `{"city":"Paris"}`)),
+		},
+		{
+			name: "calls in a code fence, then prose",
+			in:   "```tool_code\n[get_weather(city=\"Paris\")]\n```\nI'll wait for the result.",
+			want: calls("I'll wait for the result.", tc("call_0", "get_weather", `{"city":"Paris"}`)),
+		},
+		{
+			name: "bare calls on lines of their own",
+			in:   "get_weather(city='Paris')\nget_weather(city='Rome')",
+			want: calls("", tc("call_0", "get_weather", `{"city":"Paris"}`), tc("call_1", "get_weather", `{"city":"Rome"}`)),
+		},
+		{
+			name: "brackets, parentheses and quotes inside strings",
+			in:   `[search(query="f(x) = [1, 2]"), calc(expr='(1+2)*3', note="it's \"ok\"")]`,
+			want: calls("", tc("call_0", "search", `{"query":"f(x) = [1, 2]"}`), tc("call_1", "calc", `{"expr":"(1+2)*3","note":"it's \"ok\""}`)),
+		},
+		{
+			name: "multi-line code in a triple-quoted string",
+			in:   "[run_python(code=\"\"\"def f():\n    return {'a': [1, 2]}\nprint(f())\"\"\")]",
+			want: calls("", tc("call_0", "run_python", `{"code":"def f():\n    return {'a': [1, 2]}\nprint(f())"}`)),
+		},
+		{
+			name: "deeply nested lists and dicts",
+			in:   `[f(m=[[1, 2], {"k": [True, None, -3.5]}], t=((1, 2), (3,)))]`,
+			want: calls("", tc("call_0", "f", `{"m":[[1,2],{"k":[true,null,-3.5]}],"t":[[1,2],[3]]}`)),
+		},
+		{
+			name:    "a JSON call (Llama 4 Scout with the JSON template)",
+			in:      `{"type": "function", "name": "Bash", "parameters": {"command": "echo hello", "timeout": 12000}}`,
+			wantErr: "is written as JSON: write calls in Python syntax",
+			want:    failed(),
+		},
+		{
+			name:    "placeholder copied from the prompt",
+			in:      `[func_name1(params_name1=params_value1, params_name2=params_value2)]`,
+			wantErr: "found the name params_value1",
+			want:    failed(),
+		},
+		{
+			name:    "a line break inside a quoted string",
+			in:      "[write(text=\"line one\nline two\")]",
+			wantErr: `a line break inside a quoted string must be written \n`,
+			want:    failed(),
+		},
+		{
+			name:    "cut off in the second call",
+			in:      `<|python_start|>[get_weather(city='LA'), register_user(name='Doe', age=`,
+			wantErr: "expected a value",
+			want:    failed(),
+		},
+	})
+}

@@ -23,11 +23,18 @@ import (
 // A parameter's value loses one leading and one trailing newline; it is
 // then decoded as JSON when it is valid JSON (numbers, booleans, null,
 // arrays, objects, quoted strings) and kept as a string otherwise. A
-// missing </parameter> is tolerated before the next <parameter=…> or
-// </function> (as vLLM does), a missing </tool_call> after a closed
-// </function>, and a <function=…> block without the <tool_call> wrapper.
-// Text outside the blocks is the action's text; <think>…</think> is the
-// reasoning. Output with no <function=…> block is the final answer.
+// value may hold the tags literally (a file about this format): a
+// </parameter> ends it only when followed, after white space, by another
+// tag of the call or the end of the text (as in vLLM). Tolerated: a
+// missing </parameter> before a <parameter=…> on a line of its own or the
+// </function> ending the call; a missing </function> before </tool_call>
+// or the next <function=…>; a missing </tool_call>; a <function=…> block
+// without the <tool_call> wrapper (Qwen3-Coder often drops it). Parse
+// errors: a malformed end tag (</parameter1>), a parameter given twice,
+// text outside the parameters, a function name that is not one (an
+// unrendered "{{ name }}"), and a call written as JSON. Text outside the
+// blocks is the action's text; <think>…</think> is the reasoning. Output
+// with no <function=…> block is the final answer.
 //
 // Results come back as one user message holding one
 // <tool_response>…</tool_response> block per call, as in the Hermes
@@ -73,137 +80,273 @@ func (qwen3Coder) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 		return failAction(text, reasoning, problem, qwenCoderHint)
 	}
 	body := trimContent(rest)
-	var calls []retrain.ToolCall
-	var content []string
-	s := body
-	for {
-		i := strings.Index(s, toolCallOpen)
-		f := strings.Index(s, functionOpen)
-		if i < 0 && f < 0 {
-			content = append(content, s)
-			break
+	calls, content, problem := newQwenParser(body).parse()
+	switch {
+	case problem != "":
+		return failAction(text, reasoning, problem, qwenCoderHint)
+	case len(calls) == 0:
+		if call, ok := untaggedCall(body); ok {
+			return failAction(text, reasoning, "the call "+snippet(call)+" is written as JSON: write it in the XML format", qwenCoderHint)
 		}
-		if i >= 0 && (f < 0 || i < f) {
-			// <tool_call> … </tool_call>, holding one or more functions.
-			content = append(content, s[:i])
-			inner, after, closed := strings.Cut(s[i+len(toolCallOpen):], toolCallClose)
-			if !strings.Contains(inner, functionOpen) {
-				p := "the <tool_call> block holds no <function=…> block"
-				if !closed {
-					p = "the <tool_call> block is not closed and holds no <function=…> block (was the output cut off?)"
-				}
-				return failAction(text, reasoning, ordinal(len(calls))+": "+p, qwenCoderHint)
-			}
-			for {
-				f := strings.Index(inner, functionOpen)
-				if f < 0 {
-					content = append(content, inner)
-					break
-				}
-				content = append(content, inner[:f])
-				c, tail, p := qwenFunction(inner[f:], closed, len(calls))
-				if p != "" {
-					return failAction(text, reasoning, p, qwenCoderHint)
-				}
-				calls = append(calls, c)
-				inner = tail
-			}
-			s = after
-			continue
-		}
-		// A <function=…> block without the <tool_call> wrapper.
-		content = append(content, s[:f])
-		c, tail, p := qwenFunction(s[f:], false, len(calls))
-		if p != "" {
-			return failAction(text, reasoning, p, qwenCoderHint)
-		}
-		calls = append(calls, c)
-		s = tail
-		if t, ok := strings.CutPrefix(strings.TrimLeft(s, " \t\r\n"), toolCallClose); ok {
-			s = t
-		}
-	}
-	if len(calls) == 0 {
 		return textAction(text, reasoning, body)
 	}
 	return callAction(text, reasoning, joinContent(content...), calls)
 }
 
-// qwenFunction reads the <function=…> block at the start of s and returns
-// its call and the text after it. n is the call's index, for messages.
-// bounded says s ends where a closing </tool_call> was found, so that a
-// missing </function> is tolerated there.
-func qwenFunction(s string, bounded bool, n int) (call retrain.ToolCall, tail, problem string) {
-	s = s[len(functionOpen):]
-	gt := strings.IndexByte(s, '>')
-	if gt < 0 || strings.Contains(s[:gt], "\n") {
-		return call, "", fmt.Sprintf("%s: the <function=…> tag is not closed with \">\" after the function name", ordinal(n))
-	}
-	name := strings.TrimSpace(s[:gt])
-	if name == "" {
-		return call, "", fmt.Sprintf("%s: the function name is empty", ordinal(n))
-	}
-	s = s[gt+1:]
-	end, next := len(s), len(s)
-	if j := strings.Index(s, functionClose); j >= 0 {
-		end, next = j, j+len(functionClose)
-	} else if !bounded {
-		return call, "", fmt.Sprintf("%s (%s): the <function=%s> block is not closed with </function> (was the output cut off?)", ordinal(n), name, name)
-	}
-	if j := strings.Index(s, functionOpen); j >= 0 && j < end {
-		if !bounded {
-			return call, "", fmt.Sprintf("%s (%s): the <function=%s> block is not closed with </function> before the next <function=…>", ordinal(n), name, name)
-		}
-		end, next = j, j
-	}
-	args, p := qwenParams(s[:end])
-	if p != "" {
-		return call, "", fmt.Sprintf("%s (%s): %s", ordinal(n), name, p)
-	}
-	return retrain.ToolCall{Name: name, Arguments: json.RawMessage(args)}, s[next:], ""
+// qwenParser reads Qwen3-Coder calls in one pass over s. Closing tags are
+// recognized by what follows them, so that a value may hold the tags
+// literally (a model writing a file about this format): a </parameter>
+// ends a value only when white space and then another tag of the call, or
+// the end of the text, follow it.
+type qwenParser struct {
+	s   string
+	pos int
+	// Finders of the tags, queried at positions that never decrease.
+	toolOpen, toolClose, fnOpen *finder
+	// Structural tags: the </parameter> that ends a value; where a value
+	// whose </parameter> is missing ends (a <parameter= at the start of a
+	// line, a </function> or </tool_call> followed by the next call or the
+	// end of the text).
+	paramEnd, lineParam, fnEnd, toolEnd *finder
 }
 
-// qwenParams reads the <parameter=…> blocks of one function's body into a
-// JSON object.
-func qwenParams(body string) (string, string) {
-	var o object
-	consumed, closeAt := 0, -2 // closeAt: offset in the original body of the next </parameter>
+func newQwenParser(s string) *qwenParser {
+	return &qwenParser{
+		s:         s,
+		toolOpen:  newFinder(s, toolCallOpen, nil),
+		toolClose: newFinder(s, toolCallClose, nil),
+		fnOpen:    newFinder(s, functionOpen, nil),
+		paramEnd:  newFinder(s, paramClose, followedBy(paramOpen, functionClose, toolCallClose, functionOpen)),
+		lineParam: newFinder(s, paramOpen, func(s string, at, _ int) bool { return at > 0 && s[at-1] == '\n' }),
+		fnEnd:     newFinder(s, functionClose, followedBy(toolCallClose, toolCallOpen, functionOpen)),
+		toolEnd:   newFinder(s, toolCallClose, followedBy(toolCallOpen)),
+	}
+}
+
+// parse reads the calls of the whole text and the content around them.
+func (p *qwenParser) parse() (calls []retrain.ToolCall, content []string, problem string) {
+	s := p.s
 	for {
-		i := strings.Index(body, paramOpen)
-		if i < 0 {
-			return o.json(), ""
+		i, f := p.toolOpen.next(p.pos), p.fnOpen.next(p.pos)
+		if i < 0 && f < 0 {
+			return calls, append(content, s[p.pos:]), ""
 		}
-		body = body[i+len(paramOpen):]
-		consumed += i + len(paramOpen)
-		gt := strings.IndexByte(body, '>')
-		if gt < 0 || strings.Contains(body[:gt], "\n") {
-			return "", "a <parameter=…> tag is not closed with \">\" after the parameter name"
+		if f >= 0 && (i < 0 || f < i) {
+			// A <function=…> block without the <tool_call> wrapper.
+			content = append(content, s[p.pos:f])
+			p.pos = f
+			c, problem := p.function(len(calls))
+			if problem != "" {
+				return nil, nil, problem
+			}
+			calls = append(calls, c)
+			if q := skipSpace(s, p.pos); strings.HasPrefix(s[q:], toolCallClose) {
+				p.pos = q + len(toolCallClose)
+			}
+			continue
 		}
-		name := strings.TrimSpace(body[:gt])
-		if name == "" {
-			return "", "a parameter name is empty"
+		content = append(content, s[p.pos:i])
+		p.pos = i + len(toolCallOpen)
+		c, f := p.toolClose.next(p.pos), p.fnOpen.next(p.pos)
+		if f < 0 || (c >= 0 && c < f) {
+			msg := "the <tool_call> block holds no <function=…> block"
+			if c < 0 {
+				msg = "the <tool_call> block is not closed and holds no <function=…> block (was the output cut off?)"
+			}
+			return nil, nil, ordinal(len(calls)) + ": " + msg
 		}
-		body = body[gt+1:]
-		end, next := len(body), len(body)
-		if closeAt == -2 || (closeAt >= 0 && closeAt < consumed+gt+1) {
-			// Search again only once passed, so that many unclosed
-			// parameters cost linear time.
-			closeAt = -1
-			if j := strings.Index(body, paramClose); j >= 0 {
-				closeAt = consumed + gt + 1 + j
+		content = append(content, s[p.pos:f])
+		p.pos = f
+		for {
+			call, problem := p.function(len(calls))
+			if problem != "" {
+				return nil, nil, problem
+			}
+			calls = append(calls, call)
+			q := skipSpace(s, p.pos)
+			if strings.HasPrefix(s[q:], toolCallClose) {
+				p.pos = q + len(toolCallClose)
+				break
+			}
+			if strings.HasPrefix(s[q:], functionOpen) {
+				p.pos = q
+				continue
+			}
+			// Text after the function, inside the block.
+			c, f := p.toolClose.next(q), p.fnOpen.next(q)
+			if f >= 0 && (c < 0 || f < c) {
+				content = append(content, s[q:f])
+				p.pos = f
+				continue
+			}
+			if c >= 0 {
+				content = append(content, s[q:c])
+				p.pos = c + len(toolCallClose)
+			} else {
+				p.pos = q // no </tool_call>: the rest is ordinary text
+			}
+			break
+		}
+	}
+}
+
+// function reads the <function=…> block at p.pos. n is the call's index,
+// for messages. A missing </function> is tolerated before </tool_call> or
+// the next <function=…>.
+func (p *qwenParser) function(n int) (call retrain.ToolCall, problem string) {
+	s := p.s
+	start := p.pos + len(functionOpen)
+	k := start
+	for k < len(s) && s[k] != '>' && s[k] != '\n' {
+		k++
+	}
+	if k >= len(s) || s[k] != '>' {
+		return call, fmt.Sprintf("%s: the <function=…> tag is not closed with \">\" after the function name", ordinal(n))
+	}
+	name := strings.TrimSpace(s[start:k])
+	switch {
+	case name == "":
+		return call, fmt.Sprintf("%s: the function name is empty", ordinal(n))
+	case !validName(name):
+		return call, fmt.Sprintf("%s: %s is not a function name", ordinal(n), snippet(name))
+	}
+	p.pos = k + 1
+	var args object
+	for {
+		q := skipSpace(s, p.pos)
+		switch {
+		case strings.HasPrefix(s[q:], functionClose):
+			p.pos = q + len(functionClose)
+			return retrain.ToolCall{Name: name, Arguments: json.RawMessage(args.json())}, ""
+		case strings.HasPrefix(s[q:], toolCallClose) || strings.HasPrefix(s[q:], functionOpen):
+			p.pos = q
+			return retrain.ToolCall{Name: name, Arguments: json.RawMessage(args.json())}, ""
+		case strings.HasPrefix(s[q:], paramOpen):
+			if problem := p.param(&args, q); problem != "" {
+				return call, fmt.Sprintf("%s (%s): %s", ordinal(n), name, problem)
+			}
+			continue
+		}
+		if q == len(s) {
+			return call, fmt.Sprintf("%s (%s): the <function=%s> block is not closed with </function> (was the output cut off?)", ordinal(n), name, name)
+		}
+		return call, fmt.Sprintf("%s (%s): unexpected text %s in the <function=%s> block: write each argument in a <parameter=…> block", ordinal(n), name, snippet(s[q:]), name)
+	}
+}
+
+// param reads the <parameter=…> block at q into args.
+func (p *qwenParser) param(args *object, q int) string {
+	s := p.s
+	start := q + len(paramOpen)
+	k := start
+	for k < len(s) && s[k] != '>' && s[k] != '\n' {
+		k++
+	}
+	if k >= len(s) || s[k] != '>' {
+		return "a <parameter=…> tag is not closed with \">\" after the parameter name"
+	}
+	name := strings.TrimSpace(s[start:k])
+	if name == "" {
+		return "a parameter name is empty"
+	}
+	if _, dup := args.vals[name]; dup {
+		return fmt.Sprintf("the parameter %s is given twice", name)
+	}
+	end, next, closed := p.valueEnd(k + 1)
+	v := s[k+1 : end]
+	if i := strings.Index(v, "</parameter"); !closed && i >= 0 {
+		return fmt.Sprintf("the value of <parameter=%s> ends with %s instead of </parameter>", name, snippet(v[i:]))
+	}
+	args.set(name, qwenValue(v))
+	p.pos = next
+	return ""
+}
+
+// valueEnd finds the end of the value that starts at v: its </parameter>,
+// or, when that is missing, the next <parameter= on a line of its own, the
+// </function> or </tool_call> that ends the call, or the end of the text.
+// next is where parsing goes on; closed says the value had its
+// </parameter>.
+func (p *qwenParser) valueEnd(v int) (end, next int, closed bool) {
+	implicit := -1
+	if strings.HasPrefix(p.s[v:], paramOpen) {
+		implicit = v
+	} else {
+		for _, f := range []*finder{p.lineParam, p.fnEnd, p.toolEnd} {
+			if at := f.next(v); at >= 0 && (implicit < 0 || at < implicit) {
+				implicit = at
 			}
 		}
-		consumed += gt + 1
-		if closeAt >= 0 {
-			end, next = closeAt-consumed, closeAt-consumed+len(paramClose)
-		}
-		if j := strings.Index(body[:end], paramOpen); j >= 0 {
-			end, next = j, j
-		}
-		o.set(name, qwenValue(body[:end]))
-		body = body[next:]
-		consumed += next
 	}
+	if c := p.paramEnd.next(v); c >= 0 && (implicit < 0 || c < implicit) {
+		return c, c + len(paramClose), true
+	}
+	if implicit >= 0 {
+		return implicit, implicit, false
+	}
+	return len(p.s), len(p.s), false
+}
+
+// finder finds the occurrences of a tag in s that ok accepts (all, when
+// ok is nil). It remembers its last answer, so that queries at positions
+// that never decrease examine each occurrence once.
+type finder struct {
+	s, tag string
+	ok     func(s string, at, end int) bool
+	from   int // the last query position, -1 before the first
+	at     int // the answer to it, -1 for none
+}
+
+func newFinder(s, tag string, ok func(s string, at, end int) bool) *finder {
+	return &finder{s: s, tag: tag, ok: ok, from: -1, at: -1}
+}
+
+// next is the offset of the first accepted occurrence at or after pos, or
+// -1.
+func (f *finder) next(pos int) int {
+	if f.from >= 0 && pos >= f.from && (f.at < 0 || f.at >= pos) {
+		return f.at
+	}
+	f.from, f.at = pos, -1
+	for k := pos; k <= len(f.s); {
+		i := strings.Index(f.s[k:], f.tag)
+		if i < 0 {
+			break
+		}
+		k += i
+		if f.ok == nil || f.ok(f.s, k, k+len(f.tag)) {
+			f.at = k
+			break
+		}
+		k += len(f.tag)
+	}
+	return f.at
+}
+
+// followedBy accepts an occurrence followed, after white space, by one of
+// tags or by the end of the text.
+func followedBy(tags ...string) func(s string, at, end int) bool {
+	return func(s string, _, end int) bool {
+		q := skipSpace(s, end)
+		if q == len(s) {
+			return true
+		}
+		for _, t := range tags {
+			if strings.HasPrefix(s[q:], t) {
+				return true
+			}
+		}
+		return false
+	}
+}
+
+// skipSpace returns the offset of the first byte at or after i in s that
+// is not white space.
+func skipSpace(s string, i int) int {
+	for i < len(s) && strings.IndexByte(" \t\r\n", s[i]) >= 0 {
+		i++
+	}
+	return i
 }
 
 // qwenValue turns a parameter's text into JSON: one surrounding newline is

@@ -18,10 +18,11 @@ import (
 //
 // Prose before the tags is kept as the action's text. When an output has
 // both, the tool calls win (the answer was written before seeing the
-// results). A missing </tool> at the very end is tolerated when the JSON
-// inside is complete (servers often stop on the closing tag); a missing
-// </answer> is a parse error, so do not use "</answer>" as a stop sequence.
-// Output with neither tag is a parse error.
+// results); a <tool> tag inside the answer is text of the answer. A
+// missing </tool> at the very end or before the next <tool> is tolerated
+// when the JSON before it is complete (servers often stop on the closing
+// tag); a missing </answer> is a parse error, so do not use "</answer>" as
+// a stop sequence. Output with neither tag is a parse error.
 //
 // Results come back as one user message with one <result>…</result> block
 // per call, in call order, the content XML-escaped; a failed call reads
@@ -66,15 +67,26 @@ func (smolAgent) Parse(text string, _ []retrain.ToolCall) retrain.Action {
 	if problem != "" {
 		return failAction(text, reasoning, problem, smolHint)
 	}
-	calls, content, problem, found := parseTaggedJSON(rest, "<tool>", "</tool>")
+	// A <tool> tag inside the answer is text of the answer: calls are
+	// looked for after it.
+	answered, scan := "", rest
+	if a := strings.Index(rest, "<answer>"); a >= 0 {
+		if t, c := strings.Index(rest, "<tool>"), strings.Index(rest[a:], "</answer>"); t > a && c >= 0 && t < a+c {
+			answered, scan = rest[:a+c+len("</answer>")], rest[a+c+len("</answer>"):]
+		}
+	}
+	calls, content, problem, found := parseTaggedJSON(scan, "<tool>", "</tool>")
 	switch {
 	case problem != "":
 		return failAction(text, reasoning, problem, smolHint)
 	case found:
-		return callAction(text, reasoning, content, calls)
+		return callAction(text, reasoning, joinContent(answered, content), calls)
 	}
 	answers, _ := scanBlocks(rest, "<answer>", "</answer>")
 	if len(answers) == 0 {
+		if strings.Contains(rest, "<tool_call>") {
+			return failAction(text, reasoning, "found a <tool_call> block: in this format, write each call in a <tool> block", smolHint)
+		}
 		return failAction(text, reasoning, "found neither a <tool> block nor an <answer> block", smolHint)
 	}
 	if !answers[0].closed {

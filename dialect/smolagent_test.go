@@ -175,3 +175,68 @@ func TestSmolAgentSystemPrompt(t *testing.T) {
 		t.Errorf("system prompt without tools = %q", p)
 	}
 }
+
+// TestSmolAgentParseRealOutputs holds outputs of models prompted with the
+// smolagent format, malformed ones included.
+func TestSmolAgentParseRealOutputs(t *testing.T) {
+	runParseCases(t, SmolAgent(), []parseCase{
+		{
+			name: "closing tag missing between calls",
+			in:   "<tool>{\"name\": \"search\", \"args\": {\"q\": \"a\"}}\n<tool>{\"name\": \"search\", \"args\": {\"q\": \"b\"}}</tool>",
+			want: calls("", tc("call_0", "search", `{"q":"a"}`), tc("call_1", "search", `{"q":"b"}`)),
+		},
+		{
+			name: "parameters key and the OpenAI shape",
+			in:   "<tool>{\"name\": \"a\", \"parameters\": {\"x\": 1}}</tool>\n<tool>{\"type\": \"function\", \"function\": {\"name\": \"b\", \"arguments\": \"{\\\"y\\\": 2}\"}}</tool>",
+			want: calls("", tc("call_0", "a", `{"x":1}`), tc("call_1", "b", `{"y":2}`)),
+		},
+		{
+			name: "a list of calls in one block",
+			in:   `<tool>[{"name": "a", "args": {}}, {"name": "b", "args": {"k": "v"}}]</tool>`,
+			want: calls("", tc("call_0", "a", `{}`), tc("call_1", "b", `{"k":"v"}`)),
+		},
+		{
+			name: "prose after the call",
+			in:   "<tool>{\"name\": \"calculator\", \"args\": {\"expression\": \"2+2\"}}</tool>\nWaiting for the result.",
+			want: calls("Waiting for the result.", tc("call_0", "calculator", `{"expression":"2+2"}`)),
+		},
+		{
+			name: "template-opened think, answer and end token",
+			in:   "2+2 is 4.\n</think>\n<answer>4</answer><|im_end|>",
+			want: withReasoning(answer("4"), "2+2 is 4."),
+		},
+		{
+			name: "markup inside the answer",
+			in:   "<answer>The answer is <b>4</b> (see <tool> docs).</answer>",
+			want: answer("The answer is <b>4</b> (see <tool> docs)."),
+		},
+		{
+			name: "two answers: the first counts",
+			in:   "<answer>4</answer>\n<answer>four</answer>",
+			want: answer("4"),
+		},
+		{
+			name: "empty answer",
+			in:   "<think>no idea</think><answer></answer>",
+			want: withReasoning(answer(""), "no idea"),
+		},
+		{
+			name:    "Hermes tags instead of <tool>",
+			in:      "<tool_call>\n{\"name\": \"search\", \"arguments\": {\"q\": \"x\"}}\n</tool_call>",
+			wantErr: "found a <tool_call> block: in this format, write each call in a <tool> block",
+			want:    failed(),
+		},
+		{
+			name:    "raw line break inside a JSON string",
+			in:      "<tool>{\"name\": \"python\", \"args\": {\"code\": \"x = 1\nprint(x)\"}}</tool>",
+			wantErr: `write line breaks and tabs inside JSON strings as \n and \t`,
+			want:    failed(),
+		},
+		{
+			name:    "a bare answer without tags",
+			in:      "<think>easy</think>\nThe answer is 4.",
+			wantErr: "neither a <tool> block nor an <answer> block",
+			want:    withReasoning(failed(), "easy"),
+		},
+	})
+}
