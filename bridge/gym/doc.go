@@ -9,7 +9,19 @@
 // action (by default in the smolagent format, <answer>right</answer>): a
 // Discrete index, a name from Options.ActionNames, or JSON for structured
 // spaces (Box, MultiDiscrete, MultiBinary, Tuple, Dict) and plain text for a
-// Text space. The action is checked against the action space (and against
+// Text space.
+//
+// A registered Gymnasium id is made with gymnasium.make, so its TimeLimit
+// (max_episode_steps: FrozenLake-v1 100, Taxi-v3 200) ends episodes as
+// truncated and is the default of Options.MaxSteps. render_mode "ansi" is
+// asked for only when the environment declares it (Blackjack does not).
+// Gymnasium's toy-text environments have built-in action names
+// (FrozenLake: left, down, right, up; Taxi: south, north, east, west,
+// pickup, dropoff; CliffWalking: up, right, down, left; Blackjack: stick,
+// hit), and the bridge says what Blackjack's and Taxi's observations mean
+// ("State: player sum 14, dealer shows 10, usable ace: no"). Observations,
+// rewards and infos may hold numpy values: the shim encodes them through
+// item() and tolist() without importing numpy, ints as ints. The action is checked against the action space (and against
 // info["legal_actions"] when the environment lists them); an invalid one is
 // not sent to Python: the model gets corrective feedback and the step earns
 // Options.InvalidActionPenalty (-0.1), and the episode goes on.
@@ -22,9 +34,8 @@
 // the process group, so the environment's own children die too.
 //
 //	e := gym.New(&gym.Options{
-//		Env:         "FrozenLake-v1", // or "mymodule:make_env"
-//		Kwargs:      json.RawMessage(`{"is_slippery": true}`),
-//		ActionNames: []string{"left", "down", "right", "up"},
+//		Env:    "FrozenLake-v1", // or "mymodule:make_env" (then set ActionNames)
+//		Kwargs: json.RawMessage(`{"is_slippery": true}`),
 //	})
 //	defer e.Close()
 //	if err := e.Setup(ctx); err != nil { ... } // starts python3

@@ -45,14 +45,19 @@ type Options struct {
 	Process ProcessOptions
 	// ActionNames name a Discrete space's actions in order (e.g. for
 	// FrozenLake: left, down, right, up); the model may answer a name or a
-	// number.
+	// number. Empty means none, except for Gymnasium's toy-text ids, which
+	// have built-in names (FrozenLake: left, down, right, up; Taxi: south,
+	// north, east, west, pickup, dropoff; CliffWalking: up, right, down,
+	// left; Blackjack: stick, hit), used when the action space matches.
 	ActionNames []string
 	// InvalidActionPenalty is the step reward of an invalid action; nil
 	// means DefaultInvalidActionPenalty. An invalid action is not sent to
 	// the environment: the model is told what was wrong and acts again.
 	InvalidActionPenalty *float64
 	// MaxSteps bounds the model's steps, invalid ones included; the
-	// episode is truncated when it is reached (default 100).
+	// episode is truncated when it is reached. The default is the
+	// environment's TimeLimit (gymnasium.make's max_episode_steps, e.g.
+	// 200 for Taxi-v3) when it has one, else DefaultMaxSteps (100).
 	MaxSteps int
 	// Dialect is the format of the model's answer; nil means smolagent
 	// (<answer>…</answer>). games.Dialect("plain") is the bare answer.
@@ -83,11 +88,12 @@ type Env struct {
 	maxSteps int
 	closed   atomic.Bool
 
-	procMu sync.Mutex // guards proc against a concurrent Close
-	proc   *Process
-	info   EnvInfo
-	acts   actions
-	system string
+	procMu   sync.Mutex // guards proc against a concurrent Close
+	proc     *Process
+	info     EnvInfo
+	acts     actions
+	describe func(json.RawMessage) string // says what an observation means; nil for most environments
+	system   string
 
 	// The episode.
 	ep       episode
@@ -183,7 +189,11 @@ func (e *Env) Setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	acts, err := newActions(p.Info().ActionSpace, e.opts.ActionNames)
+	names := e.opts.ActionNames
+	if len(names) == 0 {
+		names = defaultActionNames(e.opts.Env, p.Info().ActionSpace)
+	}
+	acts, err := newActions(p.Info().ActionSpace, names)
 	if err != nil {
 		p.Close()
 		return fmt.Errorf("gym: %s: %w", e.opts.Env, err)
@@ -195,6 +205,13 @@ func (e *Env) Setup(ctx context.Context) error {
 		return fmt.Errorf("gym: Setup: %w", retrain.ErrClosed)
 	}
 	e.proc, e.info, e.acts = p, p.Info(), acts
+	e.describe = describer(e.opts.Env, e.info.ObservationSpace)
+	if e.opts.MaxSteps <= 0 {
+		e.maxSteps = DefaultMaxSteps
+		if e.info.MaxEpisodeSteps > 0 {
+			e.maxSteps = e.info.MaxEpisodeSteps
+		}
+	}
 	e.system = e.systemPrompt()
 	return nil
 }
@@ -270,6 +287,9 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 		return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", err)
 	}
 	info["env_info"] = ep.last.Info
+	if ep.last.RenderError != "" {
+		info["render_error"] = ep.last.RenderError
+	}
 	e.ep = ep
 	e.messages = []retrain.Message{
 		{Role: retrain.RoleSystem, Content: e.system},
@@ -378,6 +398,9 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 	ep.done = step.Done()
 	info["invalid_actions"] = ep.invalid
 	info["env_info"] = ep.last.Info
+	if ep.last.RenderError != "" {
+		info["render_error"] = ep.last.RenderError
+	}
 
 	e.ep = ep
 	e.messages = append(e.messages, e.dialect.AssistantMessage(action), e.dialect.Feedback(content))
@@ -415,6 +438,27 @@ func (e *Env) readAction(action retrain.Action, ep episode) (any, string) {
 	return v, ""
 }
 
+// writeState writes the text render (when the environment has one, its
+// blank edge lines trimmed), what the observation means (for the
+// environments the bridge knows) and the observation.
+func (e *Env) writeState(b *strings.Builder, last Result) {
+	if r := last.Render; r != nil && strings.TrimSpace(*r) != "" {
+		b.WriteString(strings.Trim(plainANSI(*r), "\n") + "\n")
+	}
+	if d := e.description(last.Observation); d != "" {
+		fmt.Fprintf(b, "State: %s\n", d)
+	}
+	fmt.Fprintf(b, "Observation: %s\n", readable(last.Observation))
+}
+
+// description says what obs means, or is empty.
+func (e *Env) description(obs json.RawMessage) string {
+	if e.describe == nil {
+		return ""
+	}
+	return e.describe(obs)
+}
+
 // stateText is the state as player p reads it: the lead lines, the text
 // render (when the environment has one), the observation and the legal
 // actions.
@@ -429,10 +473,7 @@ func (e *Env) stateText(ep episode, p int, lead ...string) (string, error) {
 	if ep.twoPlayer {
 		fmt.Fprintf(&b, "You are player %d.\n", p)
 	}
-	if r := ep.last.Render; r != nil && strings.TrimSpace(*r) != "" {
-		b.WriteString(strings.TrimRight(plainANSI(*r), "\n") + "\n")
-	}
-	fmt.Fprintf(&b, "Observation: %s\n", readable(ep.last.Observation))
+	e.writeState(&b, ep.last)
 	legal, ok, err := legalActions(ep.last.Info)
 	if err != nil {
 		return "", err
@@ -451,10 +492,7 @@ func (e *Env) endText(ep episode, reward float64, lead []string) string {
 	for _, l := range lead {
 		b.WriteString(l + "\n")
 	}
-	if r := ep.last.Render; r != nil && strings.TrimSpace(*r) != "" {
-		b.WriteString(strings.TrimRight(plainANSI(*r), "\n") + "\n")
-	}
-	fmt.Fprintf(&b, "Observation: %s\n", readable(ep.last.Observation))
+	e.writeState(&b, ep.last)
 	how := "it reached an end state"
 	if !ep.last.Terminated {
 		how = "the environment cut it short"
@@ -472,13 +510,18 @@ func (e *Env) canonicals(legal []any) []string {
 }
 
 // Render returns the environment's latest text render (after the last
-// reset or step), or its observation when it has no text render.
+// reset or step), or when it has none what its observation means (e.g.
+// Blackjack's "player sum 14, dealer shows 10, usable ace: no"), or the
+// observation.
 func (e *Env) Render() (string, error) {
 	if !e.reset {
 		return "", fmt.Errorf("gym: Render: %w", retrain.ErrNotReset)
 	}
 	if r := e.ep.last.Render; r != nil {
 		return plainANSI(*r), nil
+	}
+	if d := e.description(e.ep.last.Observation); d != "" {
+		return d, nil
 	}
 	return readable(e.ep.last.Observation), nil
 }

@@ -95,7 +95,8 @@ type Config struct {
 	// one string with entries separated as in $PATH. Relative entries are
 	// relative to the working directory.
 	PythonPath pathList `json:"pythonpath"`
-	// ActionNames name a Discrete space's actions in order.
+	// ActionNames name a Discrete space's actions in order (built in for
+	// Gymnasium's toy-text ids: FrozenLake, Taxi, CliffWalking, Blackjack).
 	ActionNames []string `json:"action_names"`
 	// InvalidActionPenalty is the reward of an invalid action (default -0.1).
 	InvalidActionPenalty *float64 `json:"invalid_action_penalty"`
@@ -104,7 +105,9 @@ type Config struct {
 	// StartTimeout bounds starting Python and making the environment
 	// (default 60s).
 	StartTimeout env.Duration `json:"start_timeout"`
-	// MaxSteps bounds the model's steps (default 100).
+	// MaxSteps bounds the model's steps (default: the environment's
+	// TimeLimit, max_episode_steps, when gymnasium.make gave it one, else
+	// 100).
 	MaxSteps int `json:"max_steps"`
 	// Dialect is the answer format: "smolagent" (default), "plain" or
 	// another dialect's name.

@@ -136,6 +136,11 @@ type EnvInfo struct {
 	// RenderMode is the environment's render mode ("ansi" when it renders
 	// as text), or empty.
 	RenderMode string `json:"render_mode"`
+	// MaxEpisodeSteps is the step limit of the TimeLimit wrapper that
+	// gymnasium.make put around the environment (its registered
+	// max_episode_steps, e.g. 100 for FrozenLake-v1, 200 for Taxi-v3), or
+	// 0 when it has none.
+	MaxEpisodeSteps int `json:"max_episode_steps"`
 	// Python is the interpreter's version.
 	Python string `json:"python"`
 	// ActionSpace and ObservationSpace describe the spaces.

@@ -18,6 +18,7 @@ import math
 import os
 import sys
 import traceback
+from collections.abc import Mapping
 
 PROTOCOL_VERSION = 1
 
@@ -35,42 +36,71 @@ def _take_protocol_streams():
 
 
 def jsonable(v, depth=0):
-    """Turns v into plain JSON data. numpy arrays and scalars are recognised
-    by their tolist/item methods; NaN and infinities become the strings
-    "NaN", "Infinity" and "-Infinity"; unknown objects become their repr."""
+    """Turns v into plain JSON data, ints kept as ints. numpy arrays and
+    scalars (np.int64, np.float32, np.bool_, …) are recognised by their
+    tolist/item methods, so numpy need not be importable; NaN and infinities
+    become the strings "NaN", "Infinity" and "-Infinity"; tuples and sets
+    become lists; unknown objects become their repr."""
     if depth > 64:
         return repr(v)
-    if v is None or isinstance(v, (bool, str)):
-        return v
-    if isinstance(v, int):
-        return v
-    if isinstance(v, float):
-        if math.isnan(v):
-            return "NaN"
-        if math.isinf(v):
-            return "Infinity" if v > 0 else "-Infinity"
-        return v
-    if isinstance(v, dict):
-        return {str(k): jsonable(x, depth + 1) for k, x in v.items()}
+    if v is None:
+        return None
+    if isinstance(v, bool):
+        return bool(v)
+    if isinstance(v, int):  # int subclasses too (IntEnum)
+        return int(v)
+    if isinstance(v, float):  # np.float64 subclasses float
+        return _float(float(v))
+    if isinstance(v, str):
+        return str(v)
+    if isinstance(v, Mapping):
+        return {_key(k): jsonable(x, depth + 1) for k, x in v.items()}
     if isinstance(v, (list, tuple)):
         return [jsonable(x, depth + 1) for x in v]
     if isinstance(v, (set, frozenset)):
         return [jsonable(x, depth + 1) for x in sorted(v, key=repr)]
     if isinstance(v, (bytes, bytearray)):
         return bytes(v).decode("utf-8", "replace")
-    tolist = getattr(v, "tolist", None)
-    if callable(tolist):
-        try:
-            return jsonable(tolist(), depth + 1)
-        except Exception:
-            pass
-    item = getattr(v, "item", None)
-    if callable(item):
-        try:
-            return jsonable(item(), depth + 1)
-        except Exception:
-            pass
+    for method in ("tolist", "item"):  # numpy arrays and scalars, and look-alikes
+        f = getattr(v, method, None)
+        if callable(f):
+            try:
+                plain = f()
+            except Exception:
+                continue
+            if plain is not v:
+                return jsonable(plain, depth + 1)
     return repr(v)
+
+
+def _float(f):
+    if math.isnan(f):
+        return "NaN"
+    if math.isinf(f):
+        return "Infinity" if f > 0 else "-Infinity"
+    return f
+
+
+def _key(k):
+    """A dict key as JSON text: numpy scalar keys by their plain value."""
+    if isinstance(k, str):
+        return str(k)
+    plain = jsonable(k)
+    return plain if isinstance(plain, str) else json.dumps(plain)
+
+
+def reward_value(r):
+    """The step's reward as a JSON number (an int stays an int), or one of
+    the strings for NaN and the infinities."""
+    v = jsonable(r)
+    if isinstance(v, bool):
+        return int(v)
+    if isinstance(v, (int, float)) or v in ("NaN", "Infinity", "-Infinity"):
+        return v
+    try:
+        return _float(float(r))
+    except (TypeError, ValueError):
+        raise TypeError("the reward must be a number, got %r (%s)" % (r, type(r).__name__))
 
 
 def _flat(v):
@@ -192,19 +222,70 @@ def _is_dotted_identifier(s):
     return bool(s) and all(p.isidentifier() for p in s.split("."))
 
 
-def _gym_render_modes(gym, env_id):
-    """The render modes a registered environment declares, or None."""
+def _declared_render_modes(gym, name):
+    """The render modes that the environment registered as name declares,
+    read from its creator's metadata as gymnasium.make reads them, without
+    making it; None when they cannot be found so (an unversioned id, a
+    registry that gymnasium.spec does not answer)."""
     try:
-        spec = gym.spec(env_id)
-        ep = spec.entry_point
+        module, sep, env_id = name.partition(":")
+        if not sep:
+            module, env_id = "", name
+        if module:
+            importlib.import_module(module)  # it registers its ids
+        ep = gym.spec(env_id).entry_point
         if callable(ep):
             creator = ep
         else:
             mod, _, attr = str(ep).partition(":")
             creator = _resolve(mod, attr)
-        return list((getattr(creator, "metadata", {}) or {}).get("render_modes", []) or [])
+        modes = (getattr(creator, "metadata", None) or {}).get("render_modes")
+        return None if modes is None else [str(m) for m in modes]
     except Exception:
         return None
+
+
+def _make_gym(gym, name, kwargs):
+    """gymnasium.make(name, **kwargs), with render_mode="ansi" when kwargs
+    name no render mode and the environment declares "ansi". The modes are
+    checked first: make does not refuse a mode the environment lacks, but
+    its first render then fails (Blackjack has no "ansi")."""
+    if "render_mode" in kwargs:
+        return gym.make(name, **kwargs)
+    modes = _declared_render_modes(gym, name)
+    if modes is not None:
+        if "ansi" in modes:
+            kwargs["render_mode"] = "ansi"
+        return gym.make(name, **kwargs)
+    env = gym.make(name, **kwargs)
+    modes = (getattr(env, "metadata", None) or {}).get("render_modes") or ()
+    if "ansi" in modes:  # make it again, rendering as text
+        close = getattr(env, "close", None)
+        if callable(close):
+            close()
+        kwargs["render_mode"] = "ansi"
+        env = gym.make(name, **kwargs)
+    return env
+
+
+def max_episode_steps(env):
+    """The step limit of gymnasium.make's TimeLimit wrapper (env.spec's
+    max_episode_steps, or the wrapper's own count), or None."""
+    try:
+        n = getattr(getattr(env, "spec", None), "max_episode_steps", None)
+        if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+            return n
+    except Exception:
+        pass
+    e = env
+    for _ in range(64):
+        n = getattr(e, "_max_episode_steps", None)
+        if isinstance(n, int) and not isinstance(n, bool) and n > 0:
+            return n
+        e = getattr(e, "env", None)
+        if e is None:
+            break
+    return None
 
 
 def make_env(name, kwargs):
@@ -231,11 +312,7 @@ def make_env(name, kwargs):
         raise ImportError(
             "%r is not module:factory and gymnasium is not installed to make it as a registered id "
             "(pip install gymnasium)" % name)
-    if "render_mode" not in kwargs:
-        modes = _gym_render_modes(gym, name)
-        if modes and "ansi" in modes:
-            kwargs["render_mode"] = "ansi"
-    return gym.make(name, **kwargs)
+    return _make_gym(gym, name, kwargs)
 
 
 class Shim:
@@ -274,6 +351,7 @@ class Shim:
             self.env = make_env(self.name, params.get("kwargs") or {})
             out = {"protocol": PROTOCOL_VERSION, "env": self.name,
                    "render_mode": jsonable(getattr(self.env, "render_mode", None)),
+                   "max_episode_steps": max_episode_steps(self.env),
                    "python": sys.version.split()[0]}
             out.update(self.spaces())
             return out
@@ -296,7 +374,7 @@ class Shim:
         if method == "step":
             action = to_action(self.env.action_space, params.get("action"))
             obs, reward, terminated, truncated, info = self.env.step(action)
-            out = {"observation": jsonable(obs), "reward": jsonable(float(reward)),
+            out = {"observation": jsonable(obs), "reward": reward_value(reward),
                    "terminated": bool(terminated), "truncated": bool(truncated),
                    "info": jsonable(info or {})}
             out["render"], err = self.render()

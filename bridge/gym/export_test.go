@@ -1,0 +1,4 @@
+package gym
+
+// PlainANSI is plainANSI, for the external tests.
+var PlainANSI = plainANSI

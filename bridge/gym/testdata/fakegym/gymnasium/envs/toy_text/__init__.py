@@ -1,0 +1,1 @@
+"""The toy-text helpers the stand-ins use."""
