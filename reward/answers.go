@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"regexp"
 	"strings"
 	"unicode"
 )
@@ -25,25 +26,114 @@ func Equivalent(gold, pred string, tol float64) bool {
 	if looseKey(g) == looseKey(p) {
 		return true
 	}
-	ga, err := parseAnswer(g)
-	if err != nil {
+	if c, ok := choiceLetter(g, goldChoiceRE); ok {
+		if d, ok := choiceLetter(p, predChoiceRE); ok {
+			return c == d
+		}
+	}
+	// A reference with both the letter and the value, "(B) 12" (AMC
+	// problems in MATH): either matches.
+	if m := choiceValueRE.FindStringSubmatch(g); m != nil {
+		if d, ok := choiceLetter(p, predChoiceRE); ok {
+			return m[1][0]&^0x20 == d
+		}
+		return Equivalent(m[2], p, tol)
+	}
+	ga, errG := parseAnswer(g)
+	pa, errP := parseAnswer(p)
+	if errG == nil && errP == nil && equalAnswers(ga, pa, tol) {
+		return true
+	}
+	if equalEquations(g, p, tol) {
+		return true
+	}
+	// "x = \frac{1}{3} \approx 0.33": the exact value before \approx counts.
+	if parts := splitTop(p, `\approx`); len(parts) > 1 && strings.TrimSpace(parts[0]) != "" {
+		if Equivalent(g, parts[0], tol) {
+			return true
+		}
+	}
+	// A unit letter beside a constant: "5 m", "30 m^2" against 30.
+	if errG == nil && isConstant(ga) {
+		if q, ok := dropUnitLetter(p); ok {
+			qa, err := parseAnswer(q)
+			return err == nil && equalAnswers(ga, qa, tol)
+		}
+	}
+	if errP == nil && isConstant(pa) {
+		if q, ok := dropUnitLetter(g); ok {
+			qa, err := parseAnswer(q)
+			return err == nil && equalAnswers(qa, pa, tol)
+		}
+	}
+	return false
+}
+
+// Multiple-choice answers: a reference "(C)" or "C" is matched by a
+// prediction that starts with that letter ("(C) 12", "C)", "C. 12",
+// "option C").
+var (
+	goldChoiceRE  = regexp.MustCompile(`^(?:\(([A-Ha-h])\)|([A-H]))$`)
+	choiceValueRE = regexp.MustCompile(`^\(([A-Ha-h])\)\s*([^\s,;(].*)$`)
+	predChoiceRE  = regexp.MustCompile(`^(?:(?i:option|choice)\s*)?(?:\(([A-Ha-h])\)(?:\s.*)?|([A-H])\)(?:\s.*)?|([A-H])(?:[.:]\s.*)?)$`)
+)
+
+// choiceLetter returns the upper-case choice letter re finds in s.
+func choiceLetter(s string, re *regexp.Regexp) (byte, bool) {
+	m := re.FindStringSubmatch(s)
+	if m == nil {
+		return 0, false
+	}
+	for _, g := range m[1:] {
+		if g != "" {
+			return g[0] &^ 0x20, true
+		}
+	}
+	return 0, false
+}
+
+// unitLetterRE is a quantity followed by a one-letter unit (metres,
+// seconds, grams, hours, litres), perhaps squared or cubed.
+var unitLetterRE = regexp.MustCompile(`^(.*[\d}])\s*(?:m|s|g|h|l|L)\s*(?:\^\s*\{?\s*[23]\s*\}?)?$`)
+
+// dropUnitLetter removes a one-letter unit after a quantity.
+func dropUnitLetter(s string) (string, bool) {
+	m := unitLetterRE.FindStringSubmatch(s)
+	if m == nil || !hasDigit(m[1]) {
+		return "", false
+	}
+	return m[1], true
+}
+
+// isConstant reports whether a is one number: a scalar without variables.
+func isConstant(a *answer) bool {
+	if a.kind != aScalar {
 		return false
 	}
-	pa, err := parseAnswer(p)
-	if err != nil {
-		return false
-	}
-	return equalAnswers(ga, pa, tol)
+	vars := map[string]bool{}
+	freeVars(a.expr, vars)
+	return len(vars) == 0
 }
 
 // looseKey is the form answers are compared in as text: lower case, no
-// spaces or braces, "(B)" read as "b".
+// spaces (but one between two digits, so "2 1/2" is not "21/2"), braces
+// dropped only around a single character (so "2^{x+1}" is not "2^x+1"),
+// "(B)" read as "b".
 func looseKey(s string) string {
+	s = singleBraceRE.ReplaceAllString(s, "$1")
 	var b strings.Builder
+	pendingSpace := false
 	for _, r := range s {
-		if unicode.IsSpace(r) || r == '{' || r == '}' {
+		if unicode.IsSpace(r) {
+			pendingSpace = true
 			continue
 		}
+		if pendingSpace && unicode.IsDigit(r) && b.Len() > 0 {
+			if k := b.String(); isDigit(k[len(k)-1]) {
+				b.WriteByte(' ')
+			}
+		}
+		pendingSpace = false
 		b.WriteRune(unicode.ToLower(r))
 	}
 	k := b.String()
@@ -52,6 +142,9 @@ func looseKey(s string) string {
 	}
 	return k
 }
+
+// singleBraceRE is a brace group around one character: "x^{2}", "\frac{1}{2}".
+var singleBraceRE = regexp.MustCompile(`\{\s*([^{}\s\\])\s*\}`)
 
 // mathEqualParams are math_equal's parameters.
 type mathEqualParams struct {
@@ -83,7 +176,7 @@ func newMathEqual(params map[string]any) (Func, error) {
 
 func extractFor(completion string, strict bool) (answer, method string) {
 	if strict {
-		if f, ok := explicitAnswer(afterThink(completion)); ok {
+		if f, ok := explicitAnswer(answerRegion(completion)); ok {
 			return f.text, f.method
 		}
 		return "", ""
@@ -134,6 +227,7 @@ func newExactMatch(params map[string]any) (Func, error) {
 }
 
 func (p exactMatchParams) normalize(s string) string {
+	s = plainText(s)
 	if !p.CaseSensitive {
 		s = strings.ToLower(s)
 	}
@@ -154,6 +248,50 @@ func (p exactMatchParams) normalize(s string) string {
 		}, s)
 	}
 	return strings.Join(strings.Fields(s), " ")
+}
+
+// plainText removes the markup around a text answer, which exact_match
+// ignores: \boxed{}, math delimiters, \text{} and its kin, markdown
+// emphasis, and a final period after a letter or digit when the text holds
+// no other ("Paris." but not "U.S.A.").
+func plainText(s string) string {
+	s = strings.TrimSpace(s)
+	if len(s) > maxNormalizeLen {
+		return s
+	}
+	for n := 0; n < 4; n++ {
+		t := unwrapBoxed(s)
+		t = stripMathDelimiters(t)
+		if len(t) >= 2 && t[0] == '$' && t[len(t)-1] == '$' && unescapedDollar(t[1:]) == len(t)-2 {
+			t = t[1 : len(t)-1]
+		}
+		t = unwrapTextCommands(t)
+		t = strings.TrimSpace(strings.Trim(strings.TrimSpace(t), "*_"))
+		if t == s {
+			break
+		}
+		s = t
+	}
+	if n := len(s); n >= 2 && s[n-1] == '.' && (isLetter(s[n-2]) || isDigit(s[n-2])) && !strings.Contains(s[:n-1], ".") {
+		s = s[:n-1]
+	}
+	return s
+}
+
+// unwrapTextCommands replaces \text{X} and its kin by X.
+func unwrapTextCommands(s string) string {
+	for n := 0; n < 32; n++ {
+		loc := textCmdRE.FindStringIndex(s)
+		if loc == nil {
+			break
+		}
+		inner, after, ok := braceGroup(s[loc[1]-1:])
+		if !ok {
+			break
+		}
+		s = s[:loc[0]] + inner + after
+	}
+	return s
 }
 
 // numericParams are numeric's parameters: |pred-gold| <= max(rel_tol *
@@ -196,8 +334,14 @@ func newNumeric(params map[string]any) (Func, error) {
 // numberValues reads s as one number without free variables; a percentage
 // yields both readings.
 func numberValues(s string) ([]float64, bool) {
-	a, err := parseAnswer(normalizeAnswer(s))
-	if err != nil || a.kind != aScalar {
+	n := normalizeAnswer(s)
+	a, err := parseAnswer(n)
+	if err == nil && !isConstant(a) {
+		if q, ok := dropUnitLetter(n); ok { // "5 m"
+			a, err = parseAnswer(q)
+		}
+	}
+	if err != nil || !isConstant(a) {
 		return nil, false
 	}
 	var out []float64

@@ -401,6 +401,15 @@ func TestExtractAnswer(t *testing.T) {
 		{"she paid $1,250.50 in total", "1,250.50", MethodLastNumber},
 		{"<think>The answer is 3.</think>The answer is 4.", "4", MethodPhrase},
 		{"<think>The answer is 3.</think>", "3", MethodPhrase},
+		{"The answer is 7\n\nQuestion: What is 3+5?\nThe answer is 8", "7", MethodPhrase},
+		{"Problem: what is 3+4?\nThe answer is 7.", "7", MethodPhrase},
+		{"The correct option is (C).", "(C)", MethodPhrase},
+		{"(B) 12", "(B) 12", MethodWhole},
+		{`\textbf{(D) } 5`, `\textbf{(D) } 5`, MethodWhole},
+		{"3:1", "3:1", MethodWhole},
+		{"He needs 160 minutes (2 hours 40 minutes).", "160", MethodLastNumber},
+		{`so the probability is $\frac{1}{6}$, or about 16.7\%.`, `\frac{1}{6}`, MethodLastMath},
+		{"The house is worth $1.5 million.", "1.5 million", MethodLastNumber},
 		{"", "", ""},
 		{"I cannot say, there is not enough information here\nsorry", "", ""},
 	}
@@ -479,6 +488,14 @@ func TestExactMatch(t *testing.T) {
 		{nil, "18", "<answer>18.0</answer>", 0}, // exact, not mathematical
 		{map[string]any{"extract": false}, "hello world", "Hello  World", 1},
 		{map[string]any{"extract": false}, "hello", "The answer is hello", 0},
+		{nil, "Paris", `\boxed{\text{Paris}}`, 1},
+		{nil, "Paris", "**Paris**", 1},
+		{nil, "Paris", "Paris.", 1},
+		{nil, "Paris", `$\text{Paris}$`, 1},
+		{nil, `\text{Paris}`, "<answer>\\textbf{Paris}</answer>", 1},
+		{nil, "18", "$18$", 1},
+		{nil, "Paris", `\boxed{\text{Lyon}}`, 0},
+		{nil, "U.S.A.", "<answer>U.S.A</answer>", 0}, // only a lone final period goes
 	}
 	reg := NewRegistry()
 	for _, tt := range tests {
@@ -513,6 +530,12 @@ func TestNumeric(t *testing.T) {
 		{nil, "5", "(1, 2)", 0},
 		{nil, "5", "x + 1", 0},
 		{nil, "abc", "5", 0},
+		{nil, "5", "5 m", 1},
+		{nil, "5", "5 x", 0},
+		{nil, "1500000", "It sold for $1.5 million.", 1},
+		{nil, "21", "twenty-one", 1},
+		{nil, "5", "x > 5", 0},
+		{nil, "0.5", `\boxed{50\%}`, 1},
 	}
 	reg := NewRegistry()
 	for _, tt := range tests {
@@ -530,5 +553,93 @@ func TestNumeric(t *testing.T) {
 	}
 	if _, err := reg.New("numeric", map[string]any{"abs_tol": -1}); !errors.Is(err, ErrBadParams) {
 		t.Errorf("abs_tol -1: err = %v, want ErrBadParams", err)
+	}
+}
+
+func TestNormalizeAnswerRewrites(t *testing.T) {
+	tests := map[string]string{
+		`0.\overline{3}`:             `\frac{3}{9}`,
+		`0.1\overline{6}`:            `\frac{15}{90}`,
+		`1.\overline{36}`:            `\frac{135}{99}`,
+		"1.5 million":                "1500000",
+		"2,500 thousand":             "2500000",
+		"0.25 million":               "250000",
+		"twenty-one":                 "21",
+		"one hundred and five":       "105",
+		"three thousand two hundred": "3200",
+		"one two":                    "one two",
+		"twenty twenty":              "twenty twenty",
+		"3rd":                        "3",
+		"Sunday!":                    "Sunday",
+		"5!":                         "5!",
+		"n!":                         "n!",
+		"½":                          `\frac{1}{2}`,
+		"x²":                         "x^2",
+		`\varnothing`:                `\emptyset`,
+		`\{ \}`:                      `\emptyset`,
+		`\mathbb{R}`:                 `(-\infty,\infty)`,
+		`\text{all real numbers}`:    `(-\infty,\infty)`,
+		`{10 \choose 3}`:             `\binom{10}{3}`,
+		`\langle 1, 2\rangle`:        "( 1, 2)",
+		"1, 2, and 3":                "1, 2 , 3",
+	}
+	for in, want := range tests {
+		if got := normalizeAnswer(in); got != want {
+			t.Errorf("normalizeAnswer(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestLooseKey(t *testing.T) {
+	tests := []struct {
+		a, b string
+		same bool
+	}{
+		{"x^{2}", "x^2", true},
+		{`\frac{1}{2}`, `\frac12`, true},
+		{"(B)", "b", true},
+		{"Monday", "mon day", true},
+		{"2^{x+1}", "2^x+1", false}, // braces around more than one character matter
+		{`\sqrt{2x}`, `\sqrt{2}x`, false},
+		{"2 1/2", "21/2", false}, // a space between digits matters
+	}
+	for _, tt := range tests {
+		if got := looseKey(tt.a) == looseKey(tt.b); got != tt.same {
+			t.Errorf("looseKey(%q) == looseKey(%q) is %v, want %v (%q, %q)", tt.a, tt.b, got, tt.same, looseKey(tt.a), looseKey(tt.b))
+		}
+	}
+}
+
+// TestInequalityIntervals checks the interval each inequality is read as.
+func TestInequalityIntervals(t *testing.T) {
+	tests := []struct{ ineq, interval string }{
+		{"x > 3", `(3,\infty)`},
+		{`x \ge 3`, `[3,\infty)`},
+		{"3 < x", `(3,\infty)`},
+		{"x < 3", `(-\infty,3)`},
+		{`5 \geq x`, `(-\infty,5]`},
+		{`-2 \le x < 7`, "[-2,7)"},
+		{`7 > x \geqslant -2`, "[-2,7)"},
+		{"0 < t <= 1", "(0,1]"},
+		{`\frac{1}{2} \lt y \lt \pi`, `(\frac{1}{2},\pi)`},
+	}
+	for _, tt := range tests {
+		a, err := parseAnswer(normalizeAnswer(tt.ineq))
+		if err != nil {
+			t.Errorf("parseAnswer(%q): %v", tt.ineq, err)
+			continue
+		}
+		b, err := parseAnswer(tt.interval)
+		if err != nil {
+			t.Fatalf("parseAnswer(%q): %v", tt.interval, err)
+		}
+		if !equalAnswers(a, b, DefaultTolerance) {
+			t.Errorf("%q is not read as %q", tt.ineq, tt.interval)
+		}
+	}
+	for _, bad := range []string{"x < y", "1 < 2", "x < 3 > 2", "x < (1,2)", "<"} {
+		if _, err := parseAnswer(bad); err == nil {
+			t.Errorf("parseAnswer(%q) succeeded; want an error (not an inequality in one variable)", bad)
+		}
 	}
 }

@@ -48,14 +48,47 @@
 // math_equal compares answers as mathematics: exact rational arithmetic when
 // both sides are exact, floating point with a relative tolerance (param
 // tolerance, default 1e-6) when a side involves sqrt, pi, functions or a
-// decimal literal. A percentage "p%" equals both p and p/100, so GSM8K's
-// gold "50" matches "50%" and "0.5" matches "50%"; "50" and "0.5" without a
-// percent sign differ. A mixed number "2 1/2" or "2\frac{1}{2}" is 2.5.
-// Sets "{1,2}" and bare lists "1, 2" compare unordered; tuples "(1,2)" and
-// intervals "[0,1)" compare in order, brackets included. Free variables are
-// compared by evaluating both sides at fixed points; "e" is Euler's number
-// and "i" an ordinary variable. Several boxes joined only by commas or
-// "and" ("\boxed{2} and \boxed{3}") are one list answer.
+// decimal literal, so 2\pi equals 6.2831853 but not 6.28. A percentage "p%"
+// equals both p and p/100, so GSM8K's gold "50" matches "50%" and "0.5"
+// matches "50%" (and 10\% equals 0.1); "50" and "0.5" without a percent
+// sign differ. A mixed number "2 1/2" or "2\frac{1}{2}" is 2.5; "0.\overline{3}"
+// is 1/3; "1.5 million" is 1500000; "twenty-one" is 21 and "3rd" is 3.
+// Sets "{1,2}" and bare lists "1, 2" are the same thing and compare
+// unordered, element for element (a repeated element counts twice); a
+// "\pm" inside one stands for both its elements. Tuples "(1,2)" and
+// intervals "[0,1)" compare in order, brackets included, so (1,2) is not
+// [1,2]. An inequality in one variable is the interval it describes
+// ("-2 \le x < 7" is [-2,7), "x > 3" is (3,\infty)); \mathbb{R} and "all
+// real numbers" are (-\infty,\infty); \varnothing and \{\} are \emptyset. A
+// matrix of one row or column equals the tuple of its entries in ( ) or
+// [ ]. "x = 5", "x \in [2,5]" and "2+3=5" are compared by the part after the
+// last relation; failing that, two equations are equal when their sides'
+// differences are proportional ("y = -x/2 + 3" and "x + 2y = 6"); in
+// "\frac13 \approx 0.33" the exact part counts too. Free variables are
+// compared by evaluating both sides at fixed points, positive and negative
+// (so x is not |x|); "e" is Euler's number and "i" an ordinary variable;
+// "xy" is x times y and "\sin 2x" is sin(2x). Units are dropped: words and
+// \text{} units ("5 \text{ cm}", "10 dollars"), degree signs (30^\circ is
+// 30), currency signs, and a one-letter unit (m, s, g, h, l) beside a
+// number when the other side is a plain number. A reference that is a
+// choice letter, "(C)" or "C", is matched by a prediction that starts with
+// it ("(C) 12", "C)", "C. 12"), not by another letter; a reference "(B) 12"
+// is matched by B or by 12. Text answers compare without case, spaces,
+// \text{} or a final period ("\text{Monday}" is "monday."). Several boxes
+// joined only by commas or "and" ("\boxed{2} and \boxed{3}") are one list
+// answer.
+//
+// exact_match compares text, not mathematics ("18" is not "18.0"), after
+// removing markup: \boxed{}, math delimiters, \text{} and its kin, markdown
+// emphasis and one final period. numeric reads each side as one number
+// (units, percent and number words as above).
+//
+// Answer extraction prefers the text after </think>, and stops before a new
+// few-shot turn ("\n\nQuestion: …") that follows an explicit answer. After
+// the explicit forms, a short line that starts with a choice letter ("(B)
+// 12") or is a ratio or time ("3:1") is taken whole; the last-math and
+// last-number fallbacks skip a closing remark ("160 minutes (2 hours 40
+// minutes)", "1/6, or about 16.7%").
 //
 // The Calculator weighs the environment's step rewards by env_weight
 // (default 1) and lists them under the component "env". A verifier's

@@ -13,7 +13,8 @@ const (
 	MethodBoxed = "boxed"
 	// MethodHashes: the rest of the line after the last "####" (GSM8K).
 	MethodHashes = "hashes"
-	// MethodPhrase: after the last "The answer is", "Final answer:" or "Answer:".
+	// MethodPhrase: after the last "The answer is", "Final answer:",
+	// "Answer:" or "The correct option is".
 	MethodPhrase = "phrase"
 	// MethodWhole: the whole completion, when it is itself a short answer.
 	MethodWhole = "whole"
@@ -29,29 +30,46 @@ const maxWholeLen = 200
 
 // ExtractAnswer returns the final answer in a model's completion and how it
 // was found (one of the Method constants; "" when nothing was found). Text
-// after a closing </think> is preferred when there is any. The precedence is
-// an <answer> tag, then \boxed{}, "####", an answer phrase, the whole
-// completion when it is a short mathematical answer ("x = 5", "\frac12",
-// "10 dollars"), and last the last number.
+// after a closing </think> is preferred when there is any, and a few-shot
+// turn the model went on to write ("\n\nQuestion: …") after an explicit
+// answer is ignored. The precedence is an <answer> tag, then \boxed{},
+// "####", an answer phrase, the whole completion when it is a short
+// mathematical answer ("x = 5", "\frac12", "10 dollars"), a choice ("(B)
+// 12") or a ratio ("3:1"), then the last inline math, and last the last
+// number; those two skip a closing remark ("(2 hours 40 minutes)").
 func ExtractAnswer(completion string) (answer, method string) {
-	text := afterThink(completion)
+	text := answerRegion(completion)
 	if a, ok := explicitAnswer(text); ok {
 		return a.text, a.method
 	}
 	t := strings.TrimSpace(text)
-	if isBareAnswer(t) {
+	if isBareAnswer(t) || isShortLine(t) && (choiceLeadRE.MatchString(normalizeAnswer(t)) || ratioRE.MatchString(t)) {
 		return t, MethodWhole
 	}
-	if m, ok := lastMath(text); ok {
+	// Remarks after the answer ("(2 hours 40 minutes)", ", or about 16.7%")
+	// are not the answer.
+	body := trimRemarks(text)
+	if m, ok := lastMath(body); ok {
 		return m, MethodLastMath
 	}
-	if n, ok := lastNumber(text); ok {
+	if n, ok := lastNumber(body); ok {
 		return n, MethodLastNumber
 	}
 	if t != "" && len(t) <= maxWholeLen && !strings.Contains(t, "\n") {
 		return t, MethodWhole
 	}
 	return "", ""
+}
+
+// choiceLeadRE is a line that starts with a multiple-choice letter:
+// "(B) 12", "B) 12", "C. 7", "A)".
+var choiceLeadRE = regexp.MustCompile(`^\*{0,2}(?:\([A-H]\)|[A-H]\))\*{0,2}(?:\s|$)|^[A-H]\.\s`)
+
+// ratioRE is a ratio or a time of day: "3:1", "9:00".
+var ratioRE = regexp.MustCompile(`^\d+(?:\s*:\s*\d+)+$`)
+
+func isShortLine(t string) bool {
+	return t != "" && len(t) <= maxWholeLen && !strings.Contains(t, "\n")
 }
 
 // ReferenceAnswer returns the answer in a dataset's reference: the part
@@ -76,7 +94,7 @@ func ReferenceAnswer(gold string) string {
 // HasExplicitAnswer reports whether completion marks a final answer
 // explicitly: an answer tag, \boxed{}, "####" or an answer phrase.
 func HasExplicitAnswer(completion string) bool {
-	_, ok := explicitAnswer(afterThink(completion))
+	_, ok := explicitAnswer(answerRegion(completion))
 	return ok
 }
 
@@ -104,6 +122,22 @@ func explicitAnswer(text string) (found, bool) {
 	}
 	return found{}, false
 }
+
+// answerRegion is the part of a completion its answer is looked for in:
+// the text after </think> ([afterThink]), cut before a new few-shot turn
+// ("\n\nQuestion: …") that follows an explicit answer.
+func answerRegion(completion string) string {
+	text := afterThink(completion)
+	for _, loc := range nextTurnRE.FindAllStringIndex(text, 4) {
+		if _, ok := explicitAnswer(text[:loc[0]]); ok {
+			return text[:loc[0]]
+		}
+	}
+	return text
+}
+
+// nextTurnRE starts a new few-shot turn a model went on to write.
+var nextTurnRE = regexp.MustCompile(`\n\s*(?:Question|Problem|Q|Human|User)\s*:`)
 
 // afterThink returns the text after the last </think>, or all of text when
 // nothing follows it.
@@ -257,9 +291,10 @@ func afterHashes(text string) (string, bool) {
 	return rest, rest != ""
 }
 
-// answerPhraseRE finds "the answer is", "final answer:", "answer:" (with
-// markdown bold around); group 1 is "is", group 2 the colon.
-var answerPhraseRE = regexp.MustCompile(`(?i)\b(?:final\s+)?answer\b(?:\s*\*+)?(\s+is\b)?(?:\s*\*+)?\s*([:：])?`)
+// answerPhraseRE finds "the answer is", "final answer:", "answer:", "the
+// correct option is" (with markdown bold around); group 1 is "is", group 2
+// the colon.
+var answerPhraseRE = regexp.MustCompile(`(?i)\b(?:final\s+answer|answer|(?:correct\s+)?(?:option|choice))\b(?:\s*\*+)?(\s+is\b)?(?:\s*\*+)?\s*([:：])?`)
 
 // answerPhrase returns the answer after the last answer phrase.
 func answerPhrase(text string) (string, bool) {
@@ -358,12 +393,48 @@ func lastNumber(text string) (string, bool) {
 		return "", false
 	}
 	m := ms[len(ms)-1]
-	n := text[m[0]:m[1]]
+	n := text[m[0]:withScale(text, m[1])]
 	if strings.HasPrefix(n, "-") && m[0] > 0 && !strings.ContainsRune(" \t\n($=:[{", rune(text[m[0]-1])) {
 		n = n[1:] // a hyphen, as in "3-4", not a minus sign
 	}
 	return n, true
 }
+
+// scaleAfterRE is a scale word right after a number: "1.5 million".
+var scaleAfterRE = regexp.MustCompile(`^\s*(?i:thousand|million|billion|trillion)\b`)
+
+// withScale returns end moved past a scale word that follows the number
+// ending there.
+func withScale(text string, end int) int {
+	if loc := scaleAfterRE.FindStringIndex(text[end:]); loc != nil {
+		return end + loc[1]
+	}
+	return end
+}
+
+// approxRemarkRE starts a remark restating an answer approximately:
+// ", or about 16.7%", "(approximately 0.17)", "≈ 3.14".
+var approxRemarkRE = regexp.MustCompile(`(?i)(?:,\s*|\s+|\s*\(\s*)(?:(?:or|which\s+is|that\s+is|i\.e\.,?)\s+)?(?:about|approximately|approx\.|roughly|around|nearly|\$?\\approx|≈)\s*\$?[-\d.]`)
+
+// trimRemarks cuts text before a last-line remark that holds numbers but
+// follows the answer: an approximate restatement or a parenthetical
+// remark, when a number comes before it.
+func trimRemarks(text string) string {
+	start := strings.LastIndexByte(strings.TrimRight(text, " \t\r\n"), '\n') + 1
+	start = max(start, len(text)-maxRemarkLen)
+	line := text[start:]
+	if loc := approxRemarkRE.FindStringIndex(line); loc != nil && numberRE.MatchString(line[:loc[0]]) {
+		return text[:start+loc[0]]
+	}
+	trimmed := strings.TrimRight(line, " \t\r\n.!")
+	if loc := remarkRE.FindStringIndex(trimmed); loc != nil && numberRE.MatchString(trimmed[:loc[0]]) {
+		return text[:start+loc[0]]
+	}
+	return text
+}
+
+// maxRemarkLen bounds the end of a completion searched for a remark.
+const maxRemarkLen = 300
 
 // maxPhraseTries bounds how many answer phrases are tried, last first;
 // maxTailLen bounds the text after one that is looked at.
@@ -386,7 +457,7 @@ func refine(a string, first bool) string {
 	}
 	if first {
 		if loc := numberRE.FindStringIndex(a); loc != nil {
-			return a[loc[0]:loc[1]]
+			return a[loc[0]:withScale(a, loc[1])]
 		}
 	}
 	if n, ok := lastNumber(a); ok {

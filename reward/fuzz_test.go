@@ -9,6 +9,9 @@ func FuzzExtractAnswer(f *testing.F) {
 	for _, c := range mathCases {
 		f.Add(c.pred)
 	}
+	for _, c := range realCases {
+		f.Add(c.pred)
+	}
 	for _, s := range []string{`\boxed{`, `\boxed{\boxed{}`, "<answer>", "####", "The answer is", "$$", `\(`, "<think></think>", "-", "1,", "\\"} {
 		f.Add(s)
 	}
@@ -38,6 +41,9 @@ func FuzzEquivalent(f *testing.F) {
 	for _, c := range mathCases {
 		f.Add(c.gold, c.pred)
 	}
+	for _, c := range realCases {
+		f.Add(c.gold, c.pred)
+	}
 	f.Fuzz(func(t *testing.T, gold, pred string) {
 		_ = Equivalent(gold, pred, 0)
 		if normalizeAnswer(gold) != "" && !Equivalent(gold, gold, 0) {
@@ -50,7 +56,11 @@ func FuzzParseAnswer(f *testing.F) {
 	for _, c := range mathCases {
 		f.Add(normalizeAnswer(c.gold))
 	}
-	for _, s := range []string{"2^2^2^2^2", "9^9^9^9", "1000!", `\frac{1}{0}`, `\sqrt[0]{2}`, "((((((1))))))", "|1|2|", "x_", `\binom{5}{9}`, "1e400", "2^{-99999}"} {
+	for _, c := range realCases {
+		f.Add(normalizeAnswer(c.pred))
+	}
+	for _, s := range []string{"x <", "< x", "1 < x < ", `x \le \le 2`, "a < b < c < d", `(-\infty,\infty)`, `\emptyset`,
+		`\begin{pmatrix}1\\2\end{pmatrix}`, `\sin 2x y`, "xy^2", "x = y = ", "(B) 12", "2^2^2^2^2", "9^9^9^9", "1000!", `\frac{1}{0}`, `\sqrt[0]{2}`, "((((((1))))))", "|1|2|", "x_", `\binom{5}{9}`, "1e400", "2^{-99999}"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {

@@ -3,6 +3,7 @@ package reward
 import (
 	"fmt"
 	"hash/fnv"
+	"math"
 	"regexp"
 	"strings"
 )
@@ -24,6 +25,7 @@ type answer struct {
 	open, close string // aTuple brackets
 	elems       []*answer
 	expr        *node // aScalar
+	pm          bool  // an aSet read from "a \pm b"
 }
 
 // maxElems bounds the elements compared in one answer.
@@ -84,8 +86,16 @@ func parseAnswerDepth(s string, depth int) (*answer, error) {
 			return parseAnswerDepth(inner, depth+1)
 		}
 	}
+	if a, ok, err := parseInequality(s, depth); ok {
+		return a, err
+	}
 	if strings.Count(s, `\pm`) == 1 && len(splitTop(s, "=")) == 1 {
-		return parseList([]string{strings.Replace(s, `\pm`, "+", 1), strings.Replace(s, `\pm`, "-", 1)}, aSet, depth)
+		a, err := parseList([]string{strings.Replace(s, `\pm`, "+", 1), strings.Replace(s, `\pm`, "-", 1)}, aSet, depth)
+		if err != nil {
+			return nil, err
+		}
+		a.pm = true
+		return a, nil
 	}
 	// "x = 5", "x \in [0,1)", "2+3=5": the part after the last relation.
 	for _, rel := range []string{"=", `\approx`, `\in`} {
@@ -118,9 +128,125 @@ func parseList(parts []string, kind answerKind, depth int) (*answer, error) {
 		if err != nil {
 			return nil, err
 		}
+		if kind == aSet && e.pm {
+			a.elems = append(a.elems, e.elems...) // {1 \pm \sqrt{5}, -2} has three elements
+			continue
+		}
 		a.elems = append(a.elems, e)
 	}
 	return a, nil
+}
+
+// inequalityOps are the comparison signs parseInequality reads, longest
+// first; strict reports whether the bound is excluded.
+var inequalityOps = []struct {
+	text         string
+	less, strict bool
+}{
+	{`\leqslant`, true, false}, {`\geqslant`, false, false}, {`\leq`, true, false}, {`\geq`, false, false},
+	{`\le`, true, false}, {`\ge`, false, false}, {`\lt`, true, true}, {`\gt`, false, true},
+	{"<=", true, false}, {">=", false, false}, {"<", true, true}, {">", false, true},
+}
+
+// varNameRE is a single variable: x, y_1, \theta.
+var varNameRE = regexp.MustCompile(`^(?:[A-Za-z]|\\[a-z]+)(?:_\{?\w+\}?)?$`)
+
+// parseInequality reads an inequality in one variable as the interval it
+// describes: "x > 3" is (3, ∞), "-2 \le x < 7" is [-2, 7). ok is false when
+// s holds no comparison sign outside brackets.
+func parseInequality(s string, depth int) (a *answer, ok bool, err error) {
+	var parts []string
+	type op struct{ less, strict bool }
+	var ops []op
+	level, start := 0, 0
+	for i := 0; i < len(s); i++ {
+		if b, opens, isB := bracket(s, i); isB {
+			if opens {
+				level++
+			} else if level > 0 {
+				level--
+			}
+			i += len(b) - 1
+			continue
+		}
+		if level > 0 {
+			continue
+		}
+		for _, o := range inequalityOps {
+			if !strings.HasPrefix(s[i:], o.text) {
+				continue
+			}
+			end := i + len(o.text)
+			if o.text[0] == '\\' && end < len(s) && isLetter(s[end]) {
+				continue // \left, \let
+			}
+			parts = append(parts, strings.TrimSpace(s[start:i]))
+			ops = append(ops, op{o.less, o.strict})
+			start = end
+			i = end - 1
+			break
+		}
+	}
+	if len(ops) == 0 {
+		return nil, false, nil
+	}
+	parts = append(parts, strings.TrimSpace(s[start:]))
+	bad := fmt.Errorf("%w: not an inequality in one variable", errSyntax)
+	isVar := func(p string) bool { return varNameRE.MatchString(p) && p != "e" && p != `\pi` && p != `\infty` }
+	inf := &answer{kind: aScalar, expr: &node{op: opConst, name: "inf"}}
+	negInf := &answer{kind: aScalar, expr: &node{op: opNeg, args: []*node{inf.expr}}}
+	bound := func(p string) (*answer, error) {
+		b, err := parseAnswerDepth(p, depth+1)
+		if err != nil {
+			return nil, err
+		}
+		if b.kind != aScalar {
+			return nil, bad
+		}
+		return b, nil
+	}
+	interval := func(lo, hi *answer, loOpen, hiOpen bool) *answer {
+		open, close := "[", "]"
+		if loOpen {
+			open = "("
+		}
+		if hiOpen {
+			close = ")"
+		}
+		return &answer{kind: aTuple, open: open, close: close, elems: []*answer{lo, hi}}
+	}
+	switch {
+	case len(parts) == 2 && isVar(parts[0]) != isVar(parts[1]):
+		o := ops[0]
+		if isVar(parts[1]) { // "3 < x" is "x > 3"
+			o.less = !o.less
+			parts[0], parts[1] = parts[1], parts[0]
+		}
+		b, err := bound(parts[1])
+		if err != nil {
+			return nil, true, err
+		}
+		if o.less {
+			return interval(negInf, b, true, o.strict), true, nil
+		}
+		return interval(b, inf, o.strict, true), true, nil
+	case len(parts) == 3 && isVar(parts[1]) && ops[0].less == ops[1].less:
+		lo, hi := parts[0], parts[2]
+		loOp, hiOp := ops[0], ops[1]
+		if !ops[0].less { // "7 > x \ge -2"
+			lo, hi, loOp, hiOp = hi, lo, hiOp, loOp
+		}
+		l, err := bound(lo)
+		if err != nil {
+			return nil, true, err
+		}
+		h, err := bound(hi)
+		if err != nil {
+			return nil, true, err
+		}
+		return interval(l, h, loOp.strict, hiOp.strict), true, nil
+	}
+	return nil, true, bad
 }
 
 func parseMatrix(body string, depth int) (*answer, error) {
@@ -239,6 +365,10 @@ func equalAnswers(a, b *answer, tol float64) bool {
 	switch {
 	case a.kind == aScalar && b.kind == aScalar:
 		return equalScalars(a.expr, b.expr, tol)
+	case a.kind == aMatrix && b.kind == aTuple:
+		return equalVector(a, b, tol)
+	case a.kind == aTuple && b.kind == aMatrix:
+		return equalVector(b, a, tol)
 	case a.kind != b.kind || len(a.elems) != len(b.elems):
 		return false
 	case a.kind == aTuple:
@@ -269,9 +399,44 @@ next:
 	return true
 }
 
+// equalVector compares a matrix of one row or one column with a tuple
+// written in parentheses or square brackets: the vector (6, -4) is the
+// column \begin{pmatrix} 6 \\ -4 \end{pmatrix}.
+func equalVector(m, t *answer, tol float64) bool {
+	if !(t.open == "(" && t.close == ")" || t.open == "[" && t.close == "]") {
+		return false
+	}
+	var entries []*answer
+	switch {
+	case len(m.elems) == 1:
+		entries = m.elems[0].elems
+	default:
+		for _, row := range m.elems {
+			if len(row.elems) != 1 {
+				return false
+			}
+			entries = append(entries, row.elems[0])
+		}
+	}
+	if len(entries) != len(t.elems) {
+		return false
+	}
+	for i := range entries {
+		if !equalAnswers(entries[i], t.elems[i], tol) {
+			return false
+		}
+	}
+	return true
+}
+
 // samplePoints is how many points expressions with free variables are
-// compared at.
-const samplePoints = 5
+// compared at: the first samplePoints in [0.5, 2.5), where both sides must
+// be defined alike, then negPoints in (-2.5, -0.5], which tell x from |x|
+// and where a point only one side is defined at is skipped.
+const (
+	samplePoints = 5
+	negPoints    = 3
+)
 
 // equalScalars compares two expressions. A percentage on either side is
 // tried both as itself and divided by 100. Expressions with free variables
@@ -309,7 +474,7 @@ func equalAt(a, b *node, vars map[string]bool, pctA, pctB bool, tol float64) boo
 		return err == nil && closeValues(x, y, tol)
 	}
 	valid := 0
-	for k := range samplePoints {
+	for k := range samplePoints + negPoints {
 		point := map[string]float64{}
 		for v := range vars {
 			point[v] = samplePoint(v, k)
@@ -318,7 +483,7 @@ func equalAt(a, b *node, vars map[string]bool, pctA, pctB bool, tol float64) boo
 		x, errA := eval(a, envA)
 		y, errB := eval(b, envB)
 		if errA != nil || errB != nil {
-			if (errA == nil) != (errB == nil) {
+			if (errA == nil) != (errB == nil) && k < samplePoints {
 				return false
 			}
 			continue
@@ -332,9 +497,77 @@ func equalAt(a, b *node, vars map[string]bool, pctA, pctB bool, tol float64) boo
 }
 
 // samplePoint is variable v's value at point k: distinct per name, away
-// from integers, in [0.5, 2.5).
+// from integers, in [0.5, 2.5) for k < samplePoints and negated beyond.
 func samplePoint(v string, k int) float64 {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s#%d", v, k)
-	return 0.5 + float64(h.Sum64()%1_000_003)/1_000_003*2 + 1e-4
+	x := 0.5 + float64(h.Sum64()%1_000_003)/1_000_003*2 + 1e-4
+	if k >= samplePoints {
+		return -x
+	}
+	return x
+}
+
+// equalEquations compares two equations as equations: "y = -x/2 + 3" and
+// "x + 2y = 6" are equal because their sides' differences are proportional
+// (by a constant other than 0) at every sample point.
+func equalEquations(a, b string, tol float64) bool {
+	fa, ok := equationNode(a)
+	if !ok {
+		return false
+	}
+	fb, ok := equationNode(b)
+	if !ok {
+		return false
+	}
+	vars := map[string]bool{}
+	freeVars(fa, vars)
+	freeVars(fb, vars)
+	if len(vars) == 0 {
+		return false
+	}
+	env := &evalEnv{}
+	ratio, valid := 0.0, 0
+	for k := range samplePoints + negPoints {
+		point := map[string]float64{}
+		for v := range vars {
+			point[v] = samplePoint(v, k)
+		}
+		env.vars = point
+		x, errA := eval(fa, env)
+		y, errB := eval(fb, env)
+		if errA != nil || errB != nil || math.IsInf(x.f, 0) || math.IsInf(y.f, 0) {
+			continue
+		}
+		if closeFloats(x.f, 0, 0, 1e-9) || closeFloats(y.f, 0, 0, 1e-9) {
+			if closeFloats(x.f, 0, 0, 1e-9) != closeFloats(y.f, 0, 0, 1e-9) {
+				return false
+			}
+			continue
+		}
+		r := x.f / y.f
+		if valid > 0 && !closeFloats(r, ratio, tol, 0) {
+			return false
+		}
+		ratio = r
+		valid++
+	}
+	return valid >= 2
+}
+
+// equationNode reads "L = R", with one "=" outside brackets, as L - R.
+func equationNode(s string) (*node, bool) {
+	sides := splitTop(s, "=")
+	if len(sides) != 2 {
+		return nil, false
+	}
+	l, err := parseExpr(strings.TrimSpace(sides[0]))
+	if err != nil {
+		return nil, false
+	}
+	r, err := parseExpr(strings.TrimSpace(sides[1]))
+	if err != nil {
+		return nil, false
+	}
+	return &node{op: opSub, args: []*node{l, r}}, true
 }

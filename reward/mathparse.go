@@ -90,7 +90,12 @@ func lex(s string) ([]token, error) {
 			for j < len(s) && isLetter(s[j]) {
 				j++
 			}
-			toks = append(toks, token{tIdent, s[i:j], space})
+			if w := s[i:j]; len(w) == 2 && !funcNames[w] && !mathNames[w] {
+				// "xy" is x times y, so "yx^2" is y·x².
+				toks = append(toks, token{tIdent, w[:1], space}, token{tIdent, w[1:], false})
+			} else {
+				toks = append(toks, token{tIdent, w, space})
+			}
 			i = j
 		case c == '\\':
 			if i+1 >= len(s) {
@@ -686,6 +691,18 @@ func (p *parser) variable(name string) (*node, error) {
 	return &node{op: opVar, name: name}, nil
 }
 
+// argContinues reports whether t continues a function's argument written
+// without parentheses: a variable, \pi or a Greek letter.
+func argContinues(t token) bool {
+	switch t.kind {
+	case tIdent:
+		return !funcNames[t.text] && t.text != "sqrt"
+	case tCmd:
+		return t.text == `\pi` || greek[t.text[1:]]
+	}
+	return false
+}
+
 // function reads a function application: \sin x, \ln(2), \log_2 8,
 // \sin^2 x.
 func (p *parser) function(name string) (*node, error) {
@@ -703,9 +720,19 @@ func (p *parser) function(name string) (*node, error) {
 			return nil, err
 		}
 	}
+	paren := p.peek().kind == tOpen
 	arg, err := p.power()
 	if err != nil {
 		return nil, err
+	}
+	// Without parentheses the argument runs on over letters: \sin 2x is
+	// sin(2x), \cos 2\theta is cos(2θ); \sin x \cos x stops at \cos.
+	for !paren && argContinues(p.peek()) {
+		more, err := p.power()
+		if err != nil {
+			return nil, err
+		}
+		arg = &node{op: opMul, args: []*node{arg, more}}
 	}
 	f := &node{op: opFunc, name: name, args: []*node{arg}}
 	if base != nil {
