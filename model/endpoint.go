@@ -1,0 +1,59 @@
+package model
+
+import (
+	"fmt"
+	"strings"
+)
+
+// The words an [Endpoint.BaseURL] may hold instead of an http(s) URL.
+const (
+	// EndpointLocal is the built-in local model, run in-process (the default).
+	EndpointLocal = "local"
+	// EndpointFake is the in-process scripted fake OpenAI-compatible server.
+	EndpointFake = "fake"
+)
+
+// Endpoint describes where a model is and how to talk to it: the one
+// serialisable description of a model that the CLI, the server, the
+// environments that play a model opponent and remote workers share. Package
+// model/endpoint opens it (endpoint.Open).
+type Endpoint struct {
+	// BaseURL is the base URL of an OpenAI-compatible server
+	// (http://127.0.0.1:8000/v1), or "local" (the built-in model, the
+	// default when empty) or "fake" (the in-process scripted fake server).
+	BaseURL string `json:"base_url,omitempty" yaml:"base_url" doc:"base URL of an OpenAI-compatible server (e.g. http://127.0.0.1:8000/v1), \"local\" for the built-in model (default) or \"fake\" for the scripted fake server"`
+	// Model is the served model's name; empty means the only one served.
+	Model string `json:"model,omitempty" yaml:"model" doc:"the served model's name (default: the only one the server lists)"`
+	// Weights is a weights file for the local model instead of the built-in
+	// weights; only with BaseURL "local".
+	Weights string `json:"weights,omitempty" yaml:"weights" doc:"weights file for the local model instead of the built-in weights"`
+	// APIKey is sent as a bearer token to an OpenAI-compatible server.
+	APIKey string `json:"api_key,omitempty" yaml:"api_key" doc:"API key sent as a bearer token"`
+	// TokenIDs asks the server for prompt and completion token ids (vLLM's
+	// return_token_ids); the local model and the fake always report them.
+	TokenIDs bool `json:"token_ids,omitempty" yaml:"token_ids" doc:"ask for prompt and completion token ids (vLLM's return_token_ids)"`
+}
+
+// Kind returns what the endpoint names: [EndpointLocal], [EndpointFake] or
+// "openai" for an OpenAI-compatible URL.
+func (e Endpoint) Kind() string {
+	switch strings.TrimSpace(e.BaseURL) {
+	case "", EndpointLocal:
+		return EndpointLocal
+	case EndpointFake:
+		return EndpointFake
+	}
+	return "openai"
+}
+
+// Validate checks the endpoint without contacting anything.
+func (e Endpoint) Validate() error {
+	u := strings.TrimSpace(e.BaseURL)
+	switch {
+	case e.Kind() == "openai" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://"):
+		return fmt.Errorf("model %q is neither an http(s) URL, %q nor %q", e.BaseURL, EndpointLocal, EndpointFake)
+	case e.Weights != "" && e.Kind() != EndpointLocal:
+		return fmt.Errorf("model weights %q are for the local model only, not %s", e.Weights, e.BaseURL)
+	}
+	return nil
+}
