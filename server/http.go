@@ -58,19 +58,15 @@ func (s *Server) httpSession(w http.ResponseWriter, r *http.Request, name string
 	if id != "" {
 		return s.lookupSession(w, id, name)
 	}
-	s.httpMu.Lock()
-	defer s.httpMu.Unlock()
-	if sess := s.sessions.get(s.httpDef[name]); sess != nil {
-		return sess, true
-	}
-	sess, err := s.newSession(r.Context(), name, nil)
+	sess, err := s.httpDefault.get(name, s.sessions.get, func() (*session, error) {
+		return s.newSession(r.Context(), name, nil)
+	})
 	if err != nil {
 		rep, _ := sessionError(err, s.opts.MaxSessions, s.sessions.len())
 		s.metrics.errorf(rep.err.Code)
 		rep.write(w, "", "")
 		return nil, false
 	}
-	s.httpDef[name] = sess.id
 	return sess, true
 }
 
@@ -202,10 +198,7 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, nam
 
 // deleteSession ends sess (DELETE /sessions/{id}).
 func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, sess *session) {
-	s.sessions.mu.Lock()
-	conn := sess.conn
-	s.sessions.mu.Unlock()
-	if conn != nil {
+	if conn := s.sessions.conn(sess); conn != nil {
 		s.kickConn(conn, websocket.StatusNormalClosure, "session closed")
 	}
 	s.endSession(sess)

@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"slices"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/retrain-rl/retrain/env"
@@ -88,18 +87,14 @@ type Server struct {
 
 	sessions *sessionTable
 
-	facMu     sync.Mutex
-	factories map[string]env.Factory // shared factories of served environments, by name
-	httpMu    sync.Mutex
-	httpDef   map[string]string // default HTTP session id, by environment
+	factories   factoryCache    // shared factories of served environments
+	httpDefault defaultSessions // the sessions of HTTP requests that name none
 
 	rollouts chan struct{} // slots of concurrent rollout requests
 
-	mu      sync.Mutex // guards closed, conns and Adds to wg
-	closed  bool
-	conns   map[*wsConn]struct{}
-	wg      sync.WaitGroup // WebSocket handlers, kicks, the reaper
-	closeMu sync.Mutex     // serializes Close
+	// life is whether the server is closed, with the connections and
+	// goroutines (WebSocket handlers, kicks, the reaper) Close ends.
+	life *lifecycle
 }
 
 // New returns a server for opts (nil means defaults). It starts the reaper
@@ -161,20 +156,18 @@ func New(opts *Options) (*Server, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
-		opts:      o,
-		reg:       o.Registry,
-		log:       o.Logger,
-		metrics:   newMetrics(),
-		ctx:       ctx,
-		cancel:    cancel,
-		factories: map[string]env.Factory{},
-		httpDef:   map[string]string{},
-		rollouts:  make(chan struct{}, o.MaxRollouts),
-		conns:     map[*wsConn]struct{}{},
+		opts:     o,
+		reg:      o.Registry,
+		log:      o.Logger,
+		metrics:  newMetrics(),
+		ctx:      ctx,
+		cancel:   cancel,
+		rollouts: make(chan struct{}, o.MaxRollouts),
+		life:     newLifecycle(),
 	}
 	s.sessions = newSessionTable(o.MaxSessions)
 	s.routes()
-	s.wg.Add(1)
+	s.life.track()
 	go s.reaper()
 	return s, nil
 }
@@ -270,40 +263,22 @@ func (s *Server) serves(name string) bool { return slices.Contains(s.served(), n
 // factory returns the shared factory of a served environment, built on
 // first use with its configured options.
 func (s *Server) factory(name string) (env.Factory, error) {
-	s.facMu.Lock()
-	defer s.facMu.Unlock()
-	if f := s.factories[name]; f != nil {
-		return f, nil
-	}
-	if s.isClosed() {
-		return nil, errors.New("server is closed")
-	}
-	f, err := s.reg.New(name, s.opts.EnvConfig[name])
-	if err != nil {
-		return nil, err
-	}
-	s.factories[name] = f
-	return f, nil
-}
-
-func (s *Server) isClosed() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.closed
+	return s.factories.get(name, func() (env.Factory, error) {
+		if s.life.isClosed() {
+			return nil, errors.New("server is closed")
+		}
+		return s.reg.New(name, s.opts.EnvConfig[name])
+	})
 }
 
 // goTracked runs f in a goroutine that Close waits for; it reports false
 // (and does not run f) once the server is closed.
 func (s *Server) goTracked(f func()) bool {
-	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
+	if !s.life.track() {
 		return false
 	}
-	s.wg.Add(1)
-	s.mu.Unlock()
 	go func() {
-		defer s.wg.Done()
+		defer s.life.untrack()
 		f()
 	}()
 	return true
@@ -311,40 +286,26 @@ func (s *Server) goTracked(f func()) bool {
 
 // Close ends every session and connection, stops the reaper, and closes
 // the environment factories. Requests still being served fail. It is safe
-// to call more than once.
+// to call more than once: a later call waits for the first to finish.
 func (s *Server) Close() error {
-	s.closeMu.Lock()
-	defer s.closeMu.Unlock()
-	s.mu.Lock()
-	already := s.closed
-	s.closed = true
-	conns := make([]*wsConn, 0, len(s.conns))
-	for c := range s.conns {
-		conns = append(conns, c)
-	}
-	s.mu.Unlock()
-	if already {
+	conns, first := s.life.close()
+	if !first {
+		<-s.life.done
 		return nil
 	}
+	defer s.life.finish()
 	s.cancel()
 	for _, c := range conns {
 		c.c.CloseNow()
 	}
-	s.wg.Wait()
+	s.life.wait()
 	var errs []error
 	for _, sess := range s.sessions.removeAll() {
 		if err := sess.close(); err != nil {
 			errs = append(errs, err)
 		}
 	}
-	s.facMu.Lock()
-	for name, f := range s.factories {
-		if err := f.Close(); err != nil {
-			errs = append(errs, fmt.Errorf("close environment %s: %w", name, err))
-		}
-	}
-	s.factories = map[string]env.Factory{}
-	s.facMu.Unlock()
+	errs = append(errs, s.factories.closeAll())
 	return errors.Join(errs...)
 }
 

@@ -41,7 +41,8 @@ type session struct {
 	lastReply *reply // its reply, sent again for a repeated id
 	closed    bool
 
-	// Guarded by sessionTable.mu.
+	// Guarded by sessionTable.mu, changed only by its methods (attach,
+	// detach, expired).
 	conn       *wsConn   // the connection attached now, if any
 	detachedAt time.Time // when the last connection dropped; zero when attached or never attached
 	viaWS      bool      // ever attached to a WebSocket
@@ -156,6 +157,13 @@ func (t *sessionTable) attach(s *session, c *wsConn) *wsConn {
 	return old
 }
 
+// conn returns the connection attached to the session now, or nil.
+func (t *sessionTable) conn(s *session) *wsConn {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return s.conn
+}
+
 // detach marks the session unconnected when c is still its connection.
 func (t *sessionTable) detach(s *session, c *wsConn) {
 	t.mu.Lock()
@@ -222,7 +230,7 @@ func (s *Server) newSession(ctx context.Context, name string, config json.RawMes
 	}
 	s.sessions.insert(sess)
 	s.metrics.sessionsCreated.Add(1)
-	if s.isClosed() { // lost a race with Close, which no longer sees it
+	if s.life.isClosed() { // lost a race with Close, which no longer sees it
 		if s.sessions.remove(sess) {
 			sess.close()
 		}
@@ -280,7 +288,7 @@ func (s *Server) endSession(sess *session) {
 
 // reaper closes expired sessions until the server closes.
 func (s *Server) reaper() {
-	defer s.wg.Done()
+	defer s.life.untrack()
 	every := min(s.opts.IdleTimeout, s.opts.ResumeTimeout) / 4
 	every = max(10*time.Millisecond, min(every, 30*time.Second))
 	t := time.NewTicker(every)

@@ -46,11 +46,11 @@ func (s *Server) kickConn(c *wsConn, code websocket.StatusCode, reason string) {
 // handleWS serves the WebSocket session of environment name: a new
 // session, or the one named by ?session_id= (resumed).
 func (s *Server) handleWS(w http.ResponseWriter, r *http.Request, name string) {
-	if !s.trackHandler() {
+	if !s.life.track() {
 		http.Error(w, "server is closing", http.StatusServiceUnavailable)
 		return
 	}
-	defer s.wg.Done()
+	defer s.life.untrack()
 
 	var sess *session
 	var fail *reply
@@ -94,11 +94,11 @@ func (s *Server) handleWS(w http.ResponseWriter, r *http.Request, name string) {
 	}
 
 	wc := &wsConn{c: c}
-	if !s.addConn(wc) {
+	if !s.life.addConn(wc) {
 		c.CloseNow()
 		return
 	}
-	defer s.removeConn(wc)
+	defer s.life.removeConn(wc)
 	s.metrics.connections.Add(1)
 	defer s.metrics.connections.Add(-1)
 	if old := s.sessions.attach(sess, wc); old != nil {
@@ -185,31 +185,4 @@ func truncateReason(s string) string {
 		return s[:120]
 	}
 	return s
-}
-
-// trackHandler counts a long-lived handler for Close; false once closed.
-func (s *Server) trackHandler() bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.wg.Add(1)
-	return true
-}
-
-func (s *Server) addConn(c *wsConn) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.closed {
-		return false
-	}
-	s.conns[c] = struct{}{}
-	return true
-}
-
-func (s *Server) removeConn(c *wsConn) {
-	s.mu.Lock()
-	delete(s.conns, c)
-	s.mu.Unlock()
 }

@@ -81,8 +81,8 @@ type Options struct {
 // model through text. It is not safe for concurrent use, except Close and
 // the Seat methods. Each Env runs its own process.
 type Env struct {
+	games.Seated
 	opts     Options
-	seat     *games.Seat
 	dialect  dialect.Dialect
 	penalty  float64
 	maxSteps int
@@ -104,18 +104,15 @@ type Env struct {
 
 // episode is the state of one episode, copied and committed whole by Step.
 type episode struct {
-	seed        uint64
-	twoPlayer   bool
-	modelPlayer int
-	opponent    games.Opponent
-	epsilon     float64
-	last        Result // the latest reset or step result
-	steps       int    // the model's steps
-	envSteps    int    // steps sent to the environment
-	invalid     int
-	total       float64
-	pending     float64 // the model's reward from the opponent's opening moves, paid with its first step
-	done        bool
+	twoPlayer bool
+	match     games.Match // two-player environments: the opponent's side
+	last      Result      // the latest reset or step result
+	steps     int         // the model's steps
+	envSteps  int         // steps sent to the environment
+	invalid   int
+	total     float64
+	pending   float64 // the model's reward from the opponent's opening moves, paid with its first step
+	done      bool
 }
 
 var (
@@ -129,10 +126,7 @@ func New(opts *Options) *Env {
 	if opts != nil {
 		e.opts = *opts
 	}
-	e.seat = e.opts.Seat
-	if e.seat == nil {
-		e.seat = games.NewSeat(e.opts.Opponent, e.opts.Epsilon)
-	}
+	e.Seated = games.SeatedAt(e.opts.Seat, e.opts.Opponent, e.opts.Epsilon)
 	e.dialect = e.opts.Dialect
 	if e.dialect == nil {
 		e.dialect, _ = answer.Dialect("")
@@ -154,18 +148,6 @@ func (e *Env) Dialect() dialect.Dialect { return e.dialect }
 // Info describes the environment (spaces, render mode); it is empty before
 // Setup.
 func (e *Env) Info() EnvInfo { return e.info }
-
-// Seat returns the opponent's seat of two-player environments.
-func (e *Env) Seat() *games.Seat { return e.seat }
-
-// SetOpponent sets the opponent of the next episodes.
-func (e *Env) SetOpponent(o games.Opponent) { e.seat.SetOpponent(o) }
-
-// AddOpposingAgent is SetOpponent under the seed's name.
-func (e *Env) AddOpposingAgent(o games.Opponent) { e.seat.SetOpponent(o) }
-
-// SetEpsilon sets the opponent's random-move chance of the next episodes.
-func (e *Env) SetEpsilon(epsilon float64) { e.seat.SetEpsilon(epsilon) }
 
 // Setup starts the Python process and makes the environment. Reset calls
 // it again when the process has died (after a timeout or a crash).
@@ -257,9 +239,10 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 	if err != nil {
 		return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", err)
 	}
-	ep := episode{seed: rand.Uint64(), last: res}
+	ep := episode{last: res}
+	seed := rand.Uint64()
 	if opts.Seed != nil {
-		ep.seed = uint64(*opts.Seed)
+		seed = uint64(*opts.Seed)
 	}
 	info := retrain.Info{}
 	var lead []string
@@ -268,8 +251,7 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 	}
 	if _, ok := res.Info["current_player"]; ok {
 		ep.twoPlayer = true
-		ep.opponent, ep.epsilon = e.seat.Current()
-		ep.modelPlayer = e.opts.ModelSide.Player(ep.seed)
+		ep.match = e.Start(e.opts.ModelSide, seed)
 		moves, reward, err := e.opponentTurns(ctx, &ep)
 		if err != nil {
 			return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", err)
@@ -278,11 +260,11 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 			return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: the episode ended in the opponent's opening moves, before the model's first turn")
 		}
 		ep.pending = reward
-		info["model_player"] = ep.modelPlayer
+		info["model_player"] = ep.match.ModelPlayer
 		info["opponent_moves"] = moves
 		lead = append(lead, e.movesText(moves)...)
 	}
-	content, err := e.stateText(ep, ep.modelPlayer, lead...)
+	content, err := e.stateText(ep, ep.match.ModelPlayer, lead...)
 	if err != nil {
 		return retrain.Observation{}, nil, fmt.Errorf("gym: Reset: %w", err)
 	}
@@ -347,7 +329,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 		info["invalid_action"] = true
 		step.Reward += e.penalty
 		ep.total += step.Reward
-		state, err := e.stateText(ep, ep.modelPlayer)
+		state, err := e.stateText(ep, ep.match.ModelPlayer)
 		if err != nil {
 			return retrain.Step{}, fmt.Errorf("gym: Step: %w", err)
 		}
@@ -368,7 +350,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 		}
 		ep.last, ep.envSteps = res, ep.envSteps+1
 		ep.done = res.Terminated || res.Truncated
-		step.Reward += rewardFor(res, ep.modelPlayer, ep.modelPlayer, ep.twoPlayer)
+		step.Reward += rewardFor(res, ep.match.ModelPlayer, ep.match.ModelPlayer, ep.twoPlayer)
 		var lead []string
 		if ep.twoPlayer && !ep.done {
 			moves, reward, err := e.opponentTurns(ctx, &ep)
@@ -383,7 +365,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 		if ep.done {
 			content = e.endText(ep, step.Reward, lead)
 		} else {
-			state, err := e.stateText(ep, ep.modelPlayer, append([]string{"Reward: " + num(step.Reward)}, lead...)...)
+			state, err := e.stateText(ep, ep.match.ModelPlayer, append([]string{"Reward: " + num(step.Reward)}, lead...)...)
 			if err != nil {
 				return retrain.Step{}, e.fail(fmt.Errorf("gym: Step: %w", err))
 			}
@@ -600,11 +582,11 @@ func (e *Env) opponentTurns(ctx context.Context, ep *episode) ([]games.Choice, f
 		if err != nil {
 			return nil, 0, err
 		}
-		if cur == ep.modelPlayer {
+		if cur == ep.match.ModelPlayer {
 			break
 		}
 		if len(moves) >= maxOpponentTurns {
-			return nil, 0, fmt.Errorf("the opponent has moved %d times in a row: does the environment ever give the turn to player %d?", len(moves), ep.modelPlayer)
+			return nil, 0, fmt.Errorf("the opponent has moved %d times in a row: does the environment ever give the turn to player %d?", len(moves), ep.match.ModelPlayer)
 		}
 		legal, ok, err := legalActions(ep.last.Info)
 		if err != nil {
@@ -642,7 +624,7 @@ func (e *Env) opponentTurns(ctx context.Context, ep *episode) ([]games.Choice, f
 				return e.acts.canonical(v), nil
 			},
 		}
-		ch, err := games.Choose(ctx, ep.opponent, ep.epsilon, pos, games.TurnRand(ep.seed, ep.envSteps))
+		ch, err := ep.match.Choose(ctx, pos)
 		if err != nil {
 			return nil, 0, err
 		}
@@ -661,7 +643,7 @@ func (e *Env) opponentTurns(ctx context.Context, ep *episode) ([]games.Choice, f
 		if math.IsNaN(res.Reward) || math.IsInf(res.Reward, 0) {
 			return nil, 0, fmt.Errorf("the environment returned the reward %v", res.Reward)
 		}
-		reward += rewardFor(res, cur, ep.modelPlayer, true)
+		reward += rewardFor(res, cur, ep.match.ModelPlayer, true)
 		ep.last, ep.envSteps = res, ep.envSteps+1
 		ep.done = res.Terminated || res.Truncated
 		moves = append(moves, ch)

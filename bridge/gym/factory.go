@@ -7,7 +7,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/retrain-rl/retrain"
@@ -26,61 +25,18 @@ func init() {
 }
 
 // Factory makes environments that each run their own Python process, and
-// share one opponent seat (two-player environments).
-type Factory struct {
-	opts    Options
-	onClose func()
-
-	mu     sync.Mutex
-	closed bool
-}
-
-var _ env.Factory = (*Factory)(nil)
+// share one opponent seat (two-player environments): package games' factory
+// of environments at one seat.
+type Factory = games.Factory
 
 // NewFactory returns a factory of environments configured by opts.
 func NewFactory(opts *Options) *Factory {
-	f := &Factory{}
+	var o Options
 	if opts != nil {
-		f.opts = *opts
+		o = *opts
 	}
-	if f.opts.Seat == nil {
-		f.opts.Seat = games.NewSeat(f.opts.Opponent, f.opts.Epsilon)
-	}
-	return f
-}
-
-// NewEnv makes an environment; its process starts in Setup.
-func (f *Factory) NewEnv() (retrain.Environment, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if f.closed {
-		return nil, fmt.Errorf("gym: NewEnv: %w", retrain.ErrClosed)
-	}
-	return New(&f.opts), nil
-}
-
-// Seat returns the opponent seat the factory's environments share.
-func (f *Factory) Seat() *games.Seat { return f.opts.Seat }
-
-// SetOpponent sets the opponent of the next episodes of every environment.
-func (f *Factory) SetOpponent(o games.Opponent) { f.opts.Seat.SetOpponent(o) }
-
-// AddOpposingAgent is SetOpponent under the seed's name.
-func (f *Factory) AddOpposingAgent(o games.Opponent) { f.opts.Seat.SetOpponent(o) }
-
-// SetEpsilon sets the opponent's random-move chance of the next episodes.
-func (f *Factory) SetEpsilon(epsilon float64) { f.opts.Seat.SetEpsilon(epsilon) }
-
-// Close stops the factory from making environments (each environment's
-// process ends with its Close) and releases the opponent's client.
-func (f *Factory) Close() error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if !f.closed && f.onClose != nil {
-		f.onClose()
-	}
-	f.closed = true
-	return nil
+	o.Seat = games.SeatedAt(o.Seat, o.Opponent, o.Epsilon).Seat()
+	return games.NewSeatFactory("gym", o.Seat, func() retrain.Environment { return New(&o) })
 }
 
 // Config is the JSON configuration of the "gym" environment.
@@ -199,6 +155,6 @@ func construct(raw json.RawMessage) (env.Factory, error) {
 		Epsilon:              c.Epsilon,
 		ModelSide:            c.ModelFirst,
 	})
-	f.onClose = release
+	f.OnClose(release)
 	return f, nil
 }

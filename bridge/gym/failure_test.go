@@ -193,7 +193,10 @@ func TestCloseKillsChildren(t *testing.T) {
 }
 
 func TestCloseAbortsStep(t *testing.T) {
-	e := ready(t, options(t, "misbehave:hang", ""))
+	o := options(t, "misbehave:hang", "")
+	hanging := newAwaitWriter("hang: hanging in step")
+	o.Process.Stderr = hanging
+	e := ready(t, o)
 	if _, _, err := e.Reset(t.Context(), retrain.ResetOptions{}); err != nil {
 		t.Fatal(err)
 	}
@@ -202,7 +205,11 @@ func TestCloseAbortsStep(t *testing.T) {
 		_, err := e.Step(t.Context(), answer("1"))
 		errc <- err
 	}()
-	time.Sleep(100 * time.Millisecond)
+	select {
+	case <-hanging.seen: // the step is in Python
+	case err := <-errc:
+		t.Fatalf("Step returned before hanging: %v", err)
+	}
 	e.Close()
 	select {
 	case err := <-errc:

@@ -86,4 +86,28 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// awaitWriter closes seen once what was written contains marker.
+type awaitWriter struct {
+	marker string
+	seen   chan struct{}
+	mu     sync.Mutex
+	b      strings.Builder
+}
+
+func newAwaitWriter(marker string) *awaitWriter {
+	return &awaitWriter{marker: marker, seen: make(chan struct{})}
+}
+
+func (w *awaitWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !strings.Contains(w.b.String(), w.marker) {
+		w.b.Write(p)
+		if strings.Contains(w.b.String(), w.marker) {
+			close(w.seen)
+		}
+	}
+	return len(p), nil
+}
+
 var frozenNames = []string{"left", "down", "right", "up"}

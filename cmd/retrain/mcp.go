@@ -9,10 +9,10 @@ import (
 	"net/http"
 	"os"
 	"strings"
-	"time"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/retrain-rl/retrain/internal/httpserve"
 	"github.com/retrain-rl/retrain/tool"
 	"github.com/retrain-rl/retrain/tool/mcp"
 	// fs_task, the example environment whose tools come from an MCP server,
@@ -133,22 +133,11 @@ func serveMCPHTTP(ctx context.Context, srv *sdk.Server, addr string, n int, s st
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil))
-	hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(s.err, "retrain mcp serve: serving %s over streamable HTTP at http://%s/mcp\n", countTools(n), ln.Addr())
 	if host, _, _ := net.SplitHostPort(addr); host == "" || host == "0.0.0.0" || host == "::" {
 		fmt.Fprintln(s.err, "retrain mcp serve: warning: listening on all interfaces; anyone who can reach this port can call the tools")
 	}
-	errc := make(chan error, 1)
-	go func() { errc <- hs.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	err = hs.Shutdown(shutdownCtx)
-	<-errc
+	err = httpserve.Serve(ctx, ln, mux, nil)
 	for ss := range srv.Sessions() {
 		ss.Close()
 	}

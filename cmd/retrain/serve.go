@@ -7,12 +7,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"os"
 	"strings"
 	"time"
 
 	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/internal/httpserve"
 	"github.com/retrain-rl/retrain/server"
 	// Environments served besides the built-ins: OpenEnv servers, bridged.
 )
@@ -149,10 +149,6 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		return fmt.Errorf("listen on %s: %w", *addr, err)
 	}
 	url := "http://" + ln.Addr().String()
-	hs := &http.Server{Handler: srv, ReadHeaderTimeout: 30 * time.Second, ErrorLog: slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)}
-	done := make(chan error, 1)
-	go func() { done <- hs.Serve(ln) }()
-
 	if *token == "" && !isLoopback(ln.Addr()) {
 		fmt.Fprintf(s.err, "warning: listening on %s without a token: anyone who can reach it can run environments and rollouts; set --token or RETRAIN_SERVE_TOKEN\n", ln.Addr())
 	}
@@ -160,29 +156,27 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	fmt.Fprintf(s.err, "retrain serve: %s at the root, all environments under %s/envs/NAME (see %s/envs); %s/metrics, %s/health\n",
 		srv.DefaultEnv(), url, url, url, url)
 	if *readyFile != "" {
+		// The listener queues connections already: they are served as soon
+		// as Serve starts.
 		tmp := *readyFile + ".tmp"
 		if err := os.WriteFile(tmp, []byte(url+"\n"), 0o644); err == nil {
 			err = os.Rename(tmp, *readyFile)
 		}
 		if err != nil {
-			hs.Close()
+			ln.Close()
+			srv.Close()
 			return fmt.Errorf("--ready-file: %w", err)
 		}
 	}
-
-	select {
-	case err := <-done:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
+	err = httpserve.Serve(ctx, ln, srv, &httpserve.Options{
+		ReadHeaderTimeout: 30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
+		Stopping:          func() { fmt.Fprintln(s.err, "retrain serve: shutting down") },
+	})
+	if cerr := srv.Close(); err == nil {
+		err = cerr
 	}
-	fmt.Fprintln(s.err, "retrain serve: shutting down")
-	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := hs.Shutdown(sctx); err != nil {
-		hs.Close()
-	}
-	<-done
-	return srv.Close()
+	return err
 }
 
 func isLoopback(a net.Addr) bool {

@@ -70,8 +70,8 @@ func Dialect(name string) (dialect.Dialect, error) { return answer.Dialect(name)
 // an [Opponent] the other. It is not safe for concurrent use, except for
 // the Seat methods.
 type Env struct {
+	Seated
 	opts     Options
-	seat     *Seat
 	dialect  dialect.Dialect
 	penalty  float64
 	system   string // for the first game; the rules depend only on the game
@@ -80,17 +80,14 @@ type Env struct {
 	maxSteps int
 
 	// The episode.
-	game        Game
-	seed        uint64
-	modelPlayer int
-	opponent    Opponent
-	epsilon     float64
-	messages    []retrain.Message
-	steps       int
-	illegal     int
-	reset       bool
-	done        bool
-	closed      bool
+	game     Game
+	match    Match
+	messages []retrain.Message
+	steps    int
+	illegal  int
+	reset    bool
+	done     bool
+	closed   bool
 }
 
 var (
@@ -104,10 +101,7 @@ func New(opts *Options) *Env {
 	if opts != nil {
 		o = *opts
 	}
-	e := &Env{opts: o, seat: o.Seat, dialect: o.Dialect, newGame: o.NewGame}
-	if e.seat == nil {
-		e.seat = NewSeat(o.Opponent, o.Epsilon)
-	}
+	e := &Env{Seated: SeatedAt(o.Seat, o.Opponent, o.Epsilon), opts: o, dialect: o.Dialect, newGame: o.NewGame}
 	if e.dialect == nil {
 		e.dialect, _ = answer.Dialect("") // smolagent is built in
 	}
@@ -130,20 +124,6 @@ func New(opts *Options) *Env {
 
 // Dialect returns the format in which the model's answers are parsed.
 func (e *Env) Dialect() dialect.Dialect { return e.dialect }
-
-// Seat returns the opponent's seat (shared with the other environments of
-// the same [Factory]).
-func (e *Env) Seat() *Seat { return e.seat }
-
-// SetOpponent sets the opponent of the next episodes; see [Seat.SetOpponent].
-func (e *Env) SetOpponent(o Opponent) { e.seat.SetOpponent(o) }
-
-// AddOpposingAgent is SetOpponent under the seed's name.
-func (e *Env) AddOpposingAgent(o Opponent) { e.seat.SetOpponent(o) }
-
-// SetEpsilon sets the opponent's random-move chance of the next episodes;
-// see [Seat.SetEpsilon].
-func (e *Env) SetEpsilon(epsilon float64) { e.seat.SetEpsilon(epsilon) }
 
 // Setup does nothing: a game needs no resources.
 func (e *Env) Setup(ctx context.Context) error {
@@ -217,8 +197,8 @@ func checkMove(g Game, ans string) (string, error) {
 
 // opponentTurn lets the opponent move in g (which it changes) and returns
 // the choice. lead is the line the opponent reads first.
-func (e *Env) opponentTurn(ctx context.Context, g Game, seed uint64, opp Opponent, eps float64, lead string) (Choice, error) {
-	ch, err := Choose(ctx, opp, eps, e.position(g, lead), TurnRand(seed, g.Ply()))
+func (e *Env) opponentTurn(ctx context.Context, g Game, m Match, lead string) (Choice, error) {
+	ch, err := m.Choose(ctx, e.position(g, lead))
 	if err != nil {
 		return Choice{}, err
 	}
@@ -250,12 +230,12 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 	if e.system == "" {
 		e.system = e.systemPrompt(g)
 	}
-	opp, eps := e.seat.Current()
-	player := e.opts.ModelSide.Player(seed)
-	info := retrain.Info{"seed": seed, "model_player": player, "model_mark": g.Mark(player), "epsilon": eps}
+	m := e.Start(e.opts.ModelSide, seed)
+	player := m.ModelPlayer
+	info := retrain.Info{"seed": seed, "model_player": player, "model_mark": g.Mark(player), "epsilon": m.Epsilon}
 	var lead []string
 	if g.ToMove() != player {
-		ch, err := e.opponentTurn(ctx, g, seed, opp, eps, "You move first.")
+		ch, err := e.opponentTurn(ctx, g, m, "You move first.")
 		if err != nil {
 			return retrain.Observation{}, nil, fmt.Errorf("games: Reset: %w", err)
 		}
@@ -265,7 +245,7 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 		lead = append(lead, "You move first.")
 	}
 	content := turnPrompt(g, player, lead...)
-	e.game, e.seed, e.modelPlayer, e.opponent, e.epsilon = g, seed, player, opp, eps
+	e.game, e.match = g, m
 	e.messages = []retrain.Message{
 		{Role: retrain.RoleSystem, Content: e.system},
 		{Role: retrain.RoleUser, Content: content},
@@ -304,7 +284,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 	g := e.game.Clone()
 	var step retrain.Step
 	var content string
-	me, them := g.Mark(e.modelPlayer), g.Mark(1-e.modelPlayer)
+	me, them := g.Mark(e.match.ModelPlayer), g.Mark(1-e.match.ModelPlayer)
 
 	move, problem := answer.Text(action)
 	if problem != "" {
@@ -328,7 +308,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 			if e.opts.MaxIllegalMoves > 0 {
 				warn = fmt.Sprintf(" (illegal move %d; at %d you forfeit the game)", illegal, e.opts.MaxIllegalMoves)
 			}
-			content = turnPrompt(g, e.modelPlayer, fmt.Sprintf("Illegal move: %s%s. Choose one of the legal moves.", problem, warn))
+			content = turnPrompt(g, e.match.ModelPlayer, fmt.Sprintf("Illegal move: %s%s. Choose one of the legal moves.", problem, warn))
 		}
 	} else {
 		info["move"] = move
@@ -336,22 +316,22 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 			return retrain.Step{}, fmt.Errorf("games: move %q was checked but the game refused it: %w", move, err)
 		}
 		if out := g.Outcome(); out.Over {
-			step.Reward, step.Terminated = rewardFor(out, e.modelPlayer), true
+			step.Reward, step.Terminated = rewardFor(out, e.match.ModelPlayer), true
 			content = g.Board() + "\n" + e.ending(g, out)
 			e.recordOutcome(info, out)
 		} else {
-			ch, err := e.opponentTurn(ctx, g, e.seed, e.opponent, e.epsilon, fmt.Sprintf("Your opponent (%s) played %s.", me, move))
+			ch, err := e.opponentTurn(ctx, g, e.match, fmt.Sprintf("Your opponent (%s) played %s.", me, move))
 			if err != nil {
 				return retrain.Step{}, fmt.Errorf("games: Step: %w", err)
 			}
 			info["opponent_move"] = ch
 			played := fmt.Sprintf("Your opponent (%s) played %s.", them, ch.Move)
 			if out := g.Outcome(); out.Over {
-				step.Reward, step.Terminated = rewardFor(out, e.modelPlayer), true
+				step.Reward, step.Terminated = rewardFor(out, e.match.ModelPlayer), true
 				content = played + "\n\n" + g.Board() + "\n" + e.ending(g, out)
 				e.recordOutcome(info, out)
 			} else {
-				content = turnPrompt(g, e.modelPlayer, played)
+				content = turnPrompt(g, e.match.ModelPlayer, played)
 			}
 		}
 	}
@@ -384,7 +364,7 @@ func (e *Env) ending(g Game, out Outcome) string {
 	if len(out.Line) > 0 {
 		line = " (" + strings.Join(out.Line, ", ") + ")"
 	}
-	if out.Winner == e.modelPlayer {
+	if out.Winner == e.match.ModelPlayer {
 		return fmt.Sprintf("You win: %s has a line%s.", g.Mark(out.Winner), line)
 	}
 	return fmt.Sprintf("You lose: %s has a line%s.", g.Mark(out.Winner), line)
@@ -394,7 +374,7 @@ func (e *Env) recordOutcome(info retrain.Info, out Outcome) {
 	switch out.Winner {
 	case Draw:
 		info["outcome"] = "draw"
-	case e.modelPlayer:
+	case e.match.ModelPlayer:
 		info["outcome"] = "win"
 	default:
 		info["outcome"] = "loss"
@@ -414,7 +394,7 @@ func (e *Env) Render() (string, error) {
 	if out := e.game.Outcome(); out.Over {
 		b.WriteString(e.ending(e.game, out))
 	} else {
-		fmt.Fprintf(&b, "%s to move; the model plays %s.", e.game.Mark(e.game.ToMove()), e.game.Mark(e.modelPlayer))
+		fmt.Fprintf(&b, "%s to move; the model plays %s.", e.game.Mark(e.game.ToMove()), e.game.Mark(e.match.ModelPlayer))
 	}
 	return b.String(), nil
 }
@@ -426,13 +406,15 @@ func (e *Env) Close() error {
 	return nil
 }
 
-// Factory makes game environments that share one [Seat]: swapping the
-// opponent or changing epsilon on the factory applies to the next episode
-// of every environment it made.
+// Factory makes two-player environments that share one [Seat]: swapping
+// the opponent or changing epsilon on the factory applies to the next
+// episode of every environment it made. [NewFactory] makes game
+// environments; package gym's factory is one too ([NewSeatFactory]).
 type Factory struct {
-	opts    Options
-	seat    *Seat
-	onClose func() // releases what the opponent holds (a model client)
+	Seated
+	name    string                     // for errors: "games: NewEnv: …"
+	newEnv  func() retrain.Environment // makes one environment at the seat
+	onClose func()                     // releases what the opponent holds (a model client)
 
 	mu     sync.Mutex
 	closed bool
@@ -440,44 +422,38 @@ type Factory struct {
 
 var _ env.Factory = (*Factory)(nil)
 
-// NewFactory returns a factory of environments configured by opts (nil
-// means defaults); their seat is opts.Seat, or a new one with opts.Opponent
-// and opts.Epsilon.
+// NewFactory returns a factory of game environments configured by opts
+// (nil means defaults); their seat is opts.Seat, or a new one with
+// opts.Opponent and opts.Epsilon.
 func NewFactory(opts *Options) *Factory {
-	f := &Factory{}
+	var o Options
 	if opts != nil {
-		f.opts = *opts
+		o = *opts
 	}
-	f.seat = f.opts.Seat
-	if f.seat == nil {
-		f.seat = NewSeat(f.opts.Opponent, f.opts.Epsilon)
-	}
-	f.opts.Seat = f.seat
-	return f
+	o.Seat = SeatedAt(o.Seat, o.Opponent, o.Epsilon).Seat()
+	return NewSeatFactory("games", o.Seat, func() retrain.Environment { return New(&o) })
 }
+
+// NewSeatFactory returns a factory whose NewEnv calls newEnv, which must
+// make an environment playing at seat (nil: a new seat with a random
+// opponent). name prefixes its errors.
+func NewSeatFactory(name string, seat *Seat, newEnv func() retrain.Environment) *Factory {
+	return &Factory{Seated: SeatedAt(seat, nil, 0), name: name, newEnv: newEnv}
+}
+
+// OnClose sets what the first Close releases, such as the configured
+// opponent's model client. Call it before the factory is shared.
+func (f *Factory) OnClose(release func()) { f.onClose = release }
 
 // NewEnv makes an environment that plays at the factory's seat.
 func (f *Factory) NewEnv() (retrain.Environment, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
-		return nil, fmt.Errorf("games: NewEnv: %w", retrain.ErrClosed)
+		return nil, fmt.Errorf("%s: NewEnv: %w", f.name, retrain.ErrClosed)
 	}
-	return New(&f.opts), nil
+	return f.newEnv(), nil
 }
-
-// Seat returns the seat the factory's environments share.
-func (f *Factory) Seat() *Seat { return f.seat }
-
-// SetOpponent sets the opponent of the next episodes of every environment.
-func (f *Factory) SetOpponent(o Opponent) { f.seat.SetOpponent(o) }
-
-// AddOpposingAgent is SetOpponent under the seed's name.
-func (f *Factory) AddOpposingAgent(o Opponent) { f.seat.SetOpponent(o) }
-
-// SetEpsilon sets the opponent's random-move chance of the next episodes of
-// every environment.
-func (f *Factory) SetEpsilon(epsilon float64) { f.seat.SetEpsilon(epsilon) }
 
 // Close stops the factory from making environments and releases what the
 // configured opponent holds. It is safe to call more than once.

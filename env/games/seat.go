@@ -72,6 +72,59 @@ func (s *Seat) Current() (Opponent, float64) {
 	return s.opponent, s.epsilon
 }
 
+// Seated gives a two-player environment, or a factory of them, the seat
+// methods by embedding: Seat, SetOpponent, AddOpposingAgent and SetEpsilon
+// act on one shared [Seat]. This package's Env and Factory embed it, and so
+// does package gym's Env. Make one with [SeatedAt]; the zero value has no
+// seat.
+type Seated struct{ seat *Seat }
+
+// SeatedAt returns a Seated acting on seat or, when seat is nil, on a new
+// seat where o plays with epsilon (see [NewSeat]).
+func SeatedAt(seat *Seat, o Opponent, epsilon float64) Seated {
+	if seat == nil {
+		seat = NewSeat(o, epsilon)
+	}
+	return Seated{seat: seat}
+}
+
+// Seat returns the shared seat.
+func (s Seated) Seat() *Seat { return s.seat }
+
+// SetOpponent sets the opponent of the next episodes; see
+// [Seat.SetOpponent].
+func (s Seated) SetOpponent(o Opponent) { s.seat.SetOpponent(o) }
+
+// AddOpposingAgent is SetOpponent under the seed's name.
+func (s Seated) AddOpposingAgent(o Opponent) { s.seat.SetOpponent(o) }
+
+// SetEpsilon sets the opponent's random-move chance of the next episodes;
+// see [Seat.SetEpsilon].
+func (s Seated) SetEpsilon(epsilon float64) { s.seat.SetEpsilon(epsilon) }
+
+// Match is the opponent's side of one episode, fixed when the episode
+// starts (a change to the seat applies from the next one): the seed of its
+// random choices, the model's player, and the opponent and epsilon.
+type Match struct {
+	Seed        uint64
+	ModelPlayer int
+	Opponent    Opponent
+	Epsilon     float64
+}
+
+// Start reads the seat for an episode with seed in which the model plays
+// side.
+func (s Seated) Start(side Side, seed uint64) Match {
+	o, eps := s.seat.Current()
+	return Match{Seed: seed, ModelPlayer: side.Player(seed), Opponent: o, Epsilon: eps}
+}
+
+// Choose plays the opponent's turn in pos (see [Choose]) with the turn's
+// own random source, TurnRand(m.Seed, pos.Ply).
+func (m Match) Choose(ctx context.Context, pos Position) (Choice, error) {
+	return Choose(ctx, m.Opponent, m.Epsilon, pos, TurnRand(m.Seed, pos.Ply))
+}
+
 // Sources of an opponent's move, the values of [Choice.Source].
 const (
 	// SourceOpponent: the opponent chose the move.

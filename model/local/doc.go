@@ -1,7 +1,8 @@
 // Package local is the built-in local model: a small decoder-only
 // transformer written and run in pure Go, shipped inside the project with
-// its weights, and trained here (see TRAINING.md and package train) to play
-// the calculator environment in the smolagent dialect. It is to vLLM what
+// its weights, and trained here (see TRAINING.md, package train, and the
+// arithmetic in package backprop) to play the calculator environment in the
+// smolagent dialect. It is to vLLM what
 // SQLite is to a database server: small, embedded, and honest about being
 // small. It makes "retrain rollout" do real work with no server at hand; for
 // real training, point the project at an OpenAI-compatible server.

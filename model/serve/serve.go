@@ -20,7 +20,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -30,6 +29,7 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/internal/chatwire"
+	"github.com/retrain-rl/retrain/internal/httpserve"
 	"github.com/retrain-rl/retrain/model"
 )
 
@@ -240,26 +240,9 @@ func writeErrorCode(w http.ResponseWriter, status int, msg, typ, code string) {
 }
 
 // Serve serves h on ln until ctx is done, then shuts the server down,
-// waiting up to grace for the requests in flight, and returns nil. It
-// returns an error when the server fails before.
+// waiting up to grace (5 seconds when not positive) for the requests in
+// flight, and returns nil. It returns an error when the server fails
+// before.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return fmt.Errorf("serve: %w", err)
-	case <-ctx.Done():
-	}
-	sctx, cancel := context.WithTimeout(context.Background(), grace)
-	defer cancel()
-	err := srv.Shutdown(sctx)
-	if err != nil {
-		srv.Close()
-	}
-	<-errc
-	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
-		return fmt.Errorf("serve: shut down: %w", err)
-	}
-	return nil
+	return httpserve.Serve(ctx, ln, h, &httpserve.Options{Grace: grace})
 }

@@ -299,10 +299,11 @@ func TestConcurrentCalls(t *testing.T) {
 }
 
 func TestCrashWithCallsInFlight(t *testing.T) {
+	const n = 50
 	sc, ts, _ := memServer(0)
+	ts.sleeping = make(chan struct{}, n)
 	c := newClient(t, sc, nil)
 	tools := toolsByName(t, c)
-	const n = 50
 	var wg sync.WaitGroup
 	var failed atomic.Int64
 	for range n {
@@ -315,8 +316,8 @@ func TestCrashWithCallsInFlight(t *testing.T) {
 			}
 		})
 	}
-	for ts.calls.Load() < n { // all in flight
-		time.Sleep(time.Millisecond)
+	for range n { // all in flight
+		<-ts.sleeping
 	}
 	if _, err := call(t, tools["crash"], `{}`); err == nil {
 		t.Error("crash call succeeded")
@@ -358,7 +359,8 @@ func TestConnectAttemptsBounded(t *testing.T) {
 }
 
 func TestClosed(t *testing.T) {
-	sc, _, _ := memServer(0)
+	sc, ts, _ := memServer(0)
+	ts.sleeping = make(chan struct{}, 1)
 	c := newClient(t, sc, nil)
 	tools := toolsByName(t, c)
 	done := make(chan error, 1)
@@ -366,7 +368,11 @@ func TestClosed(t *testing.T) {
 		_, err := call(t, tools["sleep"], `{"ms":10000}`)
 		done <- err
 	}()
-	time.Sleep(20 * time.Millisecond)
+	select {
+	case <-ts.sleeping: // the call is in flight
+	case err := <-done:
+		t.Fatalf("the call returned before Close: %v", err)
+	}
 	if err := c.Close(); err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,9 @@ const serverEnv = "RETRAIN_MCP_TEST_SERVER"
 // testServer is a Go MCP server with tools for every case the tests need.
 type testServer struct {
 	calls atomic.Int64 // tools/call requests received
+	// sleeping, when not nil, receives a value as each call of the tool
+	// "sleep" starts sleeping: tests wait on it for calls in flight.
+	sleeping chan struct{}
 }
 
 type echoIn struct {
@@ -87,6 +90,9 @@ func (ts *testServer) newServer(pageSize int, crash func()) *sdk.Server {
 	sdk.AddTool(srv, &sdk.Tool{Name: "sleep", Description: "Sleeps."},
 		func(ctx context.Context, req *sdk.CallToolRequest, in sleepIn) (*sdk.CallToolResult, any, error) {
 			count()
+			if ts.sleeping != nil {
+				ts.sleeping <- struct{}{}
+			}
 			select {
 			case <-time.After(time.Duration(in.MS) * time.Millisecond):
 			case <-ctx.Done():

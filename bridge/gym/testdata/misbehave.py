@@ -47,10 +47,11 @@ class Noisy(Counter):
 
 
 class Hang(Counter):
-    """Hangs in step when the action is 1."""
+    """Hangs in step when the action is 1, after saying so on stderr."""
 
     def step(self, a):
         if a == 1:
+            print("hang: hanging in step", file=sys.stderr, flush=True)
             time.sleep(3600)
         return super().step(a)
 

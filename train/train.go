@@ -6,12 +6,12 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"math/rand/v2"
 	"time"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/local"
+	"github.com/retrain-rl/retrain/model/local/backprop"
 	"github.com/retrain-rl/retrain/rollout"
 )
 
@@ -142,13 +142,13 @@ func Train(ctx context.Context, opts *Options) (*Result, error) {
 	if err != nil {
 		return nil, err
 	}
-	initWeights(w, o.Seed)
+	backprop.InitWeights(w, o.Seed)
 	g, _ := local.NewWeights(o.Config)
-	opt := newAdamW(w, o.WeightDecay)
-	nt := newNet(w)
+	opt := backprop.NewAdamW(w, o.WeightDecay)
+	nt := backprop.NewNet(w)
 	maxT := 512
-	a := nt.newActs(maxT)
-	sc := nt.newScratch(maxT)
+	a := nt.NewActivations(maxT)
+	sc := nt.NewScratch(maxT)
 
 	gen, err := NewGenerator(ctx, o.Seed, o.GuessRate)
 	if err != nil {
@@ -195,13 +195,13 @@ func Train(ctx context.Context, opts *Options) (*Result, error) {
 		}
 		weight := float32(1 / float64(total))
 		for _, s := range batch {
-			nt.forward(a, s.ids)
-			l, n := nt.lossAndBackward(a, s.learn, weight, g, sc)
+			nt.Forward(a, s.ids)
+			l, n := nt.LossAndBackward(a, s.learn, weight, g, sc)
 			windowLoss += l
 			windowCount += n
 		}
 		lr := schedule(step, o.Steps, o.Warmup, o.LearningRate)
-		opt.step(g, lr, 1.0)
+		opt.Step(g, lr, 1.0)
 		if step%o.LogEvery == 0 || step == o.Steps {
 			p := Point{Step: step, Loss: windowLoss / float64(windowCount), Seconds: time.Since(start).Seconds()}
 			res.Curve = append(res.Curve, p)
@@ -247,28 +247,4 @@ func schedule(step, steps, warmup int, peak float64) float64 {
 	}
 	frac := float64(step-warmup) / float64(max(1, steps-warmup))
 	return peak * (0.1 + 0.9*0.5*(1+math.Cos(math.Pi*frac)))
-}
-
-// initWeights draws the initial weights: normal with standard deviation
-// 0.02 (the residual projections scaled down by the depth), norm gains one.
-func initWeights(w *local.Weights, seed int64) {
-	r := rand.New(rand.NewPCG(uint64(seed), 0x696e6974))
-	fill := func(x []float32, std float64) {
-		for i := range x {
-			x[i] = float32(r.NormFloat64() * std)
-		}
-	}
-	resid := 0.02 / math.Sqrt(2*float64(w.Config.Layers))
-	fill(w.TokenEmbed, 0.02)
-	fill(w.SegmentEmbed, 0.02)
-	for i := range w.Blocks {
-		b := &w.Blocks[i]
-		fill(b.Query, 0.02)
-		fill(b.Key, 0.02)
-		fill(b.Value, 0.02)
-		fill(b.AttnOut, resid)
-		fill(b.Up, 0.02)
-		fill(b.Down, resid)
-	}
-	fill(w.Output, 0.02)
 }

@@ -1,4 +1,4 @@
-package train
+package backprop
 
 import (
 	"math"
@@ -7,10 +7,10 @@ import (
 	"github.com/retrain-rl/retrain/model/local"
 )
 
-// adamW is the AdamW optimizer (betas 0.9 and 0.95) with global gradient
+// AdamW is the AdamW optimizer (betas 0.9 and 0.95) with global gradient
 // norm clipping; weight decay applies to matrices only, not to embeddings
-// or norm gains.
-type adamW struct {
+// or norm gains. It is not safe for concurrent use.
+type AdamW struct {
 	params []local.Tensor
 	m, v   [][]float32
 	decay  []bool
@@ -18,8 +18,10 @@ type adamW struct {
 	t      int
 }
 
-func newAdamW(w *local.Weights, wd float64) *adamW {
-	o := &adamW{params: w.Tensors(), wd: wd}
+// NewAdamW returns the optimizer of the weights w (updated in place by
+// Step) with decoupled weight decay wd.
+func NewAdamW(w *local.Weights, wd float64) *AdamW {
+	o := &AdamW{params: w.Tensors(), wd: wd}
 	for _, p := range o.params {
 		o.m = append(o.m, make([]float32, len(p.Data)))
 		o.v = append(o.v, make([]float32, len(p.Data)))
@@ -28,9 +30,9 @@ func newAdamW(w *local.Weights, wd float64) *adamW {
 	return o
 }
 
-// step applies gradients g (aligned with the parameters) with learning rate
-// lr, clipping their global norm to clip.
-func (o *adamW) step(g *local.Weights, lr, clip float64) {
+// Step applies gradients g (of the same shape as the weights) with learning
+// rate lr, clipping their global norm to clip.
+func (o *AdamW) Step(g *local.Weights, lr, clip float64) {
 	const b1, b2, eps = 0.9, 0.95, 1e-8
 	grads := g.Tensors()
 	var norm float64

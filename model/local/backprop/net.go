@@ -1,4 +1,4 @@
-package train
+package backprop
 
 import (
 	"math"
@@ -7,10 +7,12 @@ import (
 	"github.com/retrain-rl/retrain/model/local/internal/kernel"
 )
 
-// net computes the local model's network over whole sequences, keeping the
+// Net computes the local model's network over whole sequences, keeping the
 // activations, and back-propagates the loss into gradients. It is the same
-// arithmetic as package local's (a test checks the logits agree).
-type net struct {
+// arithmetic as package local's (a test checks the logits agree). A Net
+// only reads its weights: the passes write into the Activations, Scratch
+// and gradients given to them.
+type Net struct {
 	w        *local.Weights
 	c        local.Config
 	hd       int
@@ -18,11 +20,13 @@ type net struct {
 	cos, sin []float32
 }
 
-func newNet(w *local.Weights) *net {
+// NewNet returns the network computing with w (which it reads, not copies:
+// an optimizer step on w is seen by the next pass).
+func NewNet(w *local.Weights) *Net {
 	c := w.Config
 	hd := c.Dim / c.Heads
 	cos, sin := kernel.RopeTables(c.Context, hd, c.RopeBase)
-	return &net{w: w, c: c, hd: hd, scale: float32(1 / math.Sqrt(float64(hd))), cos: cos, sin: sin}
+	return &Net{w: w, c: c, hd: hd, scale: float32(1 / math.Sqrt(float64(hd))), cos: cos, sin: sin}
 }
 
 // blockActs are one block's activations over a sequence.
@@ -33,8 +37,9 @@ type blockActs struct {
 	u                             []float32 // [T][Hidden] before ReLU
 }
 
-// acts are the activations of one sequence.
-type acts struct {
+// Activations are the activations of one sequence, kept by Forward for
+// LossAndBackward.
+type Activations struct {
 	t      int
 	ids    []int
 	segs   []int
@@ -43,9 +48,11 @@ type acts struct {
 	rf     []float32
 }
 
-func (n *net) newActs(maxT int) *acts {
+// NewActivations allocates room for the activations of sequences of up to
+// maxT tokens.
+func (n *Net) NewActivations(maxT int) *Activations {
 	c := n.c
-	a := &acts{blocks: make([]blockActs, c.Layers), xf: make([]float32, maxT*c.Dim), hf: make([]float32, maxT*c.Dim), rf: make([]float32, maxT)}
+	a := &Activations{blocks: make([]blockActs, c.Layers), xf: make([]float32, maxT*c.Dim), hf: make([]float32, maxT*c.Dim), rf: make([]float32, maxT)}
 	for l := range a.blocks {
 		b := &a.blocks[l]
 		td := maxT * c.Dim
@@ -59,8 +66,8 @@ func (n *net) newActs(maxT int) *acts {
 
 func row(m []float32, i, width int) []float32 { return m[i*width : (i+1)*width] }
 
-// forward runs the sequence ids, filling a; a must have room for len(ids).
-func (n *net) forward(a *acts, ids []int) {
+// Forward runs the sequence ids, filling a; a must have room for len(ids).
+func (n *Net) Forward(a *Activations, ids []int) {
 	c, w := n.c, n.w
 	d, hd, T := c.Dim, n.hd, len(ids)
 	half := hd / 2
@@ -131,15 +138,16 @@ func (n *net) forward(a *acts, ids []int) {
 
 // blockOut is where block l writes the residual of row i: the next block's
 // input, or the final residual.
-func (n *net) blockOut(a *acts, l, i int) []float32 {
+func (n *Net) blockOut(a *Activations, l, i int) []float32 {
 	if l+1 < len(a.blocks) {
 		return row(a.blocks[l+1].xin, i, n.c.Dim)
 	}
 	return row(a.xf, i, n.c.Dim)
 }
 
-// logits computes the logits of row i into out.
-func (n *net) logits(a *acts, i int, out []float32) {
+// Logits computes the logits of row i of the sequence in a (the prediction
+// of token i+1) into out, which has the vocabulary's length.
+func (n *Net) Logits(a *Activations, i int, out []float32) {
 	kernel.MatVec(out, row(a.hf, i, n.c.Dim), n.w.Output)
 }
 
@@ -173,29 +181,32 @@ func matBack(dx, dW, x, dy, W []float32) {
 	}
 }
 
-// scratch is the backward pass's working memory.
-type scratch struct {
+// Scratch is the backward pass's working memory.
+type Scratch struct {
 	dx, dxm, dh, dq, dk, dv, da []float32 // [T][Dim]
 	du                          []float32 // [Hidden]
 	dlog                        []float32 // [Vocab]
 	dp                          []float32 // [T]
 }
 
-func (n *net) newScratch(maxT int) *scratch {
+// NewScratch allocates the backward pass's memory for sequences of up to
+// maxT tokens.
+func (n *Net) NewScratch(maxT int) *Scratch {
 	c := n.c
 	td := maxT * c.Dim
-	return &scratch{
+	return &Scratch{
 		dx: make([]float32, td), dxm: make([]float32, td), dh: make([]float32, td),
 		dq: make([]float32, td), dk: make([]float32, td), dv: make([]float32, td), da: make([]float32, td),
 		du: make([]float32, c.Hidden), dlog: make([]float32, c.Vocab), dp: make([]float32, maxT),
 	}
 }
 
-// lossAndBackward computes the cross-entropy of predicting ids[i+1] from
+// LossAndBackward computes the cross-entropy of predicting ids[i+1] from
 // row i for every i with learn[i+1], scaled by weight, and adds the
 // gradients of the scaled loss to g. It returns the unscaled loss sum and
-// the number of predicted tokens.
-func (n *net) lossAndBackward(a *acts, learn []bool, weight float32, g *local.Weights, s *scratch) (float64, int) {
+// the number of predicted tokens. a holds the sequence's activations (from
+// Forward).
+func (n *Net) LossAndBackward(a *Activations, learn []bool, weight float32, g *local.Weights, s *Scratch) (float64, int) {
 	c, w := n.c, n.w
 	d, hd, T := c.Dim, n.hd, a.t
 	half := hd / 2
@@ -209,7 +220,7 @@ func (n *net) lossAndBackward(a *acts, learn []bool, weight float32, g *local.We
 			continue
 		}
 		lg := s.dlog
-		n.logits(a, i, lg)
+		n.Logits(a, i, lg)
 		target := a.ids[i+1]
 		m := lg[0]
 		for _, v := range lg {

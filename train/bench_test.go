@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/retrain-rl/retrain/model/local"
+	"github.com/retrain-rl/retrain/model/local/backprop"
 )
 
 // BenchmarkSequence measures one training sequence (a whole calculator
@@ -21,14 +22,14 @@ func BenchmarkSequence(b *testing.B) {
 	}
 	ids, learn := local.RenderTraining(msgs)
 	w, _ := local.NewWeights(DefaultConfig)
-	initWeights(w, 1)
+	backprop.InitWeights(w, 1)
 	g, _ := local.NewWeights(DefaultConfig)
-	n := newNet(w)
-	a := n.newActs(len(ids))
-	s := n.newScratch(len(ids))
+	n := backprop.NewNet(w)
+	a := n.NewActivations(len(ids))
+	s := n.NewScratch(len(ids))
 	for b.Loop() {
-		n.forward(a, ids)
-		n.lossAndBackward(a, learn, 0.01, g, s)
+		n.Forward(a, ids)
+		n.LossAndBackward(a, learn, 0.01, g, s)
 	}
 	b.ReportMetric(float64(len(ids))*float64(b.N)/b.Elapsed().Seconds(), "tokens/s")
 }

@@ -3,8 +3,8 @@
 // evaluates a weights file. It runs on one core; see model/local/TRAINING.md
 // for the command that made the shipped weights.
 //
-//	GOMAXPROCS=1 go run ./model/local/train/cmd/trainlocal -out model/local/weights/calculator.bin
-//	go run ./model/local/train/cmd/trainlocal -eval model/local/weights/calculator.bin -tasks 200 -seed 999
+//	GOMAXPROCS=1 go run ./cmd/trainlocal -out model/local/weights/calculator.bin
+//	go run ./cmd/trainlocal -eval model/local/weights/calculator.bin -tasks 200 -seed 999
 package main
 
 import (
@@ -21,8 +21,8 @@ import (
 
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/local"
-	"github.com/retrain-rl/retrain/model/local/train"
 	"github.com/retrain-rl/retrain/rollout"
+	"github.com/retrain-rl/retrain/train"
 )
 
 func main() {
@@ -66,7 +66,7 @@ func run(ctx context.Context, args []string) error {
 		return err
 	}
 	notes := map[string]any{
-		"command":    "GOMAXPROCS=" + fmt.Sprint(runtime.GOMAXPROCS(0)) + " go run ./model/local/train/cmd/trainlocal " + strings.Join(args, " "),
+		"command":    "GOMAXPROCS=" + fmt.Sprint(runtime.GOMAXPROCS(0)) + " go run ./cmd/trainlocal " + strings.Join(args, " "),
 		"steps":      o.Steps,
 		"batch":      o.BatchSize,
 		"episodes":   res.Episodes,
