@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/report"
 	"go.uber.org/goleak"
@@ -130,8 +131,8 @@ func TestEvalGSM8K(t *testing.T) {
 		Turns: 112, MeanTurns: 112.0 / 76,
 		ToolCalls: 28, ToolErrors: 12, ToolErrorRate: 12.0 / 28,
 		ParseErrors: 8, ParseErrorRate: 8.0 / 112,
-		Failures:    map[string]int{"model": 4},
-		StopReasons: map[string]int{"terminated": 76, "error": 4},
+		Failures:    map[retrain.ErrorCause]int{"model": 4},
+		StopReasons: map[retrain.StopReason]int{"terminated": 76, "error": 4},
 	}
 	if got.PromptTokens == 0 || got.CompletionTokens == 0 {
 		t.Errorf("tokens %d prompt, %d completion: want both counted", got.PromptTokens, got.CompletionTokens)

@@ -349,7 +349,7 @@ func TestRolloutRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.StopReason != rollout.StopTerminated {
+	if tr.StopReason != retrain.StopTerminated {
 		t.Fatalf("stop reason %q, error %q", tr.StopReason, tr.Error)
 	}
 	last := tr.Turns[len(tr.Turns)-1]
