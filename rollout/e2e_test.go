@@ -68,6 +68,9 @@ func TestEndToEndCalculator(t *testing.T) {
 		t.Fatalf("summary:\n%s", sum)
 	}
 	for _, tr := range readLines(t, path) {
+		if tr.Dialect != "smolagent" {
+			t.Errorf("%s: dialect %q, want the calculator's smolagent", tr.ID, tr.Dialect)
+		}
 		if tr.StopReason != retrain.StopTerminated || len(tr.Turns) != 2 {
 			t.Errorf("%s: stop %q after %d turns (%s)", tr.ID, tr.StopReason, len(tr.Turns), tr.Error)
 			continue

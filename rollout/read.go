@@ -191,14 +191,20 @@ func DecodeTrajectory(data []byte) (*retrain.Trajectory, error) {
 	return decodeTrajectory(data, false)
 }
 
+// trajectoryRow decodes a trajectory and sees whether it has a "sample".
+type trajectoryRow struct {
+	*retrain.Trajectory
+	Sample *int `json:"sample"` // shadows Trajectory.Sample
+}
+
 // decodeTrajectory decodes data; with identity it requires the fields
 // every trajectory package rollout writes has: a non-empty "id" and a
 // "sample".
 func decodeTrajectory(data []byte, identity bool) (*retrain.Trajectory, error) {
-	row := struct {
-		*retrain.Trajectory
-		Sample *int `json:"sample"` // shadows Trajectory.Sample, to see it is there
-	}{Trajectory: &retrain.Trajectory{}}
+	if d := bytes.TrimLeft(data, " \t\r\n"); len(d) > 0 && d[0] != '{' {
+		return nil, errors.New("not a JSON object")
+	}
+	row := trajectoryRow{Trajectory: &retrain.Trajectory{}}
 	if err := json.Unmarshal(data, &row); err != nil {
 		return nil, err
 	}

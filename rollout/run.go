@@ -48,8 +48,8 @@ type Options struct {
 // Roller is an optional ability of an Environment: running a whole episode
 // itself (the seed lets an environment override rollout). [Run] calls it
 // with its defaults applied and the deadline set, then fills in the
-// trajectory's identity fields (ID, Task, Sample, Env, Model, Seed, Dialect) where
-// the environment left them empty.
+// trajectory's identity fields (ID, Task, Sample, Env, Model, Seed,
+// Dialect) where the environment left them empty.
 type Roller interface {
 	Rollout(ctx context.Context, m model.Model, opts *Options) (*retrain.Trajectory, error)
 }

@@ -1,7 +1,9 @@
 package rollout
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -339,5 +341,38 @@ func TestRunRoller(t *testing.T) {
 	tr, err = Run(context.Background(), &rollerEnv{err: errServerDown}, textModel("x"), &Options{Task: task, Timeout: time.Minute})
 	if !errors.Is(err, errServerDown) || tr.ErrorCause != retrain.CauseEnvironment || tr.Error == "" {
 		t.Errorf("roller failure: err %v, cause %q", err, tr.ErrorCause)
+	}
+}
+
+// The trajectory names the dialect that parsed the output: the options', else
+// the environment's; none for plain text, and then the key is left out.
+func TestRunRecordsDialect(t *testing.T) {
+	tests := []struct {
+		name string
+		env  retrain.Environment
+		opts Options
+		want string
+	}{
+		{"environment's", &dialectScriptEnv{d: testDialect{"envs"}}, Options{}, "envs"},
+		{"options' over the environment's", &dialectScriptEnv{d: testDialect{"envs"}}, Options{Dialect: testDialect{"opts"}}, "opts"},
+		{"plain text", &scriptEnv{}, Options{}, ""},
+		{"failed episode", &dialectScriptEnv{scriptEnv: scriptEnv{resetErr: errors.New("no")}, d: testDialect{"envs"}}, Options{}, "envs"},
+		{"roller", &rollerEnv{}, Options{Dialect: testDialect{"opts"}, Timeout: time.Minute}, "opts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Task = task
+			tr, _ := Run(context.Background(), tt.env, textModel("answer 42"), &tt.opts)
+			if tr.Dialect != tt.want {
+				t.Errorf("Dialect = %q, want %q", tr.Dialect, tt.want)
+			}
+			b, err := json.Marshal(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if has := bytes.Contains(b, []byte(`"dialect":`)); has != (tt.want != "") {
+				t.Errorf("JSON has a dialect key: %v, want %v:\n%s", has, tt.want != "", b)
+			}
+		})
 	}
 }
