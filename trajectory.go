@@ -54,9 +54,9 @@ type Trajectory struct {
 	Rewards *Rewards `json:"rewards,omitempty"`
 }
 
-// StopReason says why an episode ended: one of the Stop constants, which
-// are the only values package rollout sets (an environment that runs its
-// own episodes, a rollout.Roller, may leave it empty).
+// StopReason says why an episode ended. Package rollout sets only the Stop
+// constants (an environment that runs its own episodes, a rollout.Roller,
+// may set others or none).
 type StopReason string
 
 // Stop reasons.
@@ -75,9 +75,8 @@ const (
 	StopError StopReason = "error"
 )
 
-// ErrorCause classifies the error that ended a failed episode: one of the
-// Cause constants but [CauseUnknown], which are the only values package
-// rollout sets.
+// ErrorCause classifies the error that ended a failed episode. Package
+// rollout sets only the Cause constants other than [CauseUnknown].
 type ErrorCause string
 
 // Error causes.
