@@ -194,18 +194,27 @@ type Observation struct {
 	RequiresAction bool `json:"requires_action"`
 }
 
+// Role is the author of a chat [Message]: one of the Role constants.
+type Role string
+
 // Chat roles.
 const (
-	RoleSystem    = "system"
-	RoleUser      = "user"
-	RoleAssistant = "assistant"
-	RoleTool      = "tool"
+	// RoleSystem: instructions for the model (a system prompt).
+	RoleSystem Role = "system"
+	// RoleUser: the task, and the environment's feedback in dialects that
+	// give it as a user message.
+	RoleUser Role = "user"
+	// RoleAssistant: the model's output.
+	RoleAssistant Role = "assistant"
+	// RoleTool: a tool's result (native tool calling, and dialects that
+	// answer calls with tool messages).
+	RoleTool Role = "tool"
 )
 
 // Message is one chat message in the OpenAI layout.
 type Message struct {
-	// Role is system, user, assistant or tool.
-	Role string `json:"role"`
+	// Role is who wrote the message.
+	Role Role `json:"role"`
 	// Content is the message text.
 	Content string `json:"content"`
 	// Reasoning is an assistant's separate reasoning text, if any.

@@ -14,6 +14,12 @@ type Trajectory struct {
 	Env string `json:"env"`
 	// Model is the model's name.
 	Model string `json:"model,omitempty"`
+	// Dialect names the dialect that parsed the model's output and formatted
+	// the conversation (see package dialect); empty when there was none
+	// (plain text). Files written before this field existed keep it in
+	// ResetInfo["dialect"] (toolenv's); package rollout's readers fill it
+	// from there.
+	Dialect string `json:"dialect,omitempty"`
 	// Seed is the seed the environment was reset with.
 	Seed *int64 `json:"seed,omitempty"`
 	// Sampling records the sampling settings used, as sent.
@@ -28,13 +34,12 @@ type Trajectory struct {
 	ResetInfo Info `json:"reset_info,omitempty"`
 	// StepReward is the sum of the environment's step rewards.
 	StepReward float64 `json:"step_reward"`
-	// StopReason says why the episode ended: "terminated", "truncated",
-	// "max_turns", "max_tokens", "deadline", "length" or "error".
-	StopReason string `json:"stop_reason"`
+	// StopReason says why the episode ended.
+	StopReason StopReason `json:"stop_reason"`
 	// Error is the error that ended a failed episode; empty on success.
 	Error string `json:"error,omitempty"`
-	// ErrorCause classifies Error: "model", "environment", "timeout", "canceled".
-	ErrorCause string `json:"error_cause,omitempty"`
+	// ErrorCause classifies Error; empty on success.
+	ErrorCause ErrorCause `json:"error_cause,omitempty"`
 	// Attempts is how many times the episode was tried (infrastructure retries).
 	Attempts int `json:"attempts,omitempty"`
 	// PromptTokens and CompletionTokens sum the model's usage over all turns.
@@ -48,6 +53,66 @@ type Trajectory struct {
 	// Rewards is the reward calculator's output, when one was applied.
 	Rewards *Rewards `json:"rewards,omitempty"`
 }
+
+// StopReason says why an episode ended. Package rollout sets only the Stop
+// constants (an environment that runs its own episodes, a rollout.Roller,
+// may set others or none).
+type StopReason string
+
+// Stop reasons.
+const (
+	// StopTerminated: the environment reached an end state.
+	StopTerminated StopReason = "terminated"
+	// StopTruncated: the environment cut the episode short.
+	StopTruncated StopReason = "truncated"
+	// StopMaxTurns: the episode's limit of assistant turns was reached.
+	StopMaxTurns StopReason = "max_turns"
+	// StopMaxTokens: the episode's completion tokens reached its token budget.
+	StopMaxTokens StopReason = "max_tokens"
+	// StopDeadline: the episode's deadline passed; it failed with [CauseTimeout].
+	StopDeadline StopReason = "deadline"
+	// StopError: the episode failed with any other cause; see Error and ErrorCause.
+	StopError StopReason = "error"
+)
+
+// ErrorCause classifies the error that ended a failed episode. Package
+// rollout sets only the Cause constants other than [CauseUnknown].
+type ErrorCause string
+
+// Error causes.
+const (
+	// CauseModel: the model call failed (server down, bad reply).
+	CauseModel ErrorCause = "model"
+	// CauseEnvironment: Setup, Reset or Step returned an error (or a
+	// rollout.Roller did).
+	CauseEnvironment ErrorCause = "environment"
+	// CauseTimeout: the episode's deadline passed.
+	CauseTimeout ErrorCause = "timeout"
+	// CauseCanceled: the run was canceled.
+	CauseCanceled ErrorCause = "canceled"
+	// CausePanic: the environment, the model or a hook panicked; Error
+	// holds the stack.
+	CausePanic ErrorCause = "panic"
+	// CauseUnknown is never set on a trajectory: summaries and reports count
+	// a failed trajectory whose ErrorCause is empty under it.
+	CauseUnknown ErrorCause = "unknown"
+)
+
+// FinishReason is why the model stopped generating a completion, as the
+// model server reported it. The constants are the values OpenAI-compatible
+// servers and this project's own models send; a server may send others,
+// which are kept as they are, and an empty one means none was reported.
+type FinishReason string
+
+// Finish reasons.
+const (
+	// FinishStop: the model ended its output or hit a stop sequence.
+	FinishStop FinishReason = "stop"
+	// FinishLength: the completion reached max_tokens or the context length.
+	FinishLength FinishReason = "length"
+	// FinishToolCalls: the model called tools (native tool calling).
+	FinishToolCalls FinishReason = "tool_calls"
+)
 
 // Failed reports whether the episode failed for an infrastructure reason.
 func (t *Trajectory) Failed() bool { return t.Error != "" }
@@ -65,8 +130,8 @@ type Turn struct {
 	// prompt and completion ids token for token; nil when unknown (first turn,
 	// or no ids).
 	PrefixMatch *bool `json:"prefix_match,omitempty"`
-	// FinishReason is the model's finish reason.
-	FinishReason string `json:"finish_reason,omitempty"`
+	// FinishReason is the model's finish reason, as the server reported it.
+	FinishReason FinishReason `json:"finish_reason,omitempty"`
 	// Reward is the environment's step reward.
 	Reward float64 `json:"reward"`
 	// Observation is the environment's answer. Its Messages are omitted (the

@@ -16,7 +16,7 @@ func RenderMessages(msgs []retrain.Message) string {
 		if i > 0 {
 			b.WriteString("\n")
 		}
-		header := m.Role
+		header := string(m.Role)
 		if m.Role == retrain.RoleTool || m.Name != "" {
 			header += " " + m.Name
 		}

@@ -12,10 +12,15 @@ import (
 // expected (Options.Pass).
 const TotalName = "total"
 
+// Level says where a reward component was scored: one of the Level constants.
+type Level string
+
 // Component levels, as in Component.Level.
 const (
-	LevelRollout = "rollout"
-	LevelStep    = "step"
+	// LevelRollout: scored once on the whole episode.
+	LevelRollout Level = "rollout"
+	// LevelStep: scored on each turn; the report sums the turns.
+	LevelStep Level = "step"
 )
 
 // Options configure a Builder. The zero value reports no pass statistics.
@@ -61,10 +66,11 @@ type Report struct {
 	// ParseErrorRate is ParseErrors/Turns.
 	ParseErrors    int     `json:"parse_errors"`
 	ParseErrorRate float64 `json:"parse_error_rate"`
-	// Failures counts the failed episodes by error cause.
-	Failures map[string]int `json:"failures"`
+	// Failures counts the failed episodes by error cause
+	// ([retrain.CauseUnknown] for one without a cause).
+	Failures map[retrain.ErrorCause]int `json:"failures"`
 	// StopReasons counts all episodes by stop reason.
-	StopReasons map[string]int `json:"stop_reasons"`
+	StopReasons map[retrain.StopReason]int `json:"stop_reasons"`
 	// PromptTokens and CompletionTokens sum over all episodes.
 	PromptTokens     int `json:"prompt_tokens"`
 	CompletionTokens int `json:"completion_tokens"`
@@ -94,7 +100,7 @@ type PassAtKValue struct {
 type Component struct {
 	// Name is the component's name; Level is [LevelRollout] or [LevelStep].
 	Name  string `json:"name"`
-	Level string `json:"level"`
+	Level Level  `json:"level"`
 	Stats
 }
 
@@ -115,7 +121,7 @@ type Builder struct {
 	threshold float64
 	order     []key
 	eps       map[key]*episode
-	levels    map[string]string
+	levels    map[string]Level
 }
 
 type key struct {
@@ -126,8 +132,8 @@ type key struct {
 // episode is what the report needs of one trajectory.
 type episode struct {
 	failed       bool
-	cause        string
-	stop         string
+	cause        retrain.ErrorCause
+	stop         retrain.StopReason
 	scored       bool
 	total        float64
 	values       map[string]float64
@@ -142,7 +148,7 @@ type episode struct {
 
 // NewBuilder returns an empty Builder; opts may be nil.
 func NewBuilder(opts *Options) *Builder {
-	b := &Builder{threshold: 1, eps: map[key]*episode{}, levels: map[string]string{}}
+	b := &Builder{threshold: 1, eps: map[key]*episode{}, levels: map[string]Level{}}
 	if opts != nil {
 		b.pass = opts.Pass
 		if opts.Threshold != nil {
@@ -163,7 +169,7 @@ func (b *Builder) Add(t *retrain.Trajectory) {
 		completion: t.CompletionTokens,
 	}
 	if e.failed && e.cause == "" {
-		e.cause = "unknown"
+		e.cause = retrain.CauseUnknown
 	}
 	for _, turn := range t.Turns {
 		if turn.Action.ParseError != "" {
@@ -226,7 +232,7 @@ func (e *episode) value(name string) (float64, bool) {
 
 // Report computes the report of everything added so far.
 func (b *Builder) Report() *Report {
-	r := &Report{Failures: map[string]int{}, StopReasons: map[string]int{}, Rewards: []Component{}}
+	r := &Report{Failures: map[retrain.ErrorCause]int{}, StopReasons: map[retrain.StopReason]int{}, Rewards: []Component{}}
 	groups := map[string][2]int{} // task id → {n, passed}
 	var taskOrder []string
 	values := map[string][]float64{}
@@ -308,7 +314,7 @@ func (b *Builder) Report() *Report {
 	return r
 }
 
-func levelRank(level string) int {
+func levelRank(level Level) int {
 	if level == LevelRollout {
 		return 0
 	}

@@ -35,7 +35,7 @@ func ep(task string, sample int, correct float64, formats, env []float64) *retra
 	return t
 }
 
-func failed(task string, sample int, cause string) *retrain.Trajectory {
+func failed(task string, sample int, cause retrain.ErrorCause) *retrain.Trajectory {
 	return &retrain.Trajectory{Task: retrain.Task{ID: task}, Sample: sample, StopReason: "error",
 		Error: "boom", ErrorCause: cause, PromptTokens: 5}
 }
@@ -90,8 +90,8 @@ func TestBuilder(t *testing.T) {
 		Turns:        9, MeanTurns: 9.0 / 7,
 		ToolCalls: 3, ToolErrors: 2, ToolErrorRate: 2.0 / 3,
 		ParseErrors: 1, ParseErrorRate: 1.0 / 9,
-		Failures:         map[string]int{"timeout": 1},
-		StopReasons:      map[string]int{"terminated": 6, "max_turns": 1, "error": 1},
+		Failures:         map[retrain.ErrorCause]int{"timeout": 1},
+		StopReasons:      map[retrain.StopReason]int{"terminated": 6, "max_turns": 1, "error": 1},
 		PromptTokens:     7*10 + 5,
 		CompletionTokens: 7 * 3,
 	}

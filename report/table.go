@@ -52,8 +52,8 @@ func (r *Report) WriteTable(w io.Writer) error {
 	}
 	row(TotalName, "", *r.Total)
 	for _, c := range r.Rewards {
-		level := c.Level
-		if level == LevelStep {
+		level := string(c.Level)
+		if c.Level == LevelStep {
 			level = "step (sum)"
 		}
 		row(c.Name, level, c.Stats)
@@ -73,15 +73,15 @@ func plural(n int, word string) string {
 func percent(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
 
 // formatCounts lists counts, largest first, then by name.
-func formatCounts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
+func formatCounts[K ~string](m map[K]int) string {
+	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
 	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		name := k
+		name := string(k)
 		if name == "" {
 			name = "(none)"
 		}

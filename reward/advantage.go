@@ -51,7 +51,7 @@ func clearAdvantage(r *retrain.Rewards) {
 
 // advantages computes one advantage per reward. A group of one, or one
 // whose rewards are all equal, gets zeros.
-func advantages(mode string, scale bool, rewards []float64) []float64 {
+func advantages(mode AdvantageEstimator, scale bool, rewards []float64) []float64 {
 	n := len(rewards)
 	out := make([]float64, n)
 	if n < 2 {

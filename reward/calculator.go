@@ -230,10 +230,7 @@ func (c *Calculator) dialect(t *retrain.Trajectory) string {
 	if c.cfg.Dialect != "" {
 		return c.cfg.Dialect
 	}
-	if d, ok := t.ResetInfo["dialect"].(string); ok {
-		return d
-	}
-	return ""
+	return t.Dialect
 }
 
 // turnText is the text a step-level reward scores: the raw output, or the

@@ -68,7 +68,7 @@ func TestCalculatorDistributions(t *testing.T) {
 	}
 	env := []float64{0.05, 0, 0.25}
 	tests := []struct {
-		dist   string
+		dist   Distribution
 		gamma  float64
 		shares []float64
 	}{
@@ -104,7 +104,7 @@ func TestCalculatorDistributions(t *testing.T) {
 
 func TestCalculatorHandComputedTotals(t *testing.T) {
 	// Same setup, totals written out by hand: env 0.3, step 1.5, rollout 1.
-	for dist, want := range map[string]float64{
+	for dist, want := range map[Distribution]float64{
 		DistLastStep: 2.8,
 		DistAverage:  2.8,
 		DistEqual:    4.8,
@@ -283,7 +283,7 @@ func TestCalculatorPassesSamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := threeTurns()
-	tr.ResetInfo = retrain.Info{"dialect": "hermes"}
+	tr.Dialect = "hermes"
 	tr.Turns[1].Action = retrain.Action{Text: "only text"}
 	if err := calc.Score(context.Background(), tr); err != nil {
 		t.Fatal(err)

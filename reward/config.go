@@ -13,35 +13,47 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Distributions: how a rollout-level reward R is spread over T turns.
+// Distribution names how a rollout-level reward R is spread over T turns:
+// one of the Dist constants.
+type Distribution string
+
+// Distributions.
 const (
 	// DistLastStep adds R to the last turn (the default).
-	DistLastStep = "last_step"
+	DistLastStep Distribution = "last_step"
 	// DistAverage gives each turn R/T.
-	DistAverage = "all_steps_average"
+	DistAverage Distribution = "all_steps_average"
 	// DistEqual gives each turn R.
-	DistEqual = "all_steps_equal"
+	DistEqual Distribution = "all_steps_equal"
 	// DistDiscounted gives turn t (0-based) gamma^(T-1-t) × R.
-	DistDiscounted = "discounted"
+	DistDiscounted Distribution = "discounted"
 )
 
-// Advantage estimators, computed over a group of trajectories of one task.
+// AdvantageEstimator names how group advantages are computed over the
+// trajectories of one task: one of the Adv constants, or empty for none.
+type AdvantageEstimator string
+
+// Advantage estimators.
 const (
 	// AdvGRPO is (R - mean) / (std + 1e-6) with the population std (or
 	// R - mean when scale_by_std is false).
-	AdvGRPO = "grpo"
+	AdvGRPO AdvantageEstimator = "grpo"
 	// AdvDrGRPO is R - mean.
-	AdvDrGRPO = "dr_grpo"
+	AdvDrGRPO AdvantageEstimator = "dr_grpo"
 	// AdvRLOO is R minus the mean of the others' rewards.
-	AdvRLOO = "rloo"
+	AdvRLOO AdvantageEstimator = "rloo"
 )
 
-// What a failing reward function does.
+// ErrorPolicy names what a failing reward function does: one of the
+// OnError constants.
+type ErrorPolicy string
+
+// Error policies.
 const (
 	// OnErrorScore scores the component ErrorScore (the default).
-	OnErrorScore = "score"
+	OnErrorScore ErrorPolicy = "score"
 	// OnErrorFail makes Calculator.Score return an error.
-	OnErrorFail = "fail"
+	OnErrorFail ErrorPolicy = "fail"
 )
 
 // EnvComponent is the component name under which a turn's weighted
@@ -60,23 +72,23 @@ type Config struct {
 	EnvWeight *float64 `yaml:"env_weight" json:"env_weight"`
 	// Distribution spreads rollout-level rewards over turns: last_step
 	// (default), all_steps_average, all_steps_equal or discounted.
-	Distribution string `yaml:"distribution" json:"distribution"`
+	Distribution Distribution `yaml:"distribution" json:"distribution"`
 	// Gamma is the discount of the discounted distribution, in (0, 1].
 	Gamma float64 `yaml:"gamma" json:"gamma"`
 	// Advantage is the group advantage estimator: "" (none), grpo, dr_grpo
 	// or rloo.
-	Advantage string `yaml:"advantage" json:"advantage"`
+	Advantage AdvantageEstimator `yaml:"advantage" json:"advantage"`
 	// ScaleByStd divides GRPO advantages by the group's std; nil means true.
 	// Only grpo uses it.
 	ScaleByStd *bool `yaml:"scale_by_std" json:"scale_by_std"`
 	// OnError is what a failing reward function or verifier does: "score"
 	// (default: the component scores ErrorScore) or "fail" (Score returns an
 	// error). Either way the error is listed in Rewards.Errors.
-	OnError string `yaml:"on_error" json:"on_error"`
+	OnError ErrorPolicy `yaml:"on_error" json:"on_error"`
 	// ErrorScore is the score of a failed component, before its weight.
 	ErrorScore float64 `yaml:"error_score" json:"error_score"`
 	// Dialect is the environment's dialect name, given to reward functions
-	// (format uses it); empty means the trajectory's reset info "dialect".
+	// (format uses it); empty means the trajectory's own (Trajectory.Dialect).
 	Dialect string `yaml:"dialect" json:"dialect"`
 }
 

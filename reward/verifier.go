@@ -7,6 +7,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"strings"
+
+	"github.com/retrain-rl/retrain"
 )
 
 // Verifier is a named boolean check on a sample (the seed's @verifier).
@@ -140,7 +142,7 @@ func builtinVerifiers() map[string]VerifierBuilder {
 			if s.Trajectory == nil {
 				return false, errors.New("terminated: no trajectory to check")
 			}
-			return s.Trajectory.StopReason == "terminated", nil
+			return s.Trajectory.StopReason == retrain.StopTerminated, nil
 		}),
 		// max_length:N: at most N characters (all turns for a rollout).
 		"max_length": limitArg(func(limit int) VerifierFunc {

@@ -2,7 +2,8 @@
 // or many ([Runner]: groups of n samples per task, bounded concurrency,
 // per-episode timeouts, retries of infrastructure failures), and writes the
 // resulting [retrain.Trajectory] values as JSON lines that survive a killed
-// run ([JSONLWriter], [Completed] for --resume). It also loads datasets of
+// run ([JSONLWriter], [Completed] for --resume), and reads them back
+// ([ReadTrajectories], an iterator). It also loads datasets of
 // tasks ([LoadTasks]) and makes small arithmetic ones ([ArithmeticTasks]).
 //
 // One episode:
@@ -22,4 +23,13 @@
 //		N: 4, Concurrency: 64, Sink: w,
 //	}).Run(ctx, tasks)
 //	fmt.Println(sum)
+//
+// Reading them back:
+//
+//	for t, err := range rollout.ReadTrajectoryFile("rollouts.jsonl", nil) {
+//		if err != nil {
+//			return err // a *LineError names a line that is not a trajectory
+//		}
+//		fmt.Println(t.ID, t.StopReason)
+//	}
 package rollout

@@ -68,7 +68,10 @@ func TestEndToEndCalculator(t *testing.T) {
 		t.Fatalf("summary:\n%s", sum)
 	}
 	for _, tr := range readLines(t, path) {
-		if tr.StopReason != StopTerminated || len(tr.Turns) != 2 {
+		if tr.Dialect != "smolagent" {
+			t.Errorf("%s: dialect %q, want the calculator's smolagent", tr.ID, tr.Dialect)
+		}
+		if tr.StopReason != retrain.StopTerminated || len(tr.Turns) != 2 {
 			t.Errorf("%s: stop %q after %d turns (%s)", tr.ID, tr.StopReason, len(tr.Turns), tr.Error)
 			continue
 		}
@@ -88,7 +91,7 @@ func TestEndToEndCalculator(t *testing.T) {
 		}
 		var roles []string
 		for _, m := range tr.Messages {
-			roles = append(roles, m.Role)
+			roles = append(roles, string(m.Role))
 		}
 		if got := strings.Join(roles, ","); !strings.HasPrefix(got, "system,user,assistant,user,assistant") {
 			t.Errorf("%s: conversation roles %s", tr.ID, got)
@@ -130,7 +133,7 @@ func TestEndToEndServerErrors(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sum.Failures[CauseModel] != 2 || sum.Retries != 2*(tt.attempts-1) || srv.Requests() != 2*tt.attempts {
+			if sum.Failures[retrain.CauseModel] != 2 || sum.Retries != 2*(tt.attempts-1) || srv.Requests() != 2*tt.attempts {
 				t.Errorf("summary %+v, %d requests", sum, srv.Requests())
 			}
 			for _, tr := range sink.ts {

@@ -1,7 +1,6 @@
 package rollout
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -152,44 +151,24 @@ type Key struct {
 // Completed reads a JSONL file of trajectories and returns the episodes it
 // holds that succeeded, for resuming a run: those are skipped, while failed
 // episodes (a line with an error) are run again, their new line appended
-// after the failed one. A missing file holds none. A partial last line (a
-// killed writer) is ignored; any other line that is not a trajectory is an
-// error naming it.
+// after the failed one. A missing file holds none. A last line without a
+// newline (a killed writer) is ignored, as [OpenJSONL] truncates it away;
+// any other line that is not a trajectory is an error naming it.
 func Completed(path string) (map[Key]bool, error) {
 	done := map[Key]bool{}
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return done, nil
-	}
-	if err != nil {
-		return nil, fmt.Errorf("rollout: resume: %w", err)
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 256<<10)
-	for line := 1; ; line++ {
-		b, err := br.ReadBytes('\n')
-		if err == io.EOF {
-			return done, nil // a partial last line, if any, is ignored
+	for t, err := range ReadTrajectoryFile(path, &ReadOptions{TerminatedOnly: true}) {
+		var le *LineError
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return done, nil
+		case errors.As(err, &le):
+			return nil, fmt.Errorf("rollout: resume: %s line %d is not a trajectory (%v): --out must be a file written by retrain rollout (fix or delete that line, or choose another --out)", path, le.Line, le.Err)
+		case err != nil:
+			return nil, fmt.Errorf("rollout: resume: %w", err)
 		}
-		if err != nil {
-			return nil, fmt.Errorf("rollout: resume: read %s: %w", path, err)
-		}
-		if len(bytes.TrimSpace(b)) == 0 {
-			continue
-		}
-		var row struct {
-			ID   string `json:"id"`
-			Task struct {
-				ID string `json:"id"`
-			} `json:"task"`
-			Sample *int   `json:"sample"`
-			Error  string `json:"error"`
-		}
-		if err := json.Unmarshal(b, &row); err != nil || row.Sample == nil || row.ID == "" {
-			return nil, fmt.Errorf("rollout: resume: %s line %d is not a trajectory: --out must be a file written by retrain rollout (fix or delete that line, or choose another --out)", path, line)
-		}
-		if row.Error == "" {
-			done[Key{row.Task.ID, *row.Sample}] = true
+		if !t.Failed() {
+			done[Key{t.Task.ID, t.Sample}] = true
 		}
 	}
+	return done, nil
 }

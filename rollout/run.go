@@ -15,36 +15,6 @@ import (
 	"github.com/retrain-rl/retrain/model"
 )
 
-// Stop reasons, the values of [retrain.Trajectory.StopReason].
-const (
-	// StopTerminated: the environment reached an end state.
-	StopTerminated = "terminated"
-	// StopTruncated: the environment cut the episode short.
-	StopTruncated = "truncated"
-	// StopMaxTurns: [Options.MaxTurns] assistant turns were taken.
-	StopMaxTurns = "max_turns"
-	// StopMaxTokens: the episode's completion tokens reached [Options.MaxTokens].
-	StopMaxTokens = "max_tokens"
-	// StopDeadline: the episode's deadline passed (a failure, cause timeout).
-	StopDeadline = "deadline"
-	// StopError: the episode failed; see Error and ErrorCause.
-	StopError = "error"
-)
-
-// Error causes, the values of [retrain.Trajectory.ErrorCause].
-const (
-	// CauseModel: the model call failed (server down, bad reply).
-	CauseModel = "model"
-	// CauseEnvironment: Setup, Reset or Step returned an error.
-	CauseEnvironment = "environment"
-	// CauseTimeout: the episode's deadline passed.
-	CauseTimeout = "timeout"
-	// CauseCanceled: the run was canceled.
-	CauseCanceled = "canceled"
-	// CausePanic: the environment, model or a hook panicked; Error holds the stack.
-	CausePanic = "panic"
-)
-
 // DefaultMaxTurns is the turn limit when [Options.MaxTurns] is zero.
 const DefaultMaxTurns = 16
 
@@ -78,8 +48,8 @@ type Options struct {
 // Roller is an optional ability of an Environment: running a whole episode
 // itself (the seed lets an environment override rollout). [Run] calls it
 // with its defaults applied and the deadline set, then fills in the
-// trajectory's identity fields (ID, Task, Sample, Env, Model, Seed) where
-// the environment left them empty.
+// trajectory's identity fields (ID, Task, Sample, Env, Model, Seed,
+// Dialect) where the environment left them empty.
 type Roller interface {
 	Rollout(ctx context.Context, m model.Model, opts *Options) (*retrain.Trajectory, error)
 }
@@ -91,13 +61,13 @@ type dialectEnv interface {
 }
 
 // EpisodeError is the error Run returns for a failed episode: the cause
-// (one of the Cause constants) and the underlying error.
+// and the underlying error.
 type EpisodeError struct {
-	Cause string
+	Cause retrain.ErrorCause
 	Err   error
 }
 
-func (e *EpisodeError) Error() string { return "rollout: " + e.Cause + ": " + e.Err.Error() }
+func (e *EpisodeError) Error() string { return "rollout: " + string(e.Cause) + ": " + e.Err.Error() }
 
 // Unwrap returns the underlying error.
 func (e *EpisodeError) Unwrap() error { return e.Err }
@@ -151,7 +121,7 @@ func Run(ctx context.Context, e retrain.Environment, m model.Model, opts *Option
 		if err != nil {
 			var ee *EpisodeError
 			if !errors.As(err, &ee) {
-				ee = &EpisodeError{Cause: classify(ctx, CauseEnvironment), Err: err}
+				ee = &EpisodeError{Cause: classify(ctx, retrain.CauseEnvironment), Err: err}
 				err = ee
 			}
 			if t.Error == "" {
@@ -165,7 +135,7 @@ func Run(ctx context.Context, e retrain.Environment, m model.Model, opts *Option
 	defer func() {
 		ep.t.Timings.Total = time.Since(start).Seconds()
 		if p := recover(); p != nil {
-			ee := &EpisodeError{Cause: CausePanic, Err: fmt.Errorf("panic: %v", p)}
+			ee := &EpisodeError{Cause: retrain.CausePanic, Err: fmt.Errorf("panic: %v", p)}
 			recordFailure(ep.t, ee)
 			ep.t.Error = fmt.Sprintf("panic: %v\n%s", p, debug.Stack())
 			finish(ep.t, ep.conv)
@@ -201,7 +171,9 @@ func newTrajectory(o *Options) *retrain.Trajectory {
 	return t
 }
 
-// fillIdentity sets t's identity fields from o where they are empty.
+// fillIdentity sets t's identity fields from o where they are empty: the
+// dialect is the one that parses the model's output (o.Dialect, which Run
+// has set to the environment's own when o did not name one).
 func fillIdentity(t *retrain.Trajectory, o *Options) {
 	if t.ID == "" {
 		t.ID = EpisodeID(o.Task.ID, o.Sample)
@@ -221,6 +193,9 @@ func fillIdentity(t *retrain.Trajectory, o *Options) {
 	if t.Seed == nil {
 		t.Seed = o.Seed
 	}
+	if t.Dialect == "" && o.Dialect != nil {
+		t.Dialect = o.Dialect.Name()
+	}
 }
 
 // EpisodeID is the trajectory ID of sample of task: "<task id>#<sample>".
@@ -230,21 +205,21 @@ func EpisodeID(taskID string, sample int) string { return fmt.Sprintf("%s#%d", t
 func recordFailure(t *retrain.Trajectory, ee *EpisodeError) {
 	t.Error = ee.Err.Error()
 	t.ErrorCause = ee.Cause
-	if ee.Cause == CauseTimeout {
-		t.StopReason = StopDeadline
+	if ee.Cause == retrain.CauseTimeout {
+		t.StopReason = retrain.StopDeadline
 	} else {
-		t.StopReason = StopError
+		t.StopReason = retrain.StopError
 	}
 }
 
 // classify names the cause of a failure: the context's state decides
 // timeout and canceled; otherwise it is fallback.
-func classify(ctx context.Context, fallback string) string {
+func classify(ctx context.Context, fallback retrain.ErrorCause) retrain.ErrorCause {
 	switch ctx.Err() {
 	case context.DeadlineExceeded:
-		return CauseTimeout
+		return retrain.CauseTimeout
 	case context.Canceled:
-		return CauseCanceled
+		return retrain.CauseCanceled
 	}
 	return fallback
 }
@@ -258,20 +233,20 @@ type episode struct {
 	conv []retrain.Message
 }
 
-func (ep *episode) fail(ctx context.Context, cause string, format string, args ...any) *EpisodeError {
+func (ep *episode) fail(ctx context.Context, cause retrain.ErrorCause, format string, args ...any) *EpisodeError {
 	return &EpisodeError{Cause: classify(ctx, cause), Err: fmt.Errorf(format, args...)}
 }
 
 func (ep *episode) run(ctx context.Context) *EpisodeError {
 	o, t := ep.o, ep.t
 	if err := ctx.Err(); err != nil {
-		return ep.fail(ctx, CauseCanceled, "before reset: %w", err)
+		return ep.fail(ctx, retrain.CauseCanceled, "before reset: %w", err)
 	}
 	began := time.Now()
 	obs, info, err := ep.e.Reset(ctx, retrain.ResetOptions{Seed: o.Seed, Task: o.Task})
 	t.Timings.Env += time.Since(began).Seconds()
 	if err != nil {
-		return ep.fail(ctx, CauseEnvironment, "reset: %w", err)
+		return ep.fail(ctx, retrain.CauseEnvironment, "reset: %w", err)
 	}
 	t.ResetInfo = info
 	t.InitialObservation = stripMessages(obs)
@@ -279,7 +254,7 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		ep.conv = obs.Messages
 	} else {
 		if obs.Content == "" {
-			return ep.fail(ctx, CauseEnvironment, "reset returned an observation with neither messages nor content: the environment must give the model something to answer")
+			return ep.fail(ctx, retrain.CauseEnvironment, "reset returned an observation with neither messages nor content: the environment must give the model something to answer")
 		}
 		if d := o.Dialect; d != nil {
 			if sys := d.SystemPrompt(obs.Tools); sys != "" {
@@ -291,15 +266,15 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 	native := o.Dialect != nil && o.Dialect.Name() == "native"
 	for {
 		if len(t.Turns) >= o.MaxTurns {
-			t.StopReason = StopMaxTurns
+			t.StopReason = retrain.StopMaxTurns
 			break
 		}
 		if o.MaxTokens > 0 && t.CompletionTokens >= o.MaxTokens {
-			t.StopReason = StopMaxTokens
+			t.StopReason = retrain.StopMaxTokens
 			break
 		}
 		if err := ctx.Err(); err != nil {
-			return ep.fail(ctx, CauseCanceled, "after %d turns: %w", len(t.Turns), err)
+			return ep.fail(ctx, retrain.CauseCanceled, "after %d turns: %w", len(t.Turns), err)
 		}
 		req := model.Request{Messages: ep.conv, Sampling: o.Sampling}
 		if native {
@@ -315,13 +290,13 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		modelSecs := time.Since(began).Seconds()
 		t.Timings.Model += modelSecs
 		if err != nil {
-			return ep.fail(ctx, CauseModel, "turn %d: generate: %w", len(t.Turns)+1, err)
+			return ep.fail(ctx, retrain.CauseModel, "turn %d: generate: %w", len(t.Turns)+1, err)
 		}
 		turn := retrain.Turn{
 			PromptMessages: len(ep.conv),
 			Action:         ep.parse(c),
 			PromptTokenIDs: c.PromptTokenIDs,
-			FinishReason:   c.FinishReason,
+			FinishReason:   retrain.FinishReason(c.FinishReason),
 			ModelSeconds:   modelSecs,
 		}
 		if n := len(t.Turns); n > 0 {
@@ -343,7 +318,7 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		t.Timings.Env += turn.EnvSeconds
 		if err != nil {
 			t.Turns = append(t.Turns, turn)
-			return ep.fail(ctx, CauseEnvironment, "turn %d: step: %w", len(t.Turns), err)
+			return ep.fail(ctx, retrain.CauseEnvironment, "turn %d: step: %w", len(t.Turns), err)
 		}
 		turn.Reward = step.Reward
 		turn.Observation = stripMessages(step.Observation)
@@ -358,11 +333,11 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		ep.advance(turn.Action, step.Observation)
 		obs = step.Observation
 		if step.Terminated {
-			t.StopReason = StopTerminated
+			t.StopReason = retrain.StopTerminated
 			break
 		}
 		if step.Truncated {
-			t.StopReason = StopTruncated
+			t.StopReason = retrain.StopTruncated
 			break
 		}
 	}

@@ -1,7 +1,9 @@
 package rollout
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"sync/atomic"
@@ -21,23 +23,23 @@ func TestRunStopReasons(t *testing.T) {
 		env       *scriptEnv
 		model     model.Model
 		opts      Options
-		stop      string
+		stop      retrain.StopReason
 		turns     int
 		reward    float64
-		cause     string
+		cause     retrain.ErrorCause
 		wantError bool
 	}{
 		{name: "terminated", env: &scriptEnv{}, model: textModel("thinking", "answer 42"),
-			stop: StopTerminated, turns: 2, reward: 0.9},
+			stop: retrain.StopTerminated, turns: 2, reward: 0.9},
 		{name: "truncated", env: &scriptEnv{truncateAt: 3}, model: textModel("hmm"),
-			stop: StopTruncated, turns: 3, reward: -0.3},
+			stop: retrain.StopTruncated, turns: 3, reward: -0.3},
 		{name: "max turns", env: &scriptEnv{}, model: textModel("hmm"), opts: Options{MaxTurns: 4},
-			stop: StopMaxTurns, turns: 4, reward: -0.4},
+			stop: retrain.StopMaxTurns, turns: 4, reward: -0.4},
 		{name: "default max turns", env: &scriptEnv{}, model: textModel("hmm"),
-			stop: StopMaxTurns, turns: DefaultMaxTurns, reward: -0.1 * DefaultMaxTurns},
+			stop: retrain.StopMaxTurns, turns: DefaultMaxTurns, reward: -0.1 * DefaultMaxTurns},
 		// textModel reports 3 completion tokens a turn: a budget of 7 allows 3 turns.
 		{name: "max tokens", env: &scriptEnv{}, model: textModel("hmm"), opts: Options{MaxTokens: 7},
-			stop: StopMaxTokens, turns: 3, reward: -0.3},
+			stop: retrain.StopMaxTokens, turns: 3, reward: -0.3},
 		{name: "deadline", env: &scriptEnv{}, opts: Options{Timeout: 20 * time.Millisecond},
 			model: modelFunc(func(ctx context.Context, req model.Request) (model.Completion, error) {
 				if len(req.Messages) > 2 { // second turn: hang until the deadline
@@ -46,19 +48,19 @@ func TestRunStopReasons(t *testing.T) {
 				}
 				return model.Completion{Text: "hmm"}, nil
 			}),
-			stop: StopDeadline, turns: 1, reward: -0.1, cause: CauseTimeout, wantError: true},
+			stop: retrain.StopDeadline, turns: 1, reward: -0.1, cause: retrain.CauseTimeout, wantError: true},
 		{name: "model error", env: &scriptEnv{}, model: modelFunc(func(ctx context.Context, req model.Request) (model.Completion, error) {
 			if len(req.Messages) > 2 {
 				return model.Completion{}, errServerDown
 			}
 			return model.Completion{Text: "hmm"}, nil
-		}), stop: StopError, turns: 1, reward: -0.1, cause: CauseModel, wantError: true},
+		}), stop: retrain.StopError, turns: 1, reward: -0.1, cause: retrain.CauseModel, wantError: true},
 		{name: "step error", env: &scriptEnv{stepErr: errors.New("sandbox died")}, model: textModel("hmm"),
-			stop: StopError, turns: 1, cause: CauseEnvironment, wantError: true},
+			stop: retrain.StopError, turns: 1, cause: retrain.CauseEnvironment, wantError: true},
 		{name: "reset error", env: &scriptEnv{resetErr: errors.New("no such task")}, model: textModel("hmm"),
-			stop: StopError, turns: 0, cause: CauseEnvironment, wantError: true},
+			stop: retrain.StopError, turns: 0, cause: retrain.CauseEnvironment, wantError: true},
 		{name: "panic", env: &scriptEnv{panicStep: true}, model: textModel("hmm"),
-			stop: StopError, turns: 0, cause: CausePanic, wantError: true},
+			stop: retrain.StopError, turns: 0, cause: retrain.CausePanic, wantError: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -126,7 +128,7 @@ func TestRunCanceled(t *testing.T) {
 		return model.Completion{}, ctx.Err()
 	})
 	tr, err := Run(ctx, &scriptEnv{}, m, &Options{Task: task})
-	if !errors.Is(err, context.Canceled) || tr.ErrorCause != CauseCanceled {
+	if !errors.Is(err, context.Canceled) || tr.ErrorCause != retrain.CauseCanceled {
 		t.Errorf("err %v, cause %q; want canceled", err, tr.ErrorCause)
 	}
 }
@@ -175,7 +177,7 @@ func TestRunRecordsTurns(t *testing.T) {
 func roles(ms []retrain.Message) []string {
 	var out []string
 	for _, m := range ms {
-		out = append(out, m.Role+":"+m.Content)
+		out = append(out, string(m.Role)+":"+m.Content)
 	}
 	return out
 }
@@ -241,7 +243,7 @@ func TestRunTokenBudgetCapsRequests(t *testing.T) {
 	if diff := cmp.Diff([]int{5, 5, 2}, got); diff != "" {
 		t.Errorf("max_tokens per request (-want +got):\n%s", diff)
 	}
-	if tr.StopReason != StopMaxTokens || tr.CompletionTokens != 12 {
+	if tr.StopReason != retrain.StopMaxTokens || tr.CompletionTokens != 12 {
 		t.Errorf("stop %q after %d tokens", tr.StopReason, tr.CompletionTokens)
 	}
 }
@@ -337,7 +339,40 @@ func TestRunRoller(t *testing.T) {
 		t.Errorf("trajectory %+v", tr)
 	}
 	tr, err = Run(context.Background(), &rollerEnv{err: errServerDown}, textModel("x"), &Options{Task: task, Timeout: time.Minute})
-	if !errors.Is(err, errServerDown) || tr.ErrorCause != CauseEnvironment || tr.Error == "" {
+	if !errors.Is(err, errServerDown) || tr.ErrorCause != retrain.CauseEnvironment || tr.Error == "" {
 		t.Errorf("roller failure: err %v, cause %q", err, tr.ErrorCause)
+	}
+}
+
+// The trajectory names the dialect that parsed the output: the options', else
+// the environment's; none for plain text, and then the key is left out.
+func TestRunRecordsDialect(t *testing.T) {
+	tests := []struct {
+		name string
+		env  retrain.Environment
+		opts Options
+		want string
+	}{
+		{"environment's", &dialectScriptEnv{d: testDialect{"envs"}}, Options{}, "envs"},
+		{"options' over the environment's", &dialectScriptEnv{d: testDialect{"envs"}}, Options{Dialect: testDialect{"opts"}}, "opts"},
+		{"plain text", &scriptEnv{}, Options{}, ""},
+		{"failed episode", &dialectScriptEnv{scriptEnv: scriptEnv{resetErr: errors.New("no")}, d: testDialect{"envs"}}, Options{}, "envs"},
+		{"roller", &rollerEnv{}, Options{Dialect: testDialect{"opts"}, Timeout: time.Minute}, "opts"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tt.opts.Task = task
+			tr, _ := Run(context.Background(), tt.env, textModel("answer 42"), &tt.opts)
+			if tr.Dialect != tt.want {
+				t.Errorf("Dialect = %q, want %q", tr.Dialect, tt.want)
+			}
+			b, err := json.Marshal(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if has := bytes.Contains(b, []byte(`"dialect":`)); has != (tt.want != "") {
+				t.Errorf("JSON has a dialect key: %v, want %v:\n%s", has, tt.want != "", b)
+			}
+		})
 	}
 }

@@ -69,11 +69,11 @@ type RunnerOptions struct {
 	Retries      int
 	RetryBackoff time.Duration
 	// RetryCauses are the error causes worth retrying; nil means
-	// {[CauseModel]} (a server that is down or overloaded). Environment
+	// {[retrain.CauseModel]} (a server that is down or overloaded). Environment
 	// errors, timeouts and panics are not retried unless listed. A model
 	// error that says it is permanent ([model.Retryable] false: a 400, an
 	// unknown model) is never retried.
-	RetryCauses []string
+	RetryCauses []retrain.ErrorCause
 	// Done holds the episodes to skip (see [Completed], for resuming).
 	Done map[Key]bool
 	// Sink receives each finished trajectory, failed ones included (their
@@ -124,7 +124,7 @@ func NewRunner(f env.Factory, m model.Model, opts *RunnerOptions) *Runner {
 		r.o.RetryBackoff = DefaultRetryBackoff
 	}
 	if r.o.RetryCauses == nil {
-		r.o.RetryCauses = []string{CauseModel}
+		r.o.RetryCauses = []retrain.ErrorCause{retrain.CauseModel}
 	}
 	return r
 }
@@ -135,10 +135,11 @@ type Summary struct {
 	// run with an Advantages hook is canceled, the finished episodes of
 	// unfinished groups are counted but not delivered.)
 	Episodes, Succeeded, Failed int
-	// Failures counts the failed episodes by error cause.
-	Failures map[string]int
+	// Failures counts the failed episodes by error cause
+	// ([retrain.CauseUnknown] for one without a cause).
+	Failures map[retrain.ErrorCause]int
 	// StopReasons counts all finished episodes by stop reason.
-	StopReasons map[string]int
+	StopReasons map[retrain.StopReason]int
 	// Skipped counts the episodes skipped as already done (resume).
 	Skipped int
 	// Canceled counts the episodes not finished because the run stopped.
@@ -184,8 +185,8 @@ func (s Summary) String() string {
 	return b.String()
 }
 
-func formatCounts(m map[string]int) string {
-	keys := make([]string, 0, len(m))
+func formatCounts[K ~string](m map[K]int) string {
+	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
 	}
@@ -206,7 +207,7 @@ func (r *Runner) Run(ctx context.Context, tasks []retrain.Task) (Summary, error)
 	st := &runState{
 		r: r, tasks: tasks, cancel: cancel, start: time.Now(),
 		left: make([]int32, len(tasks)),
-		sum:  Summary{Failures: map[string]int{}, StopReasons: map[string]int{}},
+		sum:  Summary{Failures: map[retrain.ErrorCause]int{}, StopReasons: map[retrain.StopReason]int{}},
 	}
 	for i, t := range tasks {
 		for s := range r.o.N {
@@ -321,7 +322,7 @@ func (st *runState) play(ctx context.Context, e *retrain.Environment, j job) *re
 		if t.ErrorCause == "" {
 			return t
 		}
-		if t.ErrorCause == CauseEnvironment || t.ErrorCause == CausePanic {
+		if t.ErrorCause == retrain.CauseEnvironment || t.ErrorCause == retrain.CausePanic {
 			if *e != nil {
 				(*e).Close()
 				*e = nil
@@ -370,7 +371,7 @@ func (st *runState) attempt(ctx context.Context, e *retrain.Environment, j job) 
 			err = fmt.Errorf("panic: %v", p)
 			t = newTrajectory(&o)
 			finish(t, nil)
-			recordFailure(t, &EpisodeError{Cause: CausePanic, Err: fmt.Errorf("panic: %v", p)})
+			recordFailure(t, &EpisodeError{Cause: retrain.CausePanic, Err: fmt.Errorf("panic: %v", p)})
 			t.Error = fmt.Sprintf("panic: %v\n%s", p, debug.Stack())
 		}
 	}()
@@ -384,7 +385,7 @@ func (st *runState) attempt(ctx context.Context, e *retrain.Environment, j job) 
 		if err != nil {
 			t = newTrajectory(&o)
 			finish(t, nil)
-			recordFailure(t, &EpisodeError{Cause: classify(sctx, CauseEnvironment), Err: err})
+			recordFailure(t, &EpisodeError{Cause: classify(sctx, retrain.CauseEnvironment), Err: err})
 			return t, err
 		}
 	}
@@ -460,7 +461,7 @@ func (st *runState) finish(j job, t *retrain.Trajectory) {
 	}
 	if t.ErrorCause != "" || t.Error != "" {
 		s.Failed++
-		s.Failures[cmp.Or(t.ErrorCause, "unknown")]++
+		s.Failures[cmp.Or(t.ErrorCause, retrain.CauseUnknown)]++
 	} else {
 		s.Succeeded++
 		st.rewardSum += t.StepReward

@@ -106,7 +106,7 @@ func TestRunnerGroupsAndSummary(t *testing.T) {
 			}
 		}
 	}
-	want := Summary{Episodes: 20, Succeeded: 20, Failures: map[string]int{}, StopReasons: map[string]int{StopTerminated: 20},
+	want := Summary{Episodes: 20, Succeeded: 20, Failures: map[retrain.ErrorCause]int{}, StopReasons: map[retrain.StopReason]int{retrain.StopTerminated: 20},
 		MeanStepReward: 0.9, MeanTurns: 2, PromptTokens: 20 * 12, CompletionTokens: 20 * 5}
 	if diff := cmp.Diff(want, sum, cmpSummary); diff != "" {
 		t.Errorf("summary (-want +got):\n%s", diff)
@@ -206,7 +206,7 @@ func TestRunnerRetries(t *testing.T) {
 			if bad.Attempts != tt.attempts || bad.Failed() != tt.failed {
 				t.Errorf("q1: attempts %d failed %v (%s); want %d, %v", bad.Attempts, bad.Failed(), bad.Error, tt.attempts, tt.failed)
 			}
-			if tt.failed && (bad.ErrorCause != CauseModel || !strings.Contains(bad.Error, "server down")) {
+			if tt.failed && (bad.ErrorCause != retrain.CauseModel || !strings.Contains(bad.Error, "server down")) {
 				t.Errorf("q1: cause %q error %q", bad.ErrorCause, bad.Error)
 			}
 			if got["q0#0"].Failed() || got["q2#0"].Failed() {
@@ -216,7 +216,7 @@ func TestRunnerRetries(t *testing.T) {
 			if tt.failed {
 				wantFailed = 1
 			}
-			if sum.Failed != wantFailed || sum.Failures[CauseModel] != wantFailed || sum.Retries != tt.attempts-1 {
+			if sum.Failed != wantFailed || sum.Failures[retrain.CauseModel] != wantFailed || sum.Retries != tt.attempts-1 {
 				t.Errorf("summary failed %d by cause %v retries %d", sum.Failed, sum.Failures, sum.Retries)
 			}
 		})
@@ -238,7 +238,7 @@ func TestRunnerEnvironmentErrorNotRetried(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Failures[CauseEnvironment] != 1 || sum.Succeeded != 2 || sum.Retries != 0 {
+	if sum.Failures[retrain.CauseEnvironment] != 1 || sum.Succeeded != 2 || sum.Retries != 0 {
 		t.Errorf("summary %+v", sum)
 	}
 	if f.made.Load() != 2 || f.closed.Load() != 2 {
@@ -257,7 +257,7 @@ func TestRunnerSetupFailure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum.Failures[CauseEnvironment] != 4 || len(sink.ts) != 4 || !strings.Contains(sink.ts[0].Error, "setup: no sandbox") {
+	if sum.Failures[retrain.CauseEnvironment] != 4 || len(sink.ts) != 4 || !strings.Contains(sink.ts[0].Error, "setup: no sandbox") {
 		t.Errorf("summary %+v, first error %q", sum, sink.ts[0].Error)
 	}
 }
@@ -282,7 +282,7 @@ func TestRunnerRecoversPanics(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if sum.Failures[CausePanic] != 3 || len(sink.ts) != 3 {
+			if sum.Failures[retrain.CausePanic] != 3 || len(sink.ts) != 3 {
 				t.Fatalf("summary %+v", sum)
 			}
 			if e := sink.ts[0].Error; !strings.Contains(e, tc.want) || !strings.Contains(e, "goroutine") {
@@ -494,7 +494,7 @@ func TestRunnerPermanentModelErrorNotRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	tr := sink.byID()["q0#0"]
-	if calls.Load() != 1 || tr == nil || tr.Attempts != 1 || tr.ErrorCause != CauseModel || sum.Retries != 0 {
+	if calls.Load() != 1 || tr == nil || tr.Attempts != 1 || tr.ErrorCause != retrain.CauseModel || sum.Retries != 0 {
 		t.Errorf("model called %d times, trajectory %+v, retries %d; want one attempt, failed with cause model", calls.Load(), tr, sum.Retries)
 	}
 }

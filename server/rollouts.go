@@ -73,10 +73,23 @@ type ModelEndpoint struct {
 	TokenIDs bool `json:"token_ids,omitempty"`
 }
 
+// RolloutLineType says what a [RolloutLine] holds: one of the Line constants.
+type RolloutLineType string
+
+// Rollout line types.
+const (
+	// LineTrajectory: a finished trajectory, in Trajectory.
+	LineTrajectory RolloutLineType = "trajectory"
+	// LineSummary: the run's summary, in Summary; the last line of a run that finished.
+	LineSummary RolloutLineType = "summary"
+	// LineError: the error that ended the run, in Error; the last line then.
+	LineError RolloutLineType = "error"
+)
+
 // RolloutLine is one line of the NDJSON reply of POST /v1/rollouts: a
 // finished trajectory, the final summary, or an error that ended the run.
 type RolloutLine struct {
-	Type       string              `json:"type"` // "trajectory", "summary" or "error"
+	Type       RolloutLineType     `json:"type"`
 	Trajectory *retrain.Trajectory `json:"trajectory,omitempty"`
 	Summary    *RolloutSummary     `json:"summary,omitempty"`
 	Error      string              `json:"error,omitempty"`
@@ -84,21 +97,21 @@ type RolloutLine struct {
 
 // RolloutSummary describes a finished rollout request.
 type RolloutSummary struct {
-	Episodes          int            `json:"episodes"`
-	Succeeded         int            `json:"succeeded"`
-	Failed            int            `json:"failed"`
-	Failures          map[string]int `json:"failures,omitempty"`
-	StopReasons       map[string]int `json:"stop_reasons,omitempty"`
-	Canceled          int            `json:"canceled,omitempty"`
-	Retries           int            `json:"retries,omitempty"`
-	MeanStepReward    float64        `json:"mean_step_reward"`
-	MeanReward        *float64       `json:"mean_reward,omitempty"`
-	MeanTurns         float64        `json:"mean_turns"`
-	PromptTokens      int            `json:"prompt_tokens"`
-	CompletionTokens  int            `json:"completion_tokens"`
-	TemplateDrift     int            `json:"template_drift,omitempty"`
-	WallSeconds       float64        `json:"wall_seconds"`
-	EpisodesPerSecond float64        `json:"episodes_per_second"`
+	Episodes          int                        `json:"episodes"`
+	Succeeded         int                        `json:"succeeded"`
+	Failed            int                        `json:"failed"`
+	Failures          map[retrain.ErrorCause]int `json:"failures,omitempty"`
+	StopReasons       map[retrain.StopReason]int `json:"stop_reasons,omitempty"`
+	Canceled          int                        `json:"canceled,omitempty"`
+	Retries           int                        `json:"retries,omitempty"`
+	MeanStepReward    float64                    `json:"mean_step_reward"`
+	MeanReward        *float64                   `json:"mean_reward,omitempty"`
+	MeanTurns         float64                    `json:"mean_turns"`
+	PromptTokens      int                        `json:"prompt_tokens"`
+	CompletionTokens  int                        `json:"completion_tokens"`
+	TemplateDrift     int                        `json:"template_drift,omitempty"`
+	WallSeconds       float64                    `json:"wall_seconds"`
+	EpisodesPerSecond float64                    `json:"episodes_per_second"`
 }
 
 // rolloutError writes a 4xx/5xx reply before the stream starts.
@@ -233,10 +246,10 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 	sum, runErr := rollout.NewRunner(factory, client, opts).Run(r.Context(), tasks)
 	s.metrics.rolloutEpisodes.Add(int64(sink.lines()))
 	if runErr != nil {
-		sink.write(&RolloutLine{Type: "error", Error: runErr.Error()})
+		sink.write(&RolloutLine{Type: LineError, Error: runErr.Error()})
 	}
 	out := summarize(sum, sink.meanReward())
-	sink.write(&RolloutLine{Type: "summary", Summary: &out})
+	sink.write(&RolloutLine{Type: LineSummary, Summary: &out})
 }
 
 // rolloutTasks returns the request's tasks, read from its dataset when it
@@ -305,7 +318,7 @@ type ndjsonSink struct {
 }
 
 func (s *ndjsonSink) Write(t *retrain.Trajectory) error {
-	err := s.write(&RolloutLine{Type: "trajectory", Trajectory: t})
+	err := s.write(&RolloutLine{Type: LineTrajectory, Trajectory: t})
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if err == nil {

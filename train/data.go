@@ -107,7 +107,7 @@ func (g *Generator) Episode(ctx context.Context) ([]retrain.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("train: episode of %q: %w", t.Prompt, err)
 	}
-	if traj.StopReason != rollout.StopTerminated {
+	if traj.StopReason != retrain.StopTerminated {
 		return nil, fmt.Errorf("train: the scripted episode of %q ended with %q, not an answer", t.Prompt, traj.StopReason)
 	}
 	return traj.Messages, nil

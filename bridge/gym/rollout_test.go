@@ -57,8 +57,11 @@ func TestRolloutRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.StopReason != rollout.StopTerminated || tr.StepReward != 1 || len(tr.Turns) != 6 {
+	if tr.StopReason != retrain.StopTerminated || tr.StepReward != 1 || len(tr.Turns) != 6 {
 		t.Errorf("stop %q, reward %v, %d turns; error %q", tr.StopReason, tr.StepReward, len(tr.Turns), tr.Error)
+	}
+	if tr.Dialect != "smolagent" {
+		t.Errorf("trajectory dialect %q, want the default smolagent", tr.Dialect)
 	}
 	if got := tr.Turns[2].Action.Reasoning; got != "on 2" {
 		t.Errorf("turn 3 reasoning %q", got)

@@ -142,7 +142,7 @@ func chatMessages(v any) []retrain.Message {
 		if role == "" || !ok {
 			return nil
 		}
-		out = append(out, retrain.Message{Role: role, Content: content})
+		out = append(out, retrain.Message{Role: retrain.Role(role), Content: content})
 	}
 	return out
 }

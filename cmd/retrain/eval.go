@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
@@ -14,9 +12,9 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/report"
 	"github.com/retrain-rl/retrain/reward"
+	"github.com/retrain-rl/retrain/rollout"
 )
 
 func init() {
@@ -184,47 +182,29 @@ func defaultReportPath(trajectories string) string {
 // calc (failed ones are not scored) and builds the report. A cut last line
 // (a killed run) is skipped with a warning.
 func reportFile(ctx context.Context, path string, calc *reward.Calculator, opts *report.Options, warn io.Writer) (*report.Report, error) {
-	f, err := os.Open(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, usageErrorf("%s does not exist", path)
-	}
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
 	b := report.NewBuilder(opts)
-	br := bufio.NewReader(f)
 	n := 0
-	for line := 1; ; line++ {
-		data, readErr := br.ReadBytes('\n')
-		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			return nil, fmt.Errorf("read %s: %w", path, readErr)
+	cut := func(line int, err error) {
+		fmt.Fprintf(warn, "skipping the last line of %s (line %d): cut short (%v)\n", path, line, err)
+	}
+	for t, err := range rollout.ReadTrajectoryFile(path, &rollout.ReadOptions{Cut: cut}) {
+		var le *rollout.LineError
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			return nil, usageErrorf("%s does not exist", path)
+		case errors.As(err, &le):
+			return nil, usageErrorf("%s line %d is not a trajectory (%v): give a file written by \"retrain rollout\" or \"retrain eval\"", path, le.Line, le.Err)
+		case err != nil:
+			return nil, err
 		}
-		if len(bytes.TrimSpace(data)) > 0 {
-			var t retrain.Trajectory
-			err := json.Unmarshal(data, &t)
-			if err == nil && t.StopReason == "" {
-				err = errors.New("no stop_reason")
+		t.Rewards = nil
+		if !t.Failed() {
+			if err := calc.Score(ctx, t); err != nil {
+				return nil, fmt.Errorf("score %s (%s): %w", path, t.ID, err)
 			}
-			if err != nil && readErr != nil {
-				fmt.Fprintf(warn, "skipping the last line of %s (line %d): cut short (%v)\n", path, line, err)
-				break
-			}
-			if err != nil {
-				return nil, usageErrorf("%s line %d is not a trajectory (%v): give a file written by \"retrain rollout\" or \"retrain eval\"", path, line, err)
-			}
-			t.Rewards = nil
-			if !t.Failed() {
-				if err := calc.Score(ctx, &t); err != nil {
-					return nil, fmt.Errorf("score %s line %d: %w", path, line, err)
-				}
-			}
-			b.Add(&t)
-			n++
 		}
-		if readErr != nil {
-			break
-		}
+		b.Add(t)
+		n++
 	}
 	if n == 0 {
 		return nil, usageErrorf("%s holds no trajectories", path)

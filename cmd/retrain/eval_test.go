@@ -14,6 +14,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/report"
 	"go.uber.org/goleak"
@@ -130,8 +131,8 @@ func TestEvalGSM8K(t *testing.T) {
 		Turns: 112, MeanTurns: 112.0 / 76,
 		ToolCalls: 28, ToolErrors: 12, ToolErrorRate: 12.0 / 28,
 		ParseErrors: 8, ParseErrorRate: 8.0 / 112,
-		Failures:    map[string]int{"model": 4},
-		StopReasons: map[string]int{"terminated": 76, "error": 4},
+		Failures:    map[retrain.ErrorCause]int{"model": 4},
+		StopReasons: map[retrain.StopReason]int{"terminated": 76, "error": 4},
 	}
 	if got.PromptTokens == 0 || got.CompletionTokens == 0 {
 		t.Errorf("tokens %d prompt, %d completion: want both counted", got.PromptTokens, got.CompletionTokens)
@@ -291,5 +292,41 @@ func TestDefaultReportPath(t *testing.T) {
 		if got := defaultReportPath(in); got != want {
 			t.Errorf("defaultReportPath(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// eval --in reads files of older versions as today's (the dialect from
+// reset_info), skips a last line cut short with a warning, and names a bad
+// line by its number.
+func TestEvalInOldFileAndCutLine(t *testing.T) {
+	dir := t.TempDir()
+	row := func(id, dialect string) string {
+		return `{"id": "` + id + `#0", "task": {"id": "` + id + `", "answer": "42"}, "sample": 0, ` + dialect +
+			`"turns": [{"action": {"kind": "text", "text": "42", "raw": "<tool_call>{broken</tool_call>"}, "reward": 0}], "messages": [], "stop_reason": "terminated"}` + "\n"
+	}
+	content := row("old", `"reset_info": {"dialect": "hermes"}, `) + "\n" + row("new", `"dialect": "hermes", `) + row("cut", "")[:60]
+	in := writeFile(t, dir, "old.jsonl", content)
+	code, _, stderr := runCLI(t, "", "eval", "--in", in)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if !strings.Contains(stderr, "skipping the last line of "+in+" (line 4): cut short") {
+		t.Errorf("no warning about the cut line; stderr:\n%s", stderr)
+	}
+	r := readReport(t, filepath.Join(dir, "old.report.json"))
+	want := []report.Component{
+		{Name: "correct", Level: report.LevelRollout, Stats: report.Stats{N: 2, Mean: 1, Min: 1, Max: 1}},
+		// format 0.5 for both (hermes: tags balanced, but no parse); 1 if the old line had lost its dialect.
+		{Name: "format", Level: report.LevelRollout, Stats: report.Stats{N: 2, Mean: 0.5, Min: 0.5, Max: 0.5}},
+		{Name: "env", Level: report.LevelStep, Stats: report.Stats{N: 2}},
+	}
+	if diff := cmp.Diff(want, r.Rewards); r.Episodes != 2 || diff != "" {
+		t.Errorf("%d episodes; rewards (-want +got):\n%s", r.Episodes, diff)
+	}
+
+	bad := writeFile(t, dir, "bad.jsonl", row("a", "")+"{\"id\": \"b#0\"}\n"+row("c", ""))
+	code, _, stderr = runCLI(t, "", "eval", "--in", bad)
+	if code != 2 || !strings.Contains(stderr, "bad.jsonl line 2 is not a trajectory") {
+		t.Errorf("bad line: exit %d; stderr:\n%s", code, stderr)
 	}
 }

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/reward"
+	"github.com/retrain-rl/retrain/rollout"
 )
 
 func init() {
@@ -115,31 +115,24 @@ func scoreFile(ctx context.Context, f reward.Func, inPath, outPath string, s std
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
-	br := bufio.NewReader(r)
 	var rows, failed int
 	var sum float64
-	for line := 1; ; line++ {
-		data, readErr := br.ReadBytes('\n')
-		if readErr != nil && !errors.Is(readErr, io.EOF) {
-			return fmt.Errorf("reading %s: %w", inPath, readErr)
+	for line, err := range rollout.ReadLines(r) {
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", inPath, err)
 		}
-		if len(bytes.TrimSpace(data)) > 0 {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			res := scoreRow(ctx, f, data)
-			res.Row = line
-			rows++
-			if res.Error != "" {
-				failed++
-			}
-			sum += res.Score
-			if err := enc.Encode(res); err != nil {
-				return err
-			}
+		if err := ctx.Err(); err != nil {
+			return err
 		}
-		if readErr != nil {
-			break
+		res := scoreRow(ctx, f, line.Data)
+		res.Row = line.Number
+		rows++
+		if res.Error != "" {
+			failed++
+		}
+		sum += res.Score
+		if err := enc.Encode(res); err != nil {
+			return err
 		}
 	}
 	if err := bw.Flush(); err != nil {
@@ -163,12 +156,11 @@ func scoreRow(ctx context.Context, f reward.Func, data []byte) scoreResult {
 	}
 	var sample reward.Sample
 	if _, ok := fields["turns"]; ok {
-		var t retrain.Trajectory
-		if err := json.Unmarshal(data, &t); err != nil {
+		t, err := rollout.DecodeTrajectory(data)
+		if err != nil {
 			return scoreResult{Error: "not a trajectory: " + err.Error()}
 		}
-		dialect, _ := t.ResetInfo["dialect"].(string)
-		sample = reward.RolloutSample(&t, dialect)
+		sample = reward.RolloutSample(t, t.Dialect)
 	} else {
 		gold, err := textField(fields, "gold")
 		if err != nil {

@@ -134,3 +134,30 @@ func TestScoreFile(t *testing.T) {
 		t.Errorf("missing input: exit %d, stderr %q", code, errOut)
 	}
 }
+
+// A trajectory written before Trajectory.Dialect existed (its dialect only in
+// reset_info, where toolenv put it) scores as the same trajectory written today.
+func TestScoreOldTrajectoryDialect(t *testing.T) {
+	turns := `"turns": [{"action": {"kind": "text", "raw": "<tool_call>{broken</tool_call>"}, "reward": 0}], "messages": []`
+	rows := `{"id": "old#0", "sample": 0, "reset_info": {"dialect": "hermes"}, ` + turns + "}\n" +
+		`{"id": "new#0", "sample": 0, "dialect": "hermes", ` + turns + "}\n" +
+		`{"id": "plain#0", "sample": 0, ` + turns + "}\n"
+	code, out, errOut := runCLI(t, rows, "score", "--reward", "format", "--in", "-")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	var got []scoreResult
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r scoreResult
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatalf("bad output line %q: %v", line, err)
+		}
+		got = append(got, r)
+	}
+	if len(got) != 3 || got[0].Error != "" || got[0].Score != 0.5 || !cmp.Equal(got[0], scoreResult{Row: 1, Score: got[1].Score, Detail: got[1].Detail}) {
+		t.Errorf("old row %+v, want the new row's score %+v (0.5: hermes, balanced but broken)", got[0], got[1])
+	}
+	if got[2].Score != 1 {
+		t.Errorf("row without a dialect %+v, want 1 (plain text)", got[2])
+	}
+}

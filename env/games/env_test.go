@@ -349,8 +349,11 @@ func TestRolloutRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tr.StopReason != rollout.StopTerminated {
+	if tr.StopReason != retrain.StopTerminated {
 		t.Fatalf("stop reason %q, error %q", tr.StopReason, tr.Error)
+	}
+	if tr.Dialect != "smolagent" {
+		t.Errorf("trajectory dialect %q, want the default smolagent", tr.Dialect)
 	}
 	last := tr.Turns[len(tr.Turns)-1]
 	if tr.StepReward != last.Reward || (last.Reward != 1 && last.Reward != -1 && last.Reward != 0) {

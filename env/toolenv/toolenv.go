@@ -178,7 +178,9 @@ func (e *Env) Setup(ctx context.Context) error {
 
 // Reset starts an episode: the conversation is a system message (the
 // configured prompt, then the dialect's tool instructions) and the task's
-// prompt as a user message.
+// prompt as a user message. Its info holds "tools" (the tools' names),
+// "dialect" (the dialect's name, for clients of the server's sessions; a
+// rollout records it as Trajectory.Dialect) and "max_steps".
 func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Observation, retrain.Info, error) {
 	if e.closed {
 		return retrain.Observation{}, nil, fmt.Errorf("toolenv: Reset: %w", retrain.ErrClosed)

@@ -134,7 +134,7 @@ func appendMessage(b []byte, m *retrain.Message, i int) ([]byte, error) {
 		return b, fmt.Errorf("openai: message %d has no role; use system, user, assistant or tool", i)
 	}
 	b = append(b, `{"role":`...)
-	b = jsonw.AppendString(b, m.Role)
+	b = jsonw.AppendString(b, string(m.Role))
 	b = append(b, `,"content":`...)
 	if m.Content == "" && len(m.ToolCalls) > 0 {
 		b = append(b, "null"...)

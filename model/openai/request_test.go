@@ -70,7 +70,7 @@ func FuzzAppendRequest(f *testing.F) {
 			role = "user"
 		}
 		req := model.Request{Messages: []retrain.Message{
-			{Role: role, Content: content},
+			{Role: retrain.Role(role), Content: content},
 			{Role: "assistant", ToolCalls: []retrain.ToolCall{{ID: "c", Name: "f", Arguments: json.RawMessage(args)}}},
 		}}
 		b, err := (&Client{}).appendRequest(nil, "m", &req)

@@ -74,7 +74,7 @@ func decodeRequest(body []byte) (*chatRequest, error) {
 		return nil, errors.New("max_tokens must be at least 1")
 	}
 	for i, m := range r.Messages {
-		switch m.Role {
+		switch retrain.Role(m.Role) {
 		case retrain.RoleSystem, retrain.RoleUser, retrain.RoleAssistant, retrain.RoleTool, "developer":
 		default:
 			return nil, fmt.Errorf("messages[%d]: role %q is not one of system, developer, user, assistant, tool", i, m.Role)
@@ -100,7 +100,7 @@ func (r *chatRequest) unsupported() string {
 func (r *chatRequest) modelRequest() model.Request {
 	req := model.Request{Messages: make([]retrain.Message, len(r.Messages))}
 	for i, m := range r.Messages {
-		role := m.Role
+		role := retrain.Role(m.Role)
 		if role == "developer" {
 			role = retrain.RoleSystem
 		}

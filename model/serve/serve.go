@@ -133,7 +133,7 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 func (h *handler) response(req *chatRequest, c *model.Completion) *chatResponse {
 	var id [12]byte
 	rand.Read(id[:])
-	msg := responseMessage{Role: retrain.RoleAssistant, Content: &c.Text}
+	msg := responseMessage{Role: string(retrain.RoleAssistant), Content: &c.Text}
 	if c.Reasoning != "" {
 		msg.ReasoningContent = &c.Reasoning
 	}
