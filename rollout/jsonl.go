@@ -156,18 +156,44 @@ type Key struct {
 // any other line that is not a trajectory is an error naming it.
 func Completed(path string) (map[Key]bool, error) {
 	done := map[Key]bool{}
-	for t, err := range ReadTrajectoryFile(path, &ReadOptions{TerminatedOnly: true}) {
-		var le *LineError
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			return done, nil
-		case errors.As(err, &le):
-			return nil, fmt.Errorf("rollout: resume: %s line %d is not a trajectory (%v): --out must be a file written by retrain rollout (fix or delete that line, or choose another --out)", path, le.Line, le.Err)
-		case err != nil:
-			return nil, fmt.Errorf("rollout: resume: %w", err)
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return done, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("rollout: resume: %w", err)
+	}
+	defer f.Close()
+	for line, err := range ReadLines(f) {
+		if err != nil {
+			return nil, fmt.Errorf("rollout: resume: read %s: %w", path, err)
 		}
-		if !t.Failed() {
-			done[Key{t.Task.ID, t.Sample}] = true
+		if line.Unterminated {
+			break // a partial last line (a killed writer); OpenJSONL trims it
+		}
+		// Only the identity is decoded: resuming a file of a million
+		// trajectories must not decode a million conversations.
+		var row struct {
+			ID   string `json:"id"`
+			Task struct {
+				ID string `json:"id"`
+			} `json:"task"`
+			Sample *int   `json:"sample"`
+			Error  string `json:"error"`
+		}
+		err := json.Unmarshal(line.Data, &row)
+		switch {
+		case err != nil:
+		case row.ID == "":
+			err = errors.New(`no "id"`)
+		case row.Sample == nil:
+			err = errors.New(`no "sample"`)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("rollout: resume: %s line %d is not a trajectory (%v): --out must be a file written by retrain rollout (fix or delete that line, or choose another --out)", path, line.Number, err)
+		}
+		if row.Error == "" {
+			done[Key{row.Task.ID, *row.Sample}] = true
 		}
 	}
 	return done, nil
