@@ -154,8 +154,12 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 	if concurrency == 0 {
 		concurrency = rollout.DefaultConcurrency
 	}
-	if req.Model.Kind() != "openai" || req.Model.Weights != "" {
-		rolloutError(w, http.StatusBadRequest, "model: base_url %q is not an http(s) URL; give the base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1 (weights are not accepted)", req.Model.BaseURL)
+	switch { // the local model and the fake are the CLI's, not a client's
+	case req.Model.Kind() != "openai":
+		rolloutError(w, http.StatusBadRequest, "model: base_url %q is not an http(s) URL; give the base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1", req.Model.BaseURL)
+		return
+	case req.Model.Weights != "":
+		rolloutError(w, http.StatusBadRequest, "model: weights are not accepted here; serve them with \"retrain serve-model --weights\" and give its base_url")
 		return
 	}
 	opened, err := endpoint.Open(r.Context(), req.Model, &endpoint.Options{MaxInFlight: concurrency, ModelHint: "name one in model.model"})
