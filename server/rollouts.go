@@ -14,7 +14,7 @@ import (
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
-	"github.com/retrain-rl/retrain/model/openai"
+	"github.com/retrain-rl/retrain/model/endpoint"
 	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
 )
@@ -45,8 +45,9 @@ type RolloutRequest struct {
 	// Concurrency bounds the episodes running at once (default
 	// rollout.DefaultConcurrency, at most MaxRolloutConcurrency).
 	Concurrency int `json:"concurrency,omitempty"`
-	// Model is the OpenAI-compatible endpoint that plays the episodes.
-	Model ModelEndpoint `json:"model"`
+	// Model is the OpenAI-compatible endpoint that plays the episodes:
+	// base_url (required, an http(s) URL), model, api_key, token_ids.
+	Model model.Endpoint `json:"model"`
 	// Sampling holds the sampling settings of every request.
 	Sampling model.Sampling `json:"sampling"`
 	// MaxTurns, MaxEpisodeTokens, Timeout, Seed and Retries are as in
@@ -59,18 +60,6 @@ type RolloutRequest struct {
 	// Reward, when set, scores each trajectory (and computes group
 	// advantages when it names an estimator).
 	Reward *reward.Config `json:"reward,omitempty"`
-}
-
-// ModelEndpoint names an OpenAI-compatible model server.
-type ModelEndpoint struct {
-	// BaseURL is the API's base URL, e.g. http://127.0.0.1:8000/v1.
-	BaseURL string `json:"base_url"`
-	// Model is the served model's name; empty means the only one served.
-	Model string `json:"model,omitempty"`
-	// APIKey is sent as a bearer token.
-	APIKey string `json:"api_key,omitempty"`
-	// TokenIDs asks for token ids (vLLM's return_token_ids).
-	TokenIDs bool `json:"token_ids,omitempty"`
 }
 
 // RolloutLineType says what a [RolloutLine] holds: one of the Line constants.
@@ -178,31 +167,25 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 	if concurrency == 0 {
 		concurrency = rollout.DefaultConcurrency
 	}
-	client, err := openai.New(&openai.Options{
-		BaseURL:        req.Model.BaseURL,
-		Model:          req.Model.Model,
-		APIKey:         req.Model.APIKey,
-		ReturnTokenIDs: req.Model.TokenIDs,
-		MaxInFlight:    concurrency,
-	})
-	if err != nil {
+	switch { // the local model and the fake are the CLI's, not a client's
+	case req.Model.Kind() != "openai":
+		rolloutError(w, http.StatusBadRequest, "model: base_url %q is not an http(s) URL; give the base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1", req.Model.BaseURL)
+		return
+	case req.Model.Weights != "":
+		rolloutError(w, http.StatusBadRequest, "model: weights are not accepted here; serve them with \"retrain serve-model --weights\" and give its base_url")
+		return
+	}
+	opened, err := endpoint.Open(r.Context(), req.Model, &endpoint.Options{MaxInFlight: concurrency, ModelHint: "name one in model.model"})
+	if errors.Is(err, endpoint.ErrInvalid) {
 		rolloutError(w, http.StatusBadRequest, "model: %v", err)
 		return
 	}
-	defer client.CloseIdleConnections()
-	modelName := req.Model.Model
-	if modelName == "" {
-		names, err := client.Models(r.Context())
-		if err != nil {
-			rolloutError(w, http.StatusBadGateway, "list the models of %s: %v", req.Model.BaseURL, err)
-			return
-		}
-		if len(names) != 1 {
-			rolloutError(w, http.StatusBadRequest, "the model server serves %d models (%s): name one in model.model", len(names), strings.Join(names, ", "))
-			return
-		}
-		modelName = names[0]
+	if err != nil {
+		rolloutError(w, http.StatusBadGateway, "list the models of %s: %v", req.Model.BaseURL, err)
+		return
 	}
+	defer opened.Close()
+	client, modelName := opened.Model, opened.Name
 
 	select {
 	case s.rollouts <- struct{}{}:

@@ -21,8 +21,7 @@ import (
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
-	"github.com/retrain-rl/retrain/model/local"
-	"github.com/retrain-rl/retrain/model/openai"
+	"github.com/retrain-rl/retrain/model/endpoint"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/rollout"
 	// The built-in environments register themselves.
@@ -225,51 +224,16 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		return err
 	}
 
-	var mdl model.Model
-	baseURL, modelName := c.Model, c.ModelName
-	if c.Model == "" || c.Model == localModel {
-		lm, err := local.Default()
-		if err != nil {
-			return fmt.Errorf("load the built-in local model: %w", err)
-		}
-		mdl = lm
-		if modelName == "" {
-			modelName = lm.Name()
-		}
-		fmt.Fprintf(s.err, "using the built-in local model (a %s-parameter toy trained on calculator tasks; point --model at an OpenAI-compatible server for real work)\n", humanCount(lm.Params()))
-	} else if c.Model == fakeModel {
-		srv := openaitest.NewServer(&openaitest.Options{Responder: fakeResponder})
-		defer srv.Close()
-		baseURL = srv.URL
-		if modelName == "" {
-			modelName = openaitest.DefaultModel
-		}
-		fmt.Fprintln(s.err, "using the in-process fake OpenAI server (scripted replies, not a real model)")
+	opened, err := endpoint.Open(ctx, model.Endpoint{BaseURL: c.Model, Model: c.ModelName, APIKey: c.APIKey, TokenIDs: c.TokenIDs},
+		&endpoint.Options{MaxInFlight: c.Concurrency, Notice: s.err, Responder: fakeResponder, ModelHint: "name one with --model-name"})
+	if errors.Is(err, endpoint.ErrInvalid) {
+		return usageErrorf("%v", err)
 	}
-	if mdl == nil {
-		client, err := openai.New(&openai.Options{
-			BaseURL:        baseURL,
-			Model:          modelName,
-			APIKey:         c.APIKey,
-			ReturnTokenIDs: c.TokenIDs,
-			MaxInFlight:    c.Concurrency,
-		})
-		if err != nil {
-			return usageErrorf("%v", err)
-		}
-		defer client.CloseIdleConnections()
-		if modelName == "" { // ask the server, which also checks that it is up before a long run
-			names, err := client.Models(ctx)
-			if err != nil {
-				return fmt.Errorf("list the served models: %w", err)
-			}
-			if len(names) != 1 {
-				return usageErrorf("the server serves %d models (%s): name one with --model-name", len(names), strings.Join(names, ", "))
-			}
-			modelName = names[0]
-		}
-		mdl = client
+	if err != nil {
+		return err
 	}
+	defer opened.Close()
+	mdl, modelName := opened.Model, opened.Name
 
 	var done map[rollout.Key]bool
 	if c.Resume {

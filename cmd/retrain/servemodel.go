@@ -5,9 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
+	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/model/endpoint"
 	"github.com/retrain-rl/retrain/model/local"
 	"github.com/retrain-rl/retrain/model/serve"
 )
@@ -33,15 +34,7 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
-	opts := &local.Options{Name: *name}
-	if *weights != "" {
-		b, err := os.ReadFile(*weights)
-		if err != nil {
-			return usageErrorf("--weights: %v", err)
-		}
-		opts.Weights = b
-	}
-	m, err := local.New(opts)
+	m, err := endpoint.Local(model.Endpoint{Model: *name, Weights: *weights})
 	if err != nil {
 		return usageErrorf("%v", err)
 	}

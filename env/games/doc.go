@@ -41,7 +41,9 @@
 //
 // Registered configuration (both games): opponent ("random", "minimax",
 // "model"), epsilon, minimax_depth, opponent_model ({"base_url", "model",
-// "temperature", "max_tokens"}, an OpenAI-compatible server), model_first
+// "api_key", "token_ids", "weights", "temperature", "max_tokens"}: a
+// model.Endpoint, by default the OpenAI-compatible server at
+// $OPENAI_BASE_URL, plus sampling), model_first
 // (true, false or "alternate"), dialect ("smolagent", "plain", …),
 // system_prompt, illegal_move_penalty, max_illegal_moves (-1: never
 // forfeit), max_steps.

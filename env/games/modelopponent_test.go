@@ -75,3 +75,24 @@ func TestModelOpponentServerDown(t *testing.T) {
 		t.Errorf("Reset with the opponent's server down: err = %v, want an opponent model error", err)
 	}
 }
+
+// An opponent model is opened like any model: here the built-in local
+// model and the in-process fake server, named by their base_url words; and
+// with no base_url, the server at $OPENAI_BASE_URL.
+func TestModelOpponentEndpoints(t *testing.T) {
+	srv := openaitest.NewServer(&openaitest.Options{Responder: func(*openaitest.ChatRequest) openaitest.Reply {
+		return openaitest.Reply{Content: "<answer>b2</answer>"}
+	}})
+	defer srv.Close()
+	t.Setenv("OPENAI_BASE_URL", srv.URL)
+	for _, om := range []map[string]any{{"base_url": "local"}, {"base_url": "fake"}, {"model": openaitest.DefaultModel}} {
+		cfg, _ := json.Marshal(map[string]any{"opponent": "model", "model_first": false, "opponent_model": om})
+		_, e := envtest.Registered(t, "tictactoe", cfg)
+		if _, _, err := e.Reset(t.Context(), retrain.ResetOptions{Seed: retrain.Seed(1)}); err != nil {
+			t.Errorf("opponent_model %v: Reset: %v", om, err)
+		}
+	}
+	if srv.Requests() == 0 {
+		t.Error("with no base_url, the opponent did not ask the server at $OPENAI_BASE_URL")
+	}
+}

@@ -1,6 +1,7 @@
 package games
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -8,7 +9,7 @@ import (
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/internal/answer"
 	"github.com/retrain-rl/retrain/model"
-	"github.com/retrain-rl/retrain/model/openai"
+	"github.com/retrain-rl/retrain/model/endpoint"
 )
 
 // Registered names.
@@ -57,18 +58,17 @@ type OpponentConfig struct {
 	OpponentModel *ModelConfig `json:"opponent_model"`
 }
 
-// ModelConfig names an OpenAI-compatible model server for a model opponent.
-// The API key is read from $OPENAI_API_KEY.
+// ModelConfig describes the model opponent: where the model is (an
+// OpenAI-compatible server by default; "local" and "fake" work too) and how
+// to sample it. An empty base_url means $OPENAI_BASE_URL, else
+// openai.DefaultBaseURL (see package model/endpoint, which also reads the
+// API key from $OPENAI_API_KEY when api_key is empty).
 type ModelConfig struct {
-	// BaseURL is the server's base URL, e.g. http://127.0.0.1:8000/v1;
-	// default $OPENAI_BASE_URL, else openai.DefaultBaseURL.
-	BaseURL string `json:"base_url"`
-	// Model is the served model's name; empty means the only one served.
-	Model string `json:"model"`
+	model.Endpoint
 	// Temperature and MaxTokens are sampling settings; absent means the
 	// server's defaults.
-	Temperature *float64 `json:"temperature"`
-	MaxTokens   int      `json:"max_tokens"`
+	Temperature *float64 `json:"temperature" doc:"sampling temperature of the opponent (default: the server's)"`
+	MaxTokens   int      `json:"max_tokens" doc:"completion token limit of the opponent's moves (default: the server's)"`
 }
 
 // Build returns the configured opponent and a function that releases what
@@ -107,12 +107,12 @@ func (c *OpponentConfig) Build(allowMinimax bool, minimaxDepth int) (Opponent, f
 		if mc.MaxTokens < 0 {
 			return nil, nil, fmt.Errorf("config key \"opponent_model.max_tokens\" is %d; it must be positive", mc.MaxTokens)
 		}
-		client, err := openai.New(&openai.Options{BaseURL: mc.BaseURL, Model: mc.Model})
+		opened, err := endpoint.Open(context.Background(), mc.Endpoint, &endpoint.Options{EmptyIsOpenAI: true, NoLookup: true})
 		if err != nil {
 			return nil, nil, fmt.Errorf("config key \"opponent_model\": %w", err)
 		}
-		o := NewModelOpponent(client, &ModelOpponentOptions{Sampling: model.Sampling{Temperature: mc.Temperature, MaxTokens: mc.MaxTokens}})
-		return o, client.CloseIdleConnections, nil
+		o := NewModelOpponent(opened.Model, &ModelOpponentOptions{Sampling: model.Sampling{Temperature: mc.Temperature, MaxTokens: mc.MaxTokens}})
+		return o, opened.Close, nil
 	}
 	return nil, nil, fmt.Errorf("config key \"opponent\" is %q; use \"random\", \"minimax\" or \"model\"", kind)
 }

@@ -1,19 +1,11 @@
-// Package chatwire decodes the body of an OpenAI chat-completions request
-// (POST /v1/chat/completions) as a server receives it, for the two servers
-// in this module that answer it: the fake OpenAI server (package
-// openaitest) and the server for any model.Model (package serve). It is
-// lenient where the API is: content may be a string, null or an array of
-// parts; stop may be a string or an array of strings; max_completion_tokens
-// wins over max_tokens. Fields it does not model are kept (see
-// [Request.Extra]); what a server accepts or refuses is the server's
-// business.
-//
-//	req, err := chatwire.Decode(body)
-//	if err != nil {
-//		// answer 400: "invalid request body: " + err.Error()
-//	}
-//	last := string(req.Messages[len(req.Messages)-1].Content)
-//	extra, _ := req.Extra() // e.g. vLLM's top_k
+// Decode, Request and the types below are the request side: the body of a
+// chat-completions request (POST /v1/chat/completions) as a server receives
+// it. Decoding is lenient where the API is: content may be a string, null or
+// an array of parts; stop may be a string or an array of strings;
+// max_completion_tokens wins over max_tokens. Fields it does not model are
+// kept (see [Request.Extra]); what a server accepts or refuses is the
+// server's business. A client writes requests with [AppendRequest].
+
 package chatwire
 
 import (

@@ -206,7 +206,7 @@ func (c *Client) Generate(ctx context.Context, req model.Request) (model.Complet
 	if len(req.Messages) == 0 {
 		return model.Completion{}, errors.New("openai: Request has no messages; add at least one user message")
 	}
-	name, err := c.modelName(ctx)
+	name, err := c.ServedModel(ctx)
 	if err != nil {
 		return model.Completion{}, err
 	}
@@ -256,8 +256,12 @@ func (c *Client) Models(ctx context.Context) ([]string, error) {
 	return ids, err
 }
 
-// modelName returns Options.Model, or the only model the server serves.
-func (c *Client) modelName(ctx context.Context) (string, error) {
+// ServedModel returns the name of the model the client asks for:
+// Options.Model when set, else the only model the server serves (GET
+// /models, asked once and remembered). When the server serves no model or
+// several, the error is a *ServedModelsError listing them; when the listing
+// fails, it wraps the listing's error.
+func (c *Client) ServedModel(ctx context.Context) (string, error) {
 	c.mu.Lock()
 	name := c.model
 	c.mu.Unlock()
@@ -268,17 +272,30 @@ func (c *Client) modelName(ctx context.Context) (string, error) {
 	if err != nil {
 		return "", fmt.Errorf("openai: Options.Model is empty and listing the served models failed: %w", err)
 	}
-	switch len(ids) {
-	case 0:
-		return "", fmt.Errorf("openai: Options.Model is empty and %s lists no models; set Options.Model", c.modelsURL)
-	case 1:
-	default:
-		return "", fmt.Errorf("openai: Options.Model is empty and the server serves %d models (%s); set Options.Model to one of them", len(ids), strings.Join(ids, ", "))
+	if len(ids) != 1 {
+		return "", &ServedModelsError{URL: c.modelsURL, Models: ids}
 	}
 	c.mu.Lock()
 	c.model = ids[0]
 	c.mu.Unlock()
 	return ids[0], nil
+}
+
+// ServedModelsError is the error of [Client.ServedModel] when Options.Model
+// is empty and the server does not serve exactly one model.
+type ServedModelsError struct {
+	// URL is the models listing that was asked (base URL + "/models").
+	URL string
+	// Models are the served models' ids, as listed.
+	Models []string
+}
+
+// Error says how many models are served and what to set.
+func (e *ServedModelsError) Error() string {
+	if len(e.Models) == 0 {
+		return fmt.Sprintf("openai: Options.Model is empty and %s lists no models; set Options.Model", e.URL)
+	}
+	return fmt.Sprintf("openai: Options.Model is empty and the server serves %d models (%s); set Options.Model to one of them", len(e.Models), strings.Join(e.Models, ", "))
 }
 
 // explainModel adds the served models to a model-not-found error.

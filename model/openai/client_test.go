@@ -3,6 +3,10 @@ package openai
 import (
 	"context"
 	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 
@@ -250,6 +254,41 @@ func TestModelsAndDefaultModel(t *testing.T) {
 	_, err = c.Generate(context.Background(), userRequest("hi"))
 	if err == nil || !strings.Contains(err.Error(), "serves 2 models (a, b); set Options.Model") {
 		t.Errorf("Generate with two served models and no Options.Model: %v", err)
+	}
+}
+
+func TestServedModel(t *testing.T) {
+	one := newServer(t, &openaitest.Options{Models: []string{"only"}})
+	c := newClient(t, one, &Options{Model: "-"})
+	c.model = ""
+	if name, err := c.ServedModel(context.Background()); name != "only" || err != nil {
+		t.Errorf("ServedModel() = %q, %v; want only", name, err)
+	}
+	c = newClient(t, one, &Options{Model: "named"})
+	if name, err := c.ServedModel(context.Background()); name != "named" || err != nil {
+		t.Errorf("ServedModel() with Options.Model = %q, %v; want named", name, err)
+	}
+	two := newServer(t, &openaitest.Options{Models: []string{"a", "b"}})
+	c = newClient(t, two, &Options{Model: "-"})
+	c.model = ""
+	_, err := c.ServedModel(context.Background())
+	var sm *ServedModelsError
+	if !errors.As(err, &sm) || !slices.Equal(sm.Models, []string{"a", "b"}) || sm.URL != two.URL+"/models" {
+		t.Errorf("serving a and b: ServedModel error %v, want a *ServedModelsError listing them", err)
+	}
+	none := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"object":"list","data":[]}`))
+	}))
+	defer none.Close()
+	c, err = New(&Options{BaseURL: none.URL})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.CloseIdleConnections()
+	_, err = c.ServedModel(context.Background())
+	if !errors.As(err, &sm) || len(sm.Models) != 0 || !strings.Contains(err.Error(), "lists no models") {
+		t.Errorf("serving none: ServedModel error %v", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/internal/chatwire"
 	"github.com/retrain-rl/retrain/model"
 )
 
@@ -95,7 +96,7 @@ func FuzzAppendRequest(f *testing.F) {
 		if utfValid(content) && (got.Messages[0].Content == nil || *got.Messages[0].Content != content) {
 			t.Fatalf("content %q came back as %v", content, got.Messages[0].Content)
 		}
-		if a := got.Messages[1].ToolCalls[0].Function.Arguments; utfValid(args) && a != argumentsText(json.RawMessage(args)) {
+		if a := got.Messages[1].ToolCalls[0].Function.Arguments; utfValid(args) && a != chatwire.ArgumentsText(json.RawMessage(args)) {
 			t.Fatalf("arguments %q sent as %q", args, a)
 		}
 	})

@@ -130,10 +130,10 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 }
 
 // response builds the chat.completion body of c.
-func (h *handler) response(req *chatRequest, c *model.Completion) *chatResponse {
+func (h *handler) response(req *chatRequest, c *model.Completion) *chatwire.Reply {
 	var id [12]byte
 	rand.Read(id[:])
-	msg := responseMessage{Role: string(retrain.RoleAssistant), Content: &c.Text}
+	msg := chatwire.ReplyMessage{Role: string(retrain.RoleAssistant), Content: &c.Text}
 	if c.Reasoning != "" {
 		msg.ReasoningContent = &c.Reasoning
 	}
@@ -151,44 +151,44 @@ func (h *handler) response(req *chatRequest, c *model.Completion) *chatResponse 
 	if c.Text == "" && len(c.ToolCalls) > 0 {
 		msg.Content = nil
 	}
-	ch := choice{Index: 0, Message: msg, FinishReason: c.FinishReason}
+	ch := chatwire.Choice{Index: 0, Message: msg, FinishReason: c.FinishReason}
 	if ch.FinishReason == "" {
 		ch.FinishReason = "stop"
 	}
 	n := c.Tokens.Len()
 	if req.Logprobs && c.Tokens != nil && len(c.Tokens.Logprobs) == n {
-		lp := &logprobs{Content: make([]tokenLogprob, n)}
+		lp := &chatwire.Logprobs{Content: make([]chatwire.TokenLogprob, n)}
 		for i := range n {
 			text := ""
 			if i < len(c.Tokens.Text) {
 				text = c.Tokens.Text[i]
 			}
 			if req.ReturnTokensAsTokenIDs && len(c.Tokens.IDs) == n {
-				text = "token_id:" + strconv.Itoa(int(c.Tokens.IDs[i]))
+				text = chatwire.FormatTokenID(c.Tokens.IDs[i])
 			}
-			lp.Content[i] = tokenLogprob{Token: text, Logprob: c.Tokens.Logprobs[i], Bytes: byteList(text), TopLogprobs: []tokenLogprob{}}
+			lp.Content[i] = chatwire.TokenLogprob{Token: text, Logprob: c.Tokens.Logprobs[i]}
 		}
 		ch.Logprobs = lp
 	}
-	resp := &chatResponse{
+	completionTokens := orLen(c.Usage.CompletionTokens, n)
+	resp := &chatwire.Reply{
 		ID:      "chatcmpl-" + hex.EncodeToString(id[:]),
 		Object:  "chat.completion",
 		Created: time.Now().Unix(),
 		Model:   h.o.Name,
-		Choices: []choice{ch},
-		Usage: usage{
+		Choices: []chatwire.Choice{ch},
+		Usage: &chatwire.Usage{
 			PromptTokens:     c.Usage.PromptTokens,
-			CompletionTokens: orLen(c.Usage.CompletionTokens, n),
+			TotalTokens:      c.Usage.PromptTokens + completionTokens,
+			CompletionTokens: completionTokens,
 		},
 	}
-	resp.Usage.TotalTokens = resp.Usage.PromptTokens + resp.Usage.CompletionTokens
 	if req.ReturnTokenIDs {
-		resp.PromptTokenIDs = c.PromptTokenIDs
-		if resp.PromptTokenIDs == nil {
-			resp.PromptTokenIDs = []int32{}
+		// Empty lists are left out, as they always were.
+		if len(c.PromptTokenIDs) > 0 {
+			resp.PromptTokenIDs = c.PromptTokenIDs
 		}
-		resp.Choices[0].TokenIDs = []int32{}
-		if c.Tokens != nil && c.Tokens.IDs != nil {
+		if c.Tokens != nil && len(c.Tokens.IDs) > 0 {
 			resp.Choices[0].TokenIDs = c.Tokens.IDs
 		}
 	}
@@ -200,16 +200,6 @@ func orLen(n, l int) int {
 		return n
 	}
 	return l
-}
-
-// byteList is the "bytes" field of a logprob entry: the token's UTF-8
-// bytes as numbers.
-func byteList(s string) []int {
-	b := make([]int, len(s))
-	for i := 0; i < len(s); i++ {
-		b[i] = int(s[i])
-	}
-	return b
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

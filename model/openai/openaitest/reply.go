@@ -1,10 +1,11 @@
 package openaitest
 
 import (
+	"encoding/json"
 	"strconv"
 	"strings"
 
-	"github.com/retrain-rl/retrain/model/openai/internal/jsonw"
+	"github.com/retrain-rl/retrain/internal/chatwire"
 )
 
 // Reply is what the fake model answers to one request.
@@ -61,126 +62,98 @@ type completion struct {
 	promptTokens int
 }
 
-// appendCompletion writes c as a chat.completion body.
-func appendCompletion(b []byte, c *completion) []byte {
-	b = append(b, `{"id":`...)
-	b = jsonw.AppendString(b, c.id)
-	b = append(b, `,"object":"chat.completion","created":`...)
-	b = strconv.AppendInt(b, c.created, 10)
-	b = append(b, `,"model":`...)
-	b = jsonw.AppendString(b, c.model)
-	b = append(b, `,"choices":[{"index":0,"message":{"role":"assistant","content":`...)
-	if c.contentNull {
-		b = append(b, "null"...)
-	} else {
-		b = jsonw.AppendString(b, c.content)
-	}
-	if c.reasoning != "" {
-		b = append(b, `,"reasoning":`...)
-		b = jsonw.AppendString(b, c.reasoning)
-	}
-	if len(c.calls) > 0 {
-		b = append(b, `,"tool_calls":[`...)
-		for i, tc := range c.calls {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, `{"id":`...)
-			b = jsonw.AppendString(b, tc.ID)
-			b = append(b, `,"type":`...)
-			b = jsonw.AppendString(b, tc.Type)
-			b = append(b, `,"function":{"name":`...)
-			b = jsonw.AppendString(b, tc.Function.Name)
-			b = append(b, `,"arguments":`...)
-			b = jsonw.AppendString(b, tc.Function.Arguments)
-			b = append(b, `}}`...)
-		}
-		b = append(b, ']')
-	}
-	b = append(b, `},"logprobs":`...)
-	if c.logprobs == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, `{"content":[`...)
-		for i, tok := range c.tokens {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendLogprob(b, c, i, tok, true)
-		}
-		b = append(b, `]}`...)
-	}
-	b = append(b, `,"finish_reason":`...)
-	b = jsonw.AppendString(b, c.finish)
-	b = append(b, `,"stop_reason":null`...)
-	if c.tokenIDs != nil {
-		b = append(b, `,"token_ids":`...)
-		b = jsonw.AppendInts(b, c.tokenIDs)
-	}
-	b = append(b, `}],"usage":{"prompt_tokens":`...)
-	b = strconv.AppendInt(b, int64(c.promptTokens), 10)
-	b = append(b, `,"total_tokens":`...)
-	b = strconv.AppendInt(b, int64(c.promptTokens+len(c.tokens)), 10)
-	b = append(b, `,"completion_tokens":`...)
-	b = strconv.AppendInt(b, int64(len(c.tokens)), 10)
-	b = append(b, `,"prompt_tokens_details":null}`...)
-	if c.promptIDs != nil {
-		b = append(b, `,"prompt_token_ids":`...)
-		b = jsonw.AppendInts(b, c.promptIDs)
-	}
-	return append(b, '}')
+// scratch is the reply body built for one request, pooled so that a
+// reply's entries are not allocated anew each time.
+type scratch struct {
+	reply  chatwire.Reply
+	choice [1]chatwire.Choice
+	lp     chatwire.Logprobs
+	top    [][]chatwire.TokenLogprob
+	usage  chatwire.Usage
+	arena  []byte // the "token_id:N" placeholders, back to back
+	ends   []int  // where each placeholder ends in arena
 }
 
-// appendLogprob writes the logprobs entry of token i; top says whether to
-// write its top_logprobs list.
-func appendLogprob(b []byte, c *completion, i int, tok string, top bool) []byte {
-	text := tok
-	if c.asTokenIDs {
-		text = "token_id:" + strconv.Itoa(int(TokenID(tok)))
+// rawNull is vLLM's prompt_tokens_details.
+var rawNull = json.RawMessage("null")
+
+// appendCompletion writes c as a chat.completion body; sc is reused.
+func appendCompletion(b []byte, c *completion, sc *scratch) []byte {
+	ch := &sc.choice[0]
+	*ch = chatwire.Choice{
+		Message:      chatwire.ReplyMessage{Role: "assistant", Content: &c.content, ToolCalls: c.calls},
+		FinishReason: c.finish,
+		TokenIDs:     c.tokenIDs,
 	}
-	b = append(b, `{"token":`...)
-	b = jsonw.AppendString(b, text)
-	b = append(b, `,"logprob":`...)
-	b, _ = jsonw.AppendFloat(b, c.logprobs[i]) // logprobs are checked finite
-	b = append(b, `,"bytes":[`...)
-	for j := 0; j < len(text); j++ {
-		if j > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, int64(text[j]), 10)
+	if c.contentNull {
+		ch.Message.Content = nil
 	}
-	b = append(b, ']')
-	if top {
-		b = append(b, `,"top_logprobs":[`...)
-		for k := 0; k < c.topLogprobs; k++ {
-			if k > 0 {
-				b = append(b, ',')
+	if c.reasoning != "" {
+		ch.Message.Reasoning = &c.reasoning
+	}
+	if c.logprobs != nil {
+		var placeholders string // every token's "token_id:N", one allocation
+		var ends []int
+		if c.asTokenIDs {
+			arena := sc.arena[:0]
+			ends = sc.ends[:0]
+			for _, tok := range c.tokens {
+				arena = chatwire.AppendTokenID(arena, TokenID(tok))
+				ends = append(ends, len(arena))
 			}
-			if k == 0 {
-				b = appendLogprob(b, c, i, tok, false)
-				continue
-			}
-			alt := completion{logprobs: []float64{c.logprobs[i] - float64(k)}, asTokenIDs: c.asTokenIDs}
-			b = appendLogprob(b, &alt, 0, "<alt"+strconv.Itoa(k)+">", false)
+			placeholders = string(arena)
+			sc.arena, sc.ends = arena, ends
 		}
-		b = append(b, ']')
+		entries := sc.lp.Content[:0]
+		top := sc.top[:0]
+		for i, tok := range c.tokens {
+			e := chatwire.TokenLogprob{Token: tok, Logprob: c.logprobs[i]}
+			if c.asTokenIDs {
+				start := 0
+				if i > 0 {
+					start = ends[i-1]
+				}
+				e.Token = placeholders[start:ends[i]]
+			}
+			entries = append(entries, e)
+			var alts []chatwire.TokenLogprob // none asked: written as []
+			if c.topLogprobs > 0 {
+				alts = make([]chatwire.TokenLogprob, c.topLogprobs)
+				alts[0] = e
+				for k := 1; k < c.topLogprobs; k++ {
+					alt := "<alt" + strconv.Itoa(k) + ">"
+					if c.asTokenIDs {
+						alt = chatwire.FormatTokenID(TokenID(alt))
+					}
+					alts[k] = chatwire.TokenLogprob{Token: alt, Logprob: c.logprobs[i] - float64(k)}
+				}
+			}
+			top = append(top, alts)
+		}
+		sc.lp = chatwire.Logprobs{Content: entries, Top: top}
+		sc.top = top
+		ch.Logprobs = &sc.lp
 	}
-	return append(b, '}')
+	completionTokens := len(c.tokens)
+	sc.usage = chatwire.Usage{PromptTokens: c.promptTokens, TotalTokens: c.promptTokens + completionTokens, CompletionTokens: completionTokens, PromptTokensDetails: rawNull}
+	sc.reply = chatwire.Reply{
+		ID:             c.id,
+		Object:         "chat.completion",
+		Created:        c.created,
+		Model:          c.model,
+		Choices:        sc.choice[:],
+		Usage:          &sc.usage,
+		PromptTokenIDs: c.promptIDs,
+	}
+	b, _ = chatwire.AppendReply(b, &sc.reply) // logprobs are checked finite
+	clear(sc.lp.Content)                      // drop the references to this reply's strings
+	clear(sc.top)
+	return b
 }
 
 // appendError writes an OpenAI-style error body.
 func appendError(b []byte, e *ErrorReply, status int) []byte {
-	b = append(b, `{"error":{"message":`...)
-	b = jsonw.AppendString(b, e.Message)
-	b = append(b, `,"type":`...)
-	b = jsonw.AppendString(b, e.Type)
-	b = append(b, `,"param":null,"code":`...)
-	if e.Code != "" {
-		b = jsonw.AppendString(b, e.Code)
-	} else {
-		b = strconv.AppendInt(b, int64(status), 10)
-	}
-	return append(b, `}}`...)
+	return chatwire.AppendError(b, e.Message, e.Type, e.Code, status)
 }
 
 // joinTokens concatenates tokens.

@@ -112,6 +112,8 @@ type Server struct {
 	generated map[string][]int32
 
 	bufs sync.Pool
+	// scratches holds *scratch for building replies.
+	scratches sync.Pool
 }
 
 // NewServer starts a server on 127.0.0.1 with a random port. It panics if it
@@ -334,7 +336,12 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	}
 	c.promptTokens = prompt.n
 	bp := s.buffer()
-	*bp = appendCompletion((*bp)[:0], c)
+	sc, _ := s.scratches.Get().(*scratch)
+	if sc == nil {
+		sc = &scratch{}
+	}
+	*bp = appendCompletion((*bp)[:0], c, sc)
+	s.scratches.Put(sc)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(*bp)))
 	w.Write(*bp) //nolint:errcheck // the client went away

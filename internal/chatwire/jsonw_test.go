@@ -1,4 +1,4 @@
-package jsonw
+package chatwire
 
 import (
 	"encoding/json"
@@ -26,7 +26,7 @@ func TestAppendString(t *testing.T) {
 }
 
 func TestAppendFloat(t *testing.T) {
-	for _, f := range []float64{0, -0.5, 1e-9, 1e6, -9999, math.MaxFloat64} {
+	for _, f := range []float64{0, -0.5, 1e-9, 1e-5, -3.2e-7, 1e6, 1234567, -9999, 1e21, 1e20, math.MaxFloat64, math.SmallestNonzeroFloat64} {
 		b, err := AppendFloat(nil, f)
 		if err != nil {
 			t.Fatalf("AppendFloat(%v): %v", f, err)
@@ -34,6 +34,9 @@ func TestAppendFloat(t *testing.T) {
 		var back float64
 		if err := json.Unmarshal(b, &back); err != nil || back != f {
 			t.Errorf("AppendFloat(%v) = %s, decodes to %v (%v)", f, b, back, err)
+		}
+		if want, _ := json.Marshal(f); string(b) != string(want) {
+			t.Errorf("AppendFloat(%v) = %s, encoding/json writes %s", f, b, want)
 		}
 	}
 	for _, f := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {

@@ -1,15 +1,17 @@
-package openai
+package chatwire
 
 import (
 	"encoding/json"
 	"errors"
+	"math"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
 )
 
-func TestIDList(t *testing.T) {
+func TestTokenIDs(t *testing.T) {
 	tests := []struct {
 		in   string
 		want []int32
@@ -43,11 +45,11 @@ func TestIDList(t *testing.T) {
 		{in: `[null]`, err: true},
 	}
 	for _, tt := range tests {
-		var l idList
+		var l TokenIDs
 		err := l.UnmarshalJSON([]byte(tt.in))
 		if tt.err {
-			if !errors.Is(err, errNotIDs) {
-				t.Errorf("%s: error %v, want errNotIDs", tt.in, err)
+			if !errors.Is(err, ErrTokenIDs) {
+				t.Errorf("%s: error %v, want ErrTokenIDs", tt.in, err)
 			}
 			continue
 		}
@@ -64,11 +66,11 @@ func TestIDList(t *testing.T) {
 	}
 }
 
-// FuzzIDList checks idList against encoding/json's []int32 on valid JSON:
-// what idList accepts, encoding/json accepts with the same values, and what
-// encoding/json refuses (out of int32's range included), idList refuses.
-// (idList also refuses null elements, which encoding/json reads as 0.)
-func FuzzIDList(f *testing.F) {
+// FuzzTokenIDs checks TokenIDs against encoding/json's []int32 on valid JSON:
+// what TokenIDs accepts, encoding/json accepts with the same values, and what
+// encoding/json refuses (out of int32's range included), TokenIDs refuses.
+// (TokenIDs also refuses null elements, which encoding/json reads as 0.)
+func FuzzTokenIDs(f *testing.F) {
 	for _, s := range []string{`[1,2,3]`, `[]`, `null`, `[-0, 12 ,3]`, `[1.0]`, `[1e2]`, `["x"]`, `[18446744073709551616]`,
 		`[-9223372036854775808]`, `[2147483647,-2147483648]`, `[2147483648]`, `[-2147483649]`, `[4294967296]`, `[1,null]`} {
 		f.Add(s)
@@ -79,16 +81,33 @@ func FuzzIDList(f *testing.F) {
 		}
 		var want []int32
 		wantErr := json.Unmarshal([]byte(s), &want)
-		var got idList
+		var got TokenIDs
 		gotErr := json.Unmarshal([]byte(s), &got)
 		if gotErr == nil && wantErr != nil {
-			t.Fatalf("%s: idList accepted what encoding/json refused (%v)", s, wantErr)
+			t.Fatalf("%s: TokenIDs accepted what encoding/json refused (%v)", s, wantErr)
 		}
 		if gotErr != nil && wantErr == nil && !strings.Contains(s, "null") {
-			t.Fatalf("%s: idList refused what encoding/json accepted (%v)", s, gotErr)
+			t.Fatalf("%s: TokenIDs refused what encoding/json accepted (%v)", s, gotErr)
 		}
 		if gotErr == nil && !cmp.Equal(want, []int32(got)) {
-			t.Fatalf("%s: encoding/json %v, idList %v", s, want, got)
+			t.Fatalf("%s: encoding/json %v, TokenIDs %v", s, want, got)
 		}
 	})
+}
+
+func TestTokenIDPlaceholders(t *testing.T) {
+	for _, id := range []int32{0, 7, 151643, math.MaxInt32} {
+		s := FormatTokenID(id)
+		if s != "token_id:"+strconv.Itoa(int(id)) || string(AppendTokenID([]byte("x"), id)) != "x"+s {
+			t.Errorf("FormatTokenID(%d) = %q, AppendTokenID differs or the form is wrong", id, s)
+		}
+		if got, ok := ParseTokenID(s); !ok || got != id {
+			t.Errorf("ParseTokenID(%q) = %d, %v", s, got, ok)
+		}
+	}
+	for _, s := range []string{"", "token_id:", "token_id:-1", "token_id:2147483648", "token_id:1x", "tok:1", " token_id:1"} {
+		if id, ok := ParseTokenID(s); ok {
+			t.Errorf("ParseTokenID(%q) = %d, true; want false", s, id)
+		}
+	}
 }

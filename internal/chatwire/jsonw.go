@@ -1,14 +1,11 @@
-// Package jsonw appends JSON values to byte slices without reflection, for
-// the hot paths of the OpenAI client and its fake server.
+package chatwire
+
+// The JSON writers here append values to byte slices without reflection,
+// for the hot paths of the OpenAI client and its fake server:
 //
 //	b = append(b, `{"name":`...)
-//	b = jsonw.AppendString(b, name)
+//	b = chatwire.AppendString(b, name)
 //	b = append(b, '}')
-//
-// Strings are escaped as encoding/json escapes them, except that '<', '>'
-// and '&' are written as they are: each invalid UTF-8 byte becomes U+FFFD,
-// control characters are escaped, and U+2028 and U+2029 are escaped.
-package jsonw
 
 import (
 	"fmt"
@@ -27,7 +24,10 @@ var safe = func() (t [utf8.RuneSelf]bool) {
 	return t
 }()
 
-// AppendString appends s as a quoted JSON string.
+// AppendString appends s as a quoted JSON string. It is escaped as
+// encoding/json escapes it, except that '<', '>' and '&' are written as they
+// are: each invalid UTF-8 byte becomes U+FFFD, control characters are
+// escaped, and U+2028 and U+2029 are escaped.
 func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
@@ -76,13 +76,25 @@ func AppendString(b []byte, s string) []byte {
 	return append(b, '"')
 }
 
-// AppendFloat appends f as a JSON number. JSON has no NaN or infinities, so
-// those are an error.
+// AppendFloat appends f as a JSON number, formatted as encoding/json formats
+// a float64. JSON has no NaN or infinities, so those are an error.
 func AppendFloat(b []byte, f float64) ([]byte, error) {
 	if math.IsNaN(f) || math.IsInf(f, 0) {
-		return b, fmt.Errorf("jsonw: %v cannot be written as JSON", f)
+		return b, fmt.Errorf("chatwire: %v cannot be written as JSON", f)
 	}
-	return strconv.AppendFloat(b, f, 'g', -1, 64), nil
+	format := byte('f')
+	if abs := math.Abs(f); abs != 0 && (abs < 1e-6 || abs >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// clean up e-09 to e-9, as encoding/json does
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b, nil
 }
 
 // AppendInts appends ids as a JSON array of numbers.
