@@ -51,9 +51,9 @@ func (e Endpoint) Validate() error {
 	u := strings.TrimSpace(e.BaseURL)
 	switch {
 	case e.Kind() == "openai" && !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://"):
-		return fmt.Errorf("model %q is neither an http(s) URL, %q nor %q", e.BaseURL, EndpointLocal, EndpointFake)
+		return fmt.Errorf("%q is neither an http(s) URL, %q nor %q", e.BaseURL, EndpointLocal, EndpointFake)
 	case e.Weights != "" && e.Kind() != EndpointLocal:
-		return fmt.Errorf("model weights %q are for the local model only, not %s", e.Weights, e.BaseURL)
+		return fmt.Errorf("%q: weights are for the local model only, not %s", e.Weights, e.BaseURL)
 	}
 	return nil
 }

@@ -5,62 +5,25 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/retrain-rl/retrain"
-	"github.com/retrain-rl/retrain/env"
-	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/endpoint"
-	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
 )
 
 // MaxRolloutConcurrency bounds a rollout request's concurrency.
 const MaxRolloutConcurrency = 1024
 
-// RolloutRequest is the body of POST /v1/rollouts.
-type RolloutRequest struct {
-	// Env is the environment's name (default: the server's default).
-	Env string `json:"env"`
-	// EnvConfig configures the environment; empty means the server's
-	// configuration of it.
-	EnvConfig json.RawMessage `json:"env_config,omitempty"`
-	// Tasks are the tasks to run; or give Dataset.
-	Tasks []retrain.Task `json:"tasks,omitempty"`
-	// Dataset is a JSONL file of tasks, relative to the server's data
-	// directory (retrain serve --data-dir).
-	Dataset string `json:"dataset,omitempty"`
-	// PromptField, AnswerField and IDField name the dataset's fields
-	// (see rollout.DatasetOptions); Limit keeps the first Limit tasks.
-	PromptField string `json:"prompt_field,omitempty"`
-	AnswerField string `json:"answer_field,omitempty"`
-	IDField     string `json:"id_field,omitempty"`
-	Limit       int    `json:"limit,omitempty"`
-	// N is the number of samples per task (the group size; default 1).
-	N int `json:"n,omitempty"`
-	// Concurrency bounds the episodes running at once (default
-	// rollout.DefaultConcurrency, at most MaxRolloutConcurrency).
-	Concurrency int `json:"concurrency,omitempty"`
-	// Model is the OpenAI-compatible endpoint that plays the episodes:
-	// base_url (required, an http(s) URL), model, api_key, token_ids.
-	Model model.Endpoint `json:"model"`
-	// Sampling holds the sampling settings of every request.
-	Sampling model.Sampling `json:"sampling"`
-	// MaxTurns, MaxEpisodeTokens, Timeout, Seed and Retries are as in
-	// "retrain rollout".
-	MaxTurns         int          `json:"max_turns,omitempty"`
-	MaxEpisodeTokens int          `json:"max_episode_tokens,omitempty"`
-	Timeout          env.Duration `json:"timeout,omitempty"`
-	Seed             *int64       `json:"seed,omitempty"`
-	Retries          int          `json:"retries,omitempty"`
-	// Reward, when set, scores each trajectory (and computes group
-	// advantages when it names an estimator).
-	Reward *reward.Config `json:"reward,omitempty"`
-}
+// RolloutRequest is the body of POST /v1/rollouts: a rollout job, run
+// the same way as "retrain rollout" runs it. Its dataset is a JSONL file
+// relative to the server's data directory (retrain serve --data-dir); an
+// empty env_config means the server's configuration of the environment.
+type RolloutRequest = rollout.Job
 
 // RolloutLineType says what a [RolloutLine] holds: one of the Line constants.
 type RolloutLineType string
@@ -120,7 +83,7 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
-		rolloutError(w, http.StatusBadRequest, "invalid rollout request: %v; see RolloutRequest in server/rollouts.go for the fields", err)
+		rolloutError(w, http.StatusBadRequest, "invalid rollout request: %v; see rollout.Job for the fields", err)
 		return
 	}
 	if req.Env == "" {
@@ -131,41 +94,18 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	switch {
-	case req.N < 0, req.Concurrency < 0, req.MaxTurns < 0, req.MaxEpisodeTokens < 0, req.Retries < 0, req.Limit < 0:
-		rolloutError(w, http.StatusBadRequest, "n, concurrency, max_turns, max_episode_tokens, retries and limit must not be negative")
-		return
 	case req.Concurrency > MaxRolloutConcurrency:
 		rolloutError(w, http.StatusBadRequest, "concurrency %d is above the limit of %d", req.Concurrency, MaxRolloutConcurrency)
 		return
 	case req.Model.BaseURL == "":
 		rolloutError(w, http.StatusBadRequest, "model.base_url is required: the base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
 		return
-	}
-	tasks, status, err := s.rolloutTasks(&req)
-	if err != nil {
-		rolloutError(w, status, "%v", err)
+	case req.Dataset != "" && s.opts.DataDir == "":
+		rolloutError(w, http.StatusForbidden, "this server reads no dataset files: start retrain serve with --data-dir DIR to allow datasets under DIR, or send the tasks in the request")
 		return
 	}
-	var calc *reward.Calculator
-	if req.Reward != nil {
-		if calc, err = reward.NewCalculator(req.Reward, nil); err != nil {
-			rolloutError(w, http.StatusBadRequest, "reward: %v", err)
-			return
-		}
-	}
-	cfg := req.EnvConfig
-	if len(cfg) == 0 {
-		cfg = s.opts.EnvConfig[req.Env]
-	}
-	factory, err := s.reg.New(req.Env, cfg)
-	if err != nil {
-		rolloutError(w, http.StatusBadRequest, "%v", err)
-		return
-	}
-	defer factory.Close()
-	concurrency := req.Concurrency
-	if concurrency == 0 {
-		concurrency = rollout.DefaultConcurrency
+	if len(req.EnvConfig) == 0 {
+		req.EnvConfig = s.opts.EnvConfig[req.Env]
 	}
 	switch { // the local model and the fake are the CLI's, not a client's
 	case req.Model.Kind() != "openai":
@@ -175,17 +115,16 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 		rolloutError(w, http.StatusBadRequest, "model: weights are not accepted here; serve them with \"retrain serve-model --weights\" and give its base_url")
 		return
 	}
-	opened, err := endpoint.Open(r.Context(), req.Model, &endpoint.Options{MaxInFlight: concurrency, ModelHint: "name one in model.model"})
-	if errors.Is(err, endpoint.ErrInvalid) {
-		rolloutError(w, http.StatusBadRequest, "model: %v", err)
-		return
-	}
+	prepared, err := rollout.Prepare(r.Context(), &req, &rollout.PrepareOptions{
+		Envs:        s.reg,
+		OpenDataset: s.openDataset,
+		Model:       endpoint.Options{ModelHint: "name one in model.model"},
+	})
 	if err != nil {
-		rolloutError(w, http.StatusBadGateway, "list the models of %s: %v", req.Model.BaseURL, err)
+		rolloutError(w, prepareStatus(err), "%v", err)
 		return
 	}
-	defer opened.Close()
-	client, modelName := opened.Model, opened.Name
+	defer prepared.Close()
 
 	select {
 	case s.rollouts <- struct{}{}:
@@ -205,28 +144,7 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 	sink := &ndjsonSink{w: w, rc: http.NewResponseController(w)}
 	sink.rc.Flush()
 
-	opts := &rollout.RunnerOptions{
-		N:           req.N,
-		Concurrency: concurrency,
-		Episode: rollout.Options{
-			Sampling:  req.Sampling,
-			MaxTurns:  req.MaxTurns,
-			MaxTokens: req.MaxEpisodeTokens,
-			Timeout:   time.Duration(req.Timeout),
-			EnvName:   req.Env,
-			ModelName: modelName,
-		},
-		Seed:    req.Seed,
-		Retries: req.Retries,
-		Sink:    sink,
-	}
-	if calc != nil {
-		opts.Scorer = calc
-		if req.Reward.Advantage != "" {
-			opts.Advantages = calc.Advantages
-		}
-	}
-	sum, runErr := rollout.NewRunner(factory, client, opts).Run(r.Context(), tasks)
+	sum, runErr := prepared.Run(r.Context(), &rollout.RunOptions{Sink: sink})
 	s.metrics.rolloutEpisodes.Add(int64(sink.lines()))
 	if runErr != nil {
 		sink.write(&RolloutLine{Type: LineError, Error: runErr.Error()})
@@ -235,46 +153,30 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 	sink.write(&RolloutLine{Type: LineSummary, Summary: &out})
 }
 
-// rolloutTasks returns the request's tasks, read from its dataset when it
-// names one; on error it gives the HTTP status too.
-func (s *Server) rolloutTasks(req *RolloutRequest) ([]retrain.Task, int, error) {
-	switch {
-	case len(req.Tasks) > 0 && req.Dataset != "":
-		return nil, http.StatusBadRequest, errors.New("give tasks or dataset, not both")
-	case len(req.Tasks) > 0:
-		tasks := req.Tasks
-		if req.Limit > 0 && req.Limit < len(tasks) {
-			tasks = tasks[:req.Limit]
-		}
-		for i := range tasks {
-			if tasks[i].ID == "" {
-				tasks[i].ID = fmt.Sprint(i + 1)
-			}
-		}
-		return tasks, 0, nil
-	case req.Dataset == "":
-		return nil, http.StatusBadRequest, errors.New("no tasks: give \"tasks\" (a list of {\"prompt\", \"answer\"}) or \"dataset\" (a JSONL file under the server's --data-dir)")
-	case s.opts.DataDir == "":
-		return nil, http.StatusForbidden, errors.New("this server reads no dataset files: start retrain serve with --data-dir DIR to allow datasets under DIR, or send the tasks in the request")
+// openDataset opens a request's dataset inside the server's data directory.
+func (s *Server) openDataset(name string) (io.ReadCloser, error) {
+	f, err := os.OpenInRoot(s.opts.DataDir, name)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("dataset %s does not exist under the server's data directory: %w", name, os.ErrNotExist)
 	}
-	f, err := os.OpenInRoot(s.opts.DataDir, req.Dataset)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, http.StatusNotFound, fmt.Errorf("dataset %s does not exist under the server's data directory", req.Dataset)
+		return nil, fmt.Errorf("dataset %s: %v (paths must stay inside the server's data directory)", name, err)
+	}
+	return f, nil
+}
+
+// prepareStatus is the HTTP status of an error of rollout.Prepare.
+func prepareStatus(err error) int {
+	var pe *rollout.PrepareError
+	if errors.As(err, &pe) {
+		switch pe.Kind {
+		case rollout.PrepareNotFound:
+			return http.StatusNotFound
+		case rollout.PrepareModel:
+			return http.StatusBadGateway
 		}
-		return nil, http.StatusBadRequest, fmt.Errorf("dataset %s: %v (paths must stay inside the server's data directory)", req.Dataset, err)
 	}
-	defer f.Close()
-	tasks, err := rollout.ReadTasks(f, &rollout.DatasetOptions{
-		PromptField: req.PromptField, AnswerField: req.AnswerField, IDField: req.IDField, Limit: req.Limit,
-	})
-	if err != nil {
-		return nil, http.StatusBadRequest, fmt.Errorf("dataset %s: %v", req.Dataset, err)
-	}
-	if len(tasks) == 0 {
-		return nil, http.StatusBadRequest, fmt.Errorf("dataset %s has no tasks", req.Dataset)
-	}
-	return tasks, 0, nil
+	return http.StatusBadRequest
 }
 
 func summarize(s rollout.Summary, meanReward *float64) RolloutSummary {

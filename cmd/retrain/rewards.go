@@ -121,27 +121,24 @@ func (r *rewardsSpec) config() (*reward.Config, error) {
 	return cfg, nil
 }
 
-// runRewards scores a run's trajectories as they finish, computes group
-// advantages when the configuration names an estimator, and sums the
-// rewards up for the run's summary.
+// runRewards sums up the rewards of a run's trajectories for its summary;
+// the run itself scores them (rollout.Job.Reward).
 type runRewards struct {
 	cfg   *reward.Config
-	calc  *reward.Calculator
 	stats *report.Builder
 }
 
-// newRunRewards builds the calculator of spec; nil (and no error) when spec
-// names no rewards.
+// newRunRewards checks the reward configuration spec names; nil (and no
+// error) when it names none.
 func newRunRewards(spec *rewardsSpec) (*runRewards, error) {
 	cfg, err := spec.config()
 	if err != nil || cfg == nil {
 		return nil, err
 	}
-	calc, err := newCalculator(cfg)
-	if err != nil {
+	if _, err := newCalculator(cfg); err != nil {
 		return nil, err
 	}
-	return &runRewards{cfg: cfg, calc: calc, stats: report.NewBuilder(nil)}, nil
+	return &runRewards{cfg: cfg, stats: report.NewBuilder(nil)}, nil
 }
 
 // newCalculator builds a calculator, turning a bad configuration into a
@@ -154,19 +151,21 @@ func newCalculator(cfg *reward.Config) (*reward.Calculator, error) {
 	return calc, nil
 }
 
-// attach makes the runner score each trajectory, compute advantages over
-// whole groups (written whole), and report each finished trajectory to rw.
-// A nil rw leaves o as it is.
-func (rw *runRewards) attach(o *rollout.RunnerOptions) {
+// config is the reward configuration; nil for a nil rw.
+func (rw *runRewards) config() *reward.Config {
 	if rw == nil {
-		return
+		return nil
 	}
-	o.Scorer = rw.calc
-	if rw.cfg.Advantage != "" {
-		o.Advantages = rw.calc.Advantages
+	return rw.cfg
+}
+
+// watch returns a progress function that adds each finished trajectory to
+// rw's statistics and then calls next. A nil rw returns next.
+func (rw *runRewards) watch(next func(rollout.Progress)) func(rollout.Progress) {
+	if rw == nil {
+		return next
 	}
-	next := o.Progress
-	o.Progress = func(p rollout.Progress) {
+	return func(p rollout.Progress) {
 		rw.stats.Add(p.Last) // reads rewards, never advantages, which a group hook may be writing
 		if next != nil {
 			next(p)

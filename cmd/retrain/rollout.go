@@ -23,6 +23,7 @@ import (
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/endpoint"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
+	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
 	// The built-in environments register themselves.
 )
@@ -173,28 +174,84 @@ func parseRunArgs(fs *flag.FlagSet, args []string, configPath *string, flagCfg, 
 	return set, nil
 }
 
+// validate checks the flags that are the command's own, then the job they
+// describe (rollout.Job.Validate), naming the flag of a bad job key.
 func (c *rolloutConfig) validate() error {
 	switch {
-	case c.Model != "" && c.Model != localModel && c.Model != fakeModel && !strings.HasPrefix(c.Model, "http://") && !strings.HasPrefix(c.Model, "https://"):
-		return usageErrorf("--model %q is neither an http(s) URL, %q nor %q", c.Model, localModel, fakeModel)
 	case c.N < 1:
 		return usageErrorf("--n is %d; it must be at least 1", c.N)
 	case c.Concurrency < 1:
 		return usageErrorf("--concurrency is %d; it must be at least 1", c.Concurrency)
 	case c.Tasks < 1 && c.Data == "":
 		return usageErrorf("--tasks is %d; it must be at least 1 (or give --data)", c.Tasks)
-	case c.Limit < 0, c.MaxTokens < 0, c.MaxEpisodeTokens < 0, c.MaxTurns < 0, c.Retries < 0, c.Timeout < 0:
-		return usageErrorf("--limit, --max-tokens, --max-episode-tokens, --max-turns, --retries and --timeout must not be negative")
-	case c.Temperature != nil && *c.Temperature < 0:
-		return usageErrorf("--temperature is %g; it must not be negative", *c.Temperature)
-	case c.TopP != nil && (*c.TopP <= 0 || *c.TopP > 1):
-		return usageErrorf("--top-p is %g; it must be in (0, 1]", *c.TopP)
 	case c.Out == "":
 		return usageErrorf("--out is empty: name the output file")
 	case c.Resume && c.Overwrite:
 		return usageErrorf("--resume and --overwrite contradict each other: pick one")
 	}
-	return nil
+	job, err := c.job(nil)
+	if err != nil {
+		return err
+	}
+	return jobUsageError(job.Validate())
+}
+
+// jobFlags maps the keys of a rollout.Job to the flags that set them, where
+// they differ.
+var jobFlags = map[string]string{
+	"model.base_url":       "model",
+	"generate":             "tasks",
+	"sampling.temperature": "temperature",
+	"sampling.top_p":       "top-p",
+	"sampling.max_tokens":  "max-tokens",
+	"dataset":              "data",
+}
+
+// jobUsageError turns an error of rollout.Job.Validate into a usage error
+// that names the flag.
+func jobUsageError(err error) error {
+	var je *rollout.JobError
+	if !errors.As(err, &je) {
+		return err
+	}
+	flagName, ok := jobFlags[je.Key]
+	if !ok {
+		flagName = strings.ReplaceAll(je.Key, "_", "-")
+	}
+	return usageErrorf("--%s %s", flagName, je.Problem)
+}
+
+// job is the rollout job the flags describe, with the given rewards.
+func (c *rolloutConfig) job(rewards *reward.Config) (*rollout.Job, error) {
+	j := &rollout.Job{
+		Env:              c.Env,
+		Dataset:          c.Data,
+		PromptField:      c.PromptField,
+		AnswerField:      c.AnswerField,
+		IDField:          c.IDField,
+		Limit:            c.Limit,
+		N:                c.N,
+		Concurrency:      c.Concurrency,
+		Model:            model.Endpoint{BaseURL: c.Model, Model: c.ModelName, APIKey: c.APIKey, TokenIDs: c.TokenIDs},
+		Sampling:         model.Sampling{Temperature: c.Temperature, TopP: c.TopP, MaxTokens: c.MaxTokens, Seed: c.Seed},
+		MaxTurns:         c.MaxTurns,
+		MaxEpisodeTokens: c.MaxEpisodeTokens,
+		Timeout:          env.Duration(c.Timeout),
+		Seed:             c.Seed,
+		Retries:          c.Retries,
+		Reward:           rewards,
+	}
+	if c.Data == "" {
+		j.Generate = c.Tasks
+	}
+	if c.EnvConfig != nil {
+		b, err := json.Marshal(c.EnvConfig)
+		if err != nil {
+			return nil, usageErrorf("env_config: %v", err)
+		}
+		j.EnvConfig = b
+	}
+	return j, nil
 }
 
 func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
@@ -202,38 +259,23 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 	if err != nil {
 		return err
 	}
-	var envConfig json.RawMessage
-	if c.EnvConfig != nil {
-		b, err := json.Marshal(c.EnvConfig)
-		if err != nil {
-			return usageErrorf("env_config: %v", err)
-		}
-		envConfig = b
-	}
-	factory, err := env.New(c.Env, envConfig)
-	if errors.Is(err, env.ErrUnknown) {
-		return usageErrorf("%v (run \"retrain envs\" to list them)", err)
-	}
-	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	defer factory.Close()
-
-	tasks, err := loadRolloutTasks(c, s.err)
+	job, err := c.job(rewards.config())
 	if err != nil {
 		return err
 	}
-
-	opened, err := endpoint.Open(ctx, model.Endpoint{BaseURL: c.Model, Model: c.ModelName, APIKey: c.APIKey, TokenIDs: c.TokenIDs},
-		&endpoint.Options{MaxInFlight: c.Concurrency, Notice: s.err, Responder: fakeResponder, ModelHint: "name one with --model-name"})
-	if errors.Is(err, endpoint.ErrInvalid) {
-		return usageErrorf("%v", err)
-	}
+	prepared, err := rollout.Prepare(ctx, job, &rollout.PrepareOptions{
+		Notices: s.err,
+		OnTasks: func(tasks []retrain.Task, generated bool) {
+			if generated {
+				fmt.Fprintf(s.err, "no --data: using %d generated arithmetic tasks (\"What is 37 * 12 + 5?\"; --tasks sets how many)\n", len(tasks))
+			}
+		},
+		Model: endpoint.Options{Responder: fakeResponder, ModelHint: "name one with --model-name"},
+	})
 	if err != nil {
-		return err
+		return prepareUsageError(err)
 	}
-	defer opened.Close()
-	mdl, modelName := opened.Model, opened.Name
+	defer prepared.Close()
 
 	var done map[rollout.Key]bool
 	if c.Resume {
@@ -254,34 +296,19 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 	if !c.Quiet {
 		display = rollout.NewDisplay(s.err, nil)
 	}
-	episode := rollout.Options{
-		Sampling:  model.Sampling{Temperature: c.Temperature, TopP: c.TopP, MaxTokens: c.MaxTokens, Seed: c.Seed},
-		MaxTurns:  c.MaxTurns,
-		MaxTokens: c.MaxEpisodeTokens,
-		Timeout:   c.Timeout,
-		EnvName:   c.Env,
-		ModelName: modelName,
+	progress := func(p rollout.Progress) {
+		if first == nil {
+			first = p.Last
+		}
+		if display != nil {
+			display.Update(p)
+		}
 	}
-	runnerOpts := &rollout.RunnerOptions{
-		N:           c.N,
-		Concurrency: c.Concurrency,
-		Episode:     episode,
-		Seed:        c.Seed,
-		Retries:     c.Retries,
-		Done:        done,
-		Sink:        w,
-		Progress: func(p rollout.Progress) {
-			if first == nil {
-				first = p.Last
-			}
-			if display != nil {
-				display.Update(p)
-			}
-		},
-	}
-	rewards.attach(runnerOpts)
-	runner := rollout.NewRunner(factory, mdl, runnerOpts)
-	sum, runErr := runner.Run(ctx, tasks)
+	sum, runErr := prepared.Run(ctx, &rollout.RunOptions{
+		Sink:     w,
+		Done:     done,
+		Progress: rewards.watch(progress),
+	})
 	if display != nil {
 		display.Finish()
 	}
@@ -306,6 +333,22 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 	return nil
 }
 
+// prepareUsageError words an error of rollout.Prepare for the command line:
+// a bad job, environment, dataset or reward is a usage error; a model that
+// could not be opened keeps its own words.
+func prepareUsageError(err error) error {
+	var pe *rollout.PrepareError
+	switch {
+	case errors.As(err, &pe) && pe.Kind == rollout.PrepareModel:
+		return err
+	case errors.Is(err, env.ErrUnknown):
+		return usageErrorf("%v (run \"retrain envs\" to list them)", err)
+	case errors.As(err, &pe):
+		return usageErrorf("%v", err)
+	}
+	return jobUsageError(err)
+}
+
 // allFailedError is doRollout's error when every episode failed.
 type allFailedError struct {
 	n     int
@@ -314,29 +357,6 @@ type allFailedError struct {
 
 func (e *allFailedError) Error() string {
 	return fmt.Sprintf("all %d episodes failed; the first error: %s", e.n, e.first)
-}
-
-// loadRolloutTasks reads --data, or generates arithmetic tasks.
-func loadRolloutTasks(c *rolloutConfig, msg io.Writer) ([]retrain.Task, error) {
-	if c.Data == "" {
-		n := c.Tasks
-		if c.Limit > 0 {
-			n = min(n, c.Limit)
-		}
-		seed := int64(1)
-		if c.Seed != nil {
-			seed = *c.Seed
-		}
-		fmt.Fprintf(msg, "no --data: using %d generated arithmetic tasks (\"What is 37 * 12 + 5?\"; --tasks sets how many)\n", n)
-		return rollout.ArithmeticTasks(n, seed), nil
-	}
-	tasks, err := rollout.LoadTasks(c.Data, &rollout.DatasetOptions{
-		PromptField: c.PromptField, AnswerField: c.AnswerField, IDField: c.IDField, Limit: c.Limit,
-	})
-	if err != nil {
-		return nil, usageErrorf("%v", err)
-	}
-	return tasks, nil
 }
 
 // loadRolloutConfig decodes the YAML file at path onto c, a pointer to
