@@ -195,8 +195,10 @@ func (b *Builder) Add(t *retrain.Trajectory) {
 			e.values[name] = v
 			b.levels[name] = LevelRollout
 		}
-		for _, tr := range r.Turns {
-			for name, v := range tr.Components {
+		// By index, reading only Components: a group's advantage hook may be
+		// writing the turns' Advantage fields of this trajectory right now.
+		for i := range r.Turns {
+			for name, v := range r.Turns[i].Components {
 				if _, ok := r.Rollout[name]; ok {
 					continue
 				}
