@@ -211,15 +211,15 @@ func (d *decoder) typeErr(path string, t reflect.Type, in any) *Error {
 
 // got names the kind of a parsed value.
 func (d *decoder) got(in any) string {
-	switch in.(type) {
+	switch x := in.(type) {
 	case nil:
 		return "null"
 	case string:
-		return "a " + d.format + " string"
+		return "a " + d.format + " string " + strconv.Quote(abbreviate([]byte(x)))
 	case bool:
-		return "a " + d.format + " boolean"
+		return fmt.Sprintf("a %s boolean %v", d.format, x)
 	case json.Number, float64:
-		return "a " + d.format + " number"
+		return fmt.Sprintf("a %s number %v", d.format, x)
 	case []any:
 		return "a " + d.format + " array"
 	case map[string]any:

@@ -205,7 +205,7 @@ func TestDecodeValue(t *testing.T) {
 	if got.MaxSteps != 4 || got.Model.MaxTokens != 9 || got.Wait != time.Second || got.Name != "default" {
 		t.Errorf("got %+v", got)
 	}
-	if err := config.DecodeValue(map[string]any{"max_steps": "x"}, &got); err == nil || err.Error() != `config key "max_steps": expected an integer, got a JSON string` {
+	if err := config.DecodeValue(map[string]any{"max_steps": "x"}, &got); err == nil || err.Error() != `config key "max_steps": expected an integer, got a JSON string "x"` {
 		t.Errorf("err = %v", err)
 	}
 	if err := config.DecodeValue(nil, &got); err != nil || got.MaxSteps != 4 {

@@ -197,7 +197,7 @@ func ExampleDecode() {
 	fmt.Println(config.Decode([]byte(`{"max_steps": 3}`), &c), c.MaxSteps)
 	// Output:
 	// unknown config key "model.ulr"; allowed keys: url
-	// line 3: config key "model.url": expected a string, got a YAML number
+	// line 3: config key "model.url": expected a string, got a YAML number 5
 	// <nil> 3
 }
 
