@@ -262,14 +262,19 @@ func (r *Registry) Names() []string {
 // Describe returns the registered environments sorted by name.
 func (r *Registry) Describe() []Info {
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	infos := make([]Info, 0, len(r.entries))
+	keys := make(map[string]func() []config.Key, len(r.entries))
 	for n, e := range r.entries {
-		info := Info{Name: n, Description: e.description}
-		if e.keys != nil {
-			info.Keys = e.keys()
+		infos = append(infos, Info{Name: n, Description: e.description})
+		keys[n] = e.keys
+	}
+	r.mu.RUnlock()
+	// The keys are described outside the lock: a defaults function is the
+	// environment's code.
+	for i := range infos {
+		if describe := keys[infos[i].Name]; describe != nil {
+			infos[i].Keys = describe()
 		}
-		infos = append(infos, info)
 	}
 	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	return infos
