@@ -191,6 +191,7 @@ var (
 	durationType        = reflect.TypeFor[time.Duration]()
 	configDurationType  = reflect.TypeFor[Duration]()
 	rawMessageType      = reflect.TypeFor[json.RawMessage]()
+	numberType          = reflect.TypeFor[json.Number]()
 	unmarshalerType     = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
 )
@@ -250,6 +251,9 @@ func (d *decoder) decode(path string, in any, v reflect.Value) error {
 			return nil
 		}
 		if pv.Type().Implements(textUnmarshalerType) {
+			if in == nil {
+				return nil // as encoding/json: null leaves the value as it is
+			}
 			s, ok := in.(string)
 			if !ok {
 				return d.typeErr(path, v.Type(), in)
@@ -295,6 +299,10 @@ func (d *decoder) decode(path string, in any, v reflect.Value) error {
 		}
 		v.SetBool(b)
 	case reflect.String:
+		if n, isNum := in.(json.Number); isNum && v.Type() == numberType {
+			v.SetString(string(n))
+			return nil
+		}
 		s, ok := in.(string)
 		if !ok {
 			return d.typeErr(path, v.Type(), in)
@@ -616,6 +624,9 @@ func typeWords(t reflect.Type) string {
 	}
 	if reflect.PointerTo(t).Implements(typeDescriberType) {
 		return reflect.New(t).Interface().(TypeDescriber).DescribeType()
+	}
+	if pt := reflect.PointerTo(t); pt.Implements(textUnmarshalerType) && !pt.Implements(unmarshalerType) {
+		return "a string"
 	}
 	switch t {
 	case durationType, configDurationType:

@@ -229,3 +229,39 @@ func TestDurationJSON(t *testing.T) {
 		t.Errorf("String = %q", d.String())
 	}
 }
+
+type level int
+
+func (l *level) UnmarshalText(b []byte) error {
+	switch string(b) {
+	case "low":
+		*l = 1
+	case "high":
+		*l = 2
+	default:
+		return errors.New(`use "low" or "high"`)
+	}
+	return nil
+}
+
+func TestDecodeTextAndNumber(t *testing.T) {
+	type c struct {
+		Level level       `json:"level"`
+		Num   json.Number `json:"num"`
+	}
+	got := c{Level: 2}
+	if err := config.Decode([]byte(`{"level": null, "num": 1.50}`), &got); err != nil || got.Level != 2 || got.Num != "1.50" {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	if err := config.Decode([]byte(`{"level": "low"}`), &got); err != nil || got.Level != 1 {
+		t.Fatalf("got %+v, %v", got, err)
+	}
+	for raw, want := range map[string]string{
+		`{"level": "mid"}`: `config key "level": use "low" or "high"`,
+		`{"level": 1}`:     `config key "level": expected a string, got a JSON number 1`,
+	} {
+		if err := config.Decode([]byte(raw), &got); err == nil || err.Error() != want {
+			t.Errorf("%s: %v, want %s", raw, err, want)
+		}
+	}
+}
