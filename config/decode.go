@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -315,9 +316,7 @@ func (d *decoder) decode(path string, in any, v reflect.Value) error {
 			if err != nil {
 				return d.fail(path, ErrValue, err)
 			}
-			if in != nil {
-				v.SetInt(int64(dur))
-			}
+			v.SetInt(int64(dur))
 			return nil
 		}
 		n, ok := in.(json.Number)
@@ -493,14 +492,7 @@ func plain(in any) any {
 	return in
 }
 
-func sortedKeys(m map[string]any) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
-}
+func sortedKeys(m map[string]any) []string { return slices.Sorted(maps.Keys(m)) }
 
 // field is one key of a struct type.
 type field struct {

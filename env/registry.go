@@ -145,8 +145,7 @@ func NewRegistry() *Registry {
 var Default = NewRegistry()
 
 // Register adds a constructor under name. The name must be non-empty and not
-// yet registered.
-// An environment with a typed configuration registers with
+// yet registered. An environment with a typed configuration registers with
 // [Registry.RegisterSpec] instead, so that its keys are described.
 func (r *Registry) Register(name, description string, c Constructor) error {
 	return r.add(name, entry{description: description, construct: c})
