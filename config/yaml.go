@@ -76,13 +76,15 @@ func (c *yamlConverter) value(path string, n *yaml.Node, depth int) (any, error)
 		return c.value(path, n.Alias, depth)
 	case yaml.MappingNode:
 		m := make(map[string]any, len(n.Content)/2)
+		var merged []*yaml.Node // the mappings of merge keys (<<: *base)
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			if k.Kind != yaml.ScalarNode {
 				return nil, &Error{Key: path, Line: k.Line, Err: errors.New("a key must be a plain string"), kind: ErrSyntax}
 			}
 			if k.Tag == "!!merge" {
-				return nil, &Error{Key: path, Line: k.Line, Err: errors.New("merge keys (<<) are not supported; write the keys out"), kind: ErrSyntax}
+				merged = append(merged, v)
+				continue
 			}
 			p := join(path, k.Value)
 			if _, seen := c.lines[p]; !seen {
@@ -93,6 +95,32 @@ func (c *yamlConverter) value(path string, n *yaml.Node, depth int) (any, error)
 				return nil, err
 			}
 			m[k.Value] = val
+		}
+		// The keys written out win over merged ones; of several merged
+		// mappings, the first that has a key gives it, as in YAML 1.1.
+		for _, mn := range merged {
+			for mn.Kind == yaml.AliasNode {
+				mn = mn.Alias
+			}
+			sources := []*yaml.Node{mn}
+			if mn.Kind == yaml.SequenceNode {
+				sources = mn.Content
+			}
+			for _, src := range sources {
+				val, err := c.value(path, src, depth+1)
+				if err != nil {
+					return nil, err
+				}
+				from, ok := val.(map[string]any)
+				if !ok {
+					return nil, &Error{Key: path, Line: src.Line, Err: errors.New("a merge key (<<) must name a mapping or a list of them"), kind: ErrSyntax}
+				}
+				for k, v := range from {
+					if _, set := m[k]; !set {
+						m[k] = v
+					}
+				}
+			}
 		}
 		return m, nil
 	case yaml.SequenceNode:

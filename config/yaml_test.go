@@ -107,7 +107,8 @@ func TestDecodeYAMLErrors(t *testing.T) {
 		{"not a mapping", "- a\n- b\n", `line 1: config must be a mapping of keys to values, like "n: 4"`, config.ErrNotObject},
 		{"scalar document", "just words\n", "must be a mapping", config.ErrNotObject},
 		{"complex key", "? [a]\n: 1\n", "line 1: config a key must be a plain string", config.ErrSyntax},
-		{"merge key", "base: &b {name: x}\nmodel:\n  <<: *b\n", "merge keys", config.ErrSyntax},
+		{"merge key of a scalar", "model:\n  <<: 3\n", "line 2: config key \"model\": a merge key (<<) must name a mapping", config.ErrSyntax},
+		{"merged unknown key", "params: &b {urll: x}\nmodel:\n  <<: *b\n", `line 1: unknown config key "model.urll"`, config.ErrUnknownKey},
 		{"bad value", "max_steps: !!int x\n", "line 1", config.ErrSyntax},
 		{"recursive alias", "params: &x [*x]\n", "nests deeper than 100 levels", config.ErrSyntax},
 	}
@@ -151,5 +152,21 @@ func TestDecodeYAMLAliases(t *testing.T) {
 	}
 	if !strings.Contains(err.Error(), "too many values") && !strings.Contains(err.Error(), "excessive aliasing") {
 		t.Errorf("err = %v", err)
+	}
+}
+
+// Merge keys bring in an anchored mapping's keys; the keys written out win.
+func TestDecodeYAMLMergeKeys(t *testing.T) {
+	var c struct {
+		Base  endpoint   `json:"base"`
+		Model endpoint   `json:"model"`
+		List  []endpoint `json:"list"`
+	}
+	doc := "base: &b {url: http://h, max_tokens: 5}\nmodel:\n  max_tokens: 7\n  <<: *b\nlist:\n  - <<: [*b, {temperature: 1}]\n"
+	if err := config.DecodeYAML([]byte(doc), &c); err != nil {
+		t.Fatal(err)
+	}
+	if c.Model.URL != "http://h" || c.Model.MaxTokens != 7 || c.List[0].URL != "http://h" || c.List[0].Temp == nil || *c.List[0].Temp != 1 {
+		t.Errorf("decoded %+v", c)
 	}
 }
