@@ -36,7 +36,8 @@ var layers = []struct {
 	{"model text and models: dialects, model clients and backends", []string{
 		"dialect", "dialect/...",
 		"model", "model/...",
-		"internal/answer", // reads answers out of model text with a dialect
+		"internal/answer",   // reads answers out of model text with a dialect
+		"internal/chatwire", // the chat-completions wire format, written from a model.Request
 	}},
 	{"environments and scoring", []string{
 		"env", "env/...",

@@ -41,7 +41,7 @@ func TestDecodeConfig(t *testing.T) {
 		{name: "unknown key", raw: `{"max_step": 3}`, wantErr: `unknown config key "max_step"; allowed keys: name, max_steps, penalty, tools, timeout`},
 		{name: "ignored field is not a key", raw: `{"Ignored": "x"}`, wantErr: `unknown config key "Ignored"`},
 		{name: "wrong type", raw: `{"max_steps": "3"}`, wantErr: `config key "max_steps": expected an integer, got a JSON string`},
-		{name: "wrong element type", raw: `{"tools": [1]}`, wantErr: `config key "tools": expected a string, got a JSON number`},
+		{name: "wrong element type", raw: `{"tools": [1]}`, wantErr: `config key "tools[0]": expected a string, got a JSON number`},
 		{name: "array wanted", raw: `{"tools": "a"}`, wantErr: `config key "tools": expected an array of strings, got a JSON string`},
 		{name: "bad duration", raw: `{"timeout": "soon"}`, wantErr: `invalid duration "soon"`},
 		{name: "negative duration", raw: `{"timeout": -1}`, wantErr: `must not be negative`},

@@ -17,6 +17,18 @@
 // A Constructor turns a configuration into a Factory once per run; the
 // Factory makes one Environment per concurrent episode and shares expensive
 // resources (tool sets, connections) between them.
+//
+// An environment registers with a typed configuration: a struct whose
+// fields' tags name, describe and mark its keys (see package config), and
+// whose defaults value gives their defaults. The registry decodes the JSON
+// config onto the defaults, and describes the keys from the type:
+//
+//	type Config struct {
+//		MaxSteps int `json:"max_steps" doc:"the step limit" access:"client"`
+//	}
+//	env.MustRegisterSpec(env.NewSpec("counter", "counts to max_steps",
+//		func() Config { return Config{MaxSteps: 10} },
+//		func(c Config) (env.Factory, error) { return newFactory(c.MaxSteps), nil }))
 package env
 
 import (
@@ -28,6 +40,7 @@ import (
 	"sync"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/config"
 )
 
 // Factory makes environments for a run. NewEnv must be safe for concurrent
@@ -60,6 +73,48 @@ type Info struct {
 	Name string `json:"name"`
 	// Description says in one line what the environment does.
 	Description string `json:"description"`
+	// Keys describe the configuration keys, from the type the environment
+	// registered with ([NewSpec]); nil for an untyped [Constructor].
+	Keys []config.Key `json:"keys,omitempty"`
+}
+
+// Spec is an environment to register with its typed configuration; make
+// one with [NewSpec].
+type Spec struct {
+	// Name is the name to register under.
+	Name string
+	// Description says in one line what the environment does.
+	Description string
+
+	construct Constructor
+	keys      func() []config.Key
+	operator  func(raw json.RawMessage) ([]string, error)
+}
+
+// NewSpec returns the Spec of an environment configured by a struct of
+// type C. defaults returns the configuration holding the defaults (nil
+// means C's zero value); [Registry.New] decodes the JSON config onto it
+// with [config.Decode] and passes the result to build. The keys, with
+// their docs (doc tags), defaults and who may set them (access tags), are
+// described from C and defaults (see [config.Keys]).
+func NewSpec[C any](name, description string, defaults func() C, build func(C) (Factory, error)) Spec {
+	if defaults == nil {
+		defaults = func() C { var c C; return c }
+	}
+	s := Spec{Name: name, Description: description}
+	if build == nil {
+		return s
+	}
+	s.construct = func(raw json.RawMessage) (Factory, error) {
+		c := defaults()
+		if err := config.Decode(raw, &c); err != nil {
+			return nil, err
+		}
+		return build(c)
+	}
+	s.keys = func() []config.Key { return config.Keys(defaults()) }
+	s.operator = func(raw json.RawMessage) ([]string, error) { return config.OperatorKeys(raw, defaults()) }
+	return s
 }
 
 // ErrUnknown is wrapped by the error [Registry.New] returns for a name that is
@@ -77,6 +132,8 @@ type Registry struct {
 type entry struct {
 	description string
 	construct   Constructor
+	keys        func() []config.Key                         // nil when untyped
+	operator    func(raw json.RawMessage) ([]string, error) // nil when untyped
 }
 
 // NewRegistry returns an empty registry.
@@ -88,12 +145,31 @@ func NewRegistry() *Registry {
 var Default = NewRegistry()
 
 // Register adds a constructor under name. The name must be non-empty and not
-// yet registered.
+// yet registered. An environment with a typed configuration registers with
+// [Registry.RegisterSpec] instead, so that its keys are described.
 func (r *Registry) Register(name, description string, c Constructor) error {
+	return r.add(name, entry{description: description, construct: c})
+}
+
+// RegisterSpec adds the environment s describes, made with [NewSpec]. The
+// name must be non-empty and not yet registered.
+func (r *Registry) RegisterSpec(s Spec) error {
+	return r.add(s.Name, entry{description: s.Description, construct: s.construct, keys: s.keys, operator: s.operator})
+}
+
+// MustRegisterSpec is RegisterSpec that panics on error, for use in init
+// functions.
+func (r *Registry) MustRegisterSpec(s Spec) {
+	if err := r.RegisterSpec(s); err != nil {
+		panic(err)
+	}
+}
+
+func (r *Registry) add(name string, e entry) error {
 	if name == "" {
 		return errors.New("env: Register: empty environment name")
 	}
-	if c == nil {
+	if e.construct == nil {
 		return fmt.Errorf("env: Register %q: nil constructor", name)
 	}
 	r.mu.Lock()
@@ -101,7 +177,7 @@ func (r *Registry) Register(name, description string, c Constructor) error {
 	if _, dup := r.entries[name]; dup {
 		return fmt.Errorf("env: environment %q is already registered", name)
 	}
-	r.entries[name] = entry{description: description, construct: c}
+	r.entries[name] = e
 	return nil
 }
 
@@ -116,16 +192,9 @@ func (r *Registry) MustRegister(name, description string, c Constructor) {
 // (nil or empty means defaults). An unknown name yields an error wrapping
 // [ErrUnknown] that lists the known names.
 func (r *Registry) New(name string, config json.RawMessage) (Factory, error) {
-	r.mu.RLock()
-	e, ok := r.entries[name]
-	r.mu.RUnlock()
-	if !ok {
-		known := r.Names()
-		list := "none registered"
-		if len(known) > 0 {
-			list = strings.Join(known, ", ")
-		}
-		return nil, fmt.Errorf("%w %q; known: %s", ErrUnknown, name, list)
+	e, err := r.lookup(name)
+	if err != nil {
+		return nil, err
 	}
 	f, err := e.construct(config)
 	if err != nil {
@@ -135,6 +204,46 @@ func (r *Registry) New(name string, config json.RawMessage) (Factory, error) {
 		return nil, fmt.Errorf("environment %q: constructor returned a nil factory", name)
 	}
 	return f, nil
+}
+
+func (r *Registry) lookup(name string) (entry, error) {
+	r.mu.RLock()
+	e, ok := r.entries[name]
+	r.mu.RUnlock()
+	if !ok {
+		known := r.Names()
+		list := "none registered"
+		if len(known) > 0 {
+			list = strings.Join(known, ", ")
+		}
+		return entry{}, fmt.Errorf("%w %q; known: %s", ErrUnknown, name, list)
+	}
+	return e, nil
+}
+
+// OperatorKeys lists the keys of the JSON config that only the operator may
+// set for the environment registered as name (see [config.OperatorKeys]):
+// nil for a config a network client may send. An environment registered
+// without a typed configuration has no client keys: every key config sets
+// is listed. Enforcing it is the caller's business.
+func (r *Registry) OperatorKeys(name string, raw json.RawMessage) ([]string, error) {
+	e, err := r.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	if e.operator != nil {
+		return e.operator(raw)
+	}
+	var obj map[string]json.RawMessage
+	if err := config.Decode(raw, &obj); err != nil {
+		return nil, err
+	}
+	keys := make([]string, 0, len(obj))
+	for k := range obj {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	return keys, nil
 }
 
 // Names returns the registered names, sorted.
@@ -152,10 +261,19 @@ func (r *Registry) Names() []string {
 // Describe returns the registered environments sorted by name.
 func (r *Registry) Describe() []Info {
 	r.mu.RLock()
-	defer r.mu.RUnlock()
 	infos := make([]Info, 0, len(r.entries))
+	keys := make(map[string]func() []config.Key, len(r.entries))
 	for n, e := range r.entries {
 		infos = append(infos, Info{Name: n, Description: e.description})
+		keys[n] = e.keys
+	}
+	r.mu.RUnlock()
+	// The keys are described outside the lock: a defaults function is the
+	// environment's code.
+	for i := range infos {
+		if describe := keys[infos[i].Name]; describe != nil {
+			infos[i].Keys = describe()
+		}
 	}
 	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	return infos
@@ -169,6 +287,18 @@ func Register(name, description string, c Constructor) error {
 // MustRegister adds a constructor to [Default] and panics on error.
 func MustRegister(name, description string, c Constructor) {
 	Default.MustRegister(name, description, c)
+}
+
+// RegisterSpec adds an environment to [Default]; see [Registry.RegisterSpec].
+func RegisterSpec(s Spec) error { return Default.RegisterSpec(s) }
+
+// MustRegisterSpec adds an environment to [Default] and panics on error.
+func MustRegisterSpec(s Spec) { Default.MustRegisterSpec(s) }
+
+// OperatorKeys lists the operator-only keys config sets for an environment
+// of [Default]; see [Registry.OperatorKeys].
+func OperatorKeys(name string, config json.RawMessage) ([]string, error) {
+	return Default.OperatorKeys(name, config)
 }
 
 // New builds a Factory from [Default]; see [Registry.New].

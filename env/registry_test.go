@@ -8,8 +8,10 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/config"
 	"github.com/retrain-rl/retrain/env"
 )
 
@@ -36,7 +38,7 @@ func TestRegistry(t *testing.T) {
 	if diff := cmp.Diff([]string{"calculator", "single_turn", "tool"}, r.Names()); diff != "" {
 		t.Errorf("Names (-want +got):\n%s", diff)
 	}
-	want := []env.Info{{"calculator", "calc"}, {"single_turn", "one turn"}, {"tool", "tools"}}
+	want := []env.Info{{Name: "calculator", Description: "calc"}, {Name: "single_turn", Description: "one turn"}, {Name: "tool", Description: "tools"}}
 	if diff := cmp.Diff(want, r.Describe()); diff != "" {
 		t.Errorf("Describe (-want +got):\n%s", diff)
 	}
@@ -134,5 +136,65 @@ func TestRegistryConcurrent(t *testing.T) {
 	wg.Wait()
 	if n := len(r.Names()); n != 8 {
 		t.Errorf("%d names registered, want 8", n)
+	}
+}
+
+type specConfig struct {
+	Steps   int      `json:"steps" doc:"how many steps" access:"client"`
+	Command []string `json:"command" doc:"the program"`
+}
+
+func TestRegisterSpec(t *testing.T) {
+	r := env.NewRegistry()
+	var got specConfig
+	r.MustRegisterSpec(env.NewSpec("counter", "counts", func() specConfig { return specConfig{Steps: 3} },
+		func(c specConfig) (env.Factory, error) {
+			got = c
+			return env.FactoryFunc(func() (retrain.Environment, error) { return stubEnv{}, nil }), nil
+		}))
+	r.MustRegister("untyped", "no keys", constructor(new(json.RawMessage)))
+
+	if _, err := r.New("counter", nil); err != nil || got.Steps != 3 {
+		t.Fatalf("defaults: %+v, %v", got, err)
+	}
+	if _, err := r.New("counter", json.RawMessage(`{"command": ["x"]}`)); err != nil || got.Steps != 3 || got.Command[0] != "x" {
+		t.Fatalf("decoded: %+v, %v", got, err)
+	}
+	_, err := r.New("counter", json.RawMessage(`{"stepz": 1}`))
+	if want := `environment "counter": unknown config key "stepz"; allowed keys: steps, command`; err == nil || err.Error() != want {
+		t.Errorf("err = %v, want %q", err, want)
+	}
+
+	infos := r.Describe()
+	want := []env.Info{
+		{Name: "counter", Description: "counts", Keys: []config.Key{
+			{Name: "steps", Type: "an integer", Doc: "how many steps", Default: json.RawMessage("3"), Access: config.Client},
+			{Name: "command", Type: "an array of strings", Doc: "the program", Access: config.Operator},
+		}},
+		{Name: "untyped", Description: "no keys"},
+	}
+	if diff := cmp.Diff(want, infos); diff != "" {
+		t.Errorf("Describe (-want +got):\n%s", diff)
+	}
+
+	for _, tt := range []struct {
+		name, raw string
+		want      []string
+	}{
+		{"counter", `{"steps": 2}`, nil},
+		{"counter", `{"steps": 2, "command": ["rm"]}`, []string{"command"}},
+		{"untyped", `{"b": 1, "a": 2}`, []string{"a", "b"}},
+		{"untyped", ``, nil},
+	} {
+		keys, err := r.OperatorKeys(tt.name, json.RawMessage(tt.raw))
+		if err != nil || !cmp.Equal(keys, tt.want, cmpopts.EquateEmpty()) {
+			t.Errorf("OperatorKeys(%s, %s) = %v, %v; want %v", tt.name, tt.raw, keys, err, tt.want)
+		}
+	}
+	if _, err := r.OperatorKeys("nope", nil); !errors.Is(err, env.ErrUnknown) {
+		t.Errorf("unknown name: %v", err)
+	}
+	if err := r.RegisterSpec(env.NewSpec[specConfig]("nil", "no build", nil, nil)); err == nil || !strings.Contains(err.Error(), "nil constructor") {
+		t.Errorf("nil build: %v", err)
 	}
 }

@@ -1,16 +1,13 @@
 package reward
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"strings"
 
-	"gopkg.in/yaml.v3"
+	"github.com/retrain-rl/retrain/config"
 )
 
 // Distribution names how a rollout-level reward R is spread over T turns:
@@ -112,11 +109,9 @@ type Component struct {
 // Float returns a pointer to v, for Config.EnvWeight and Component.Weight.
 func Float(v float64) *float64 { return &v }
 
-const knownKeys = "known keys: step, rollout, env_weight, distribution, gamma, advantage, scale_by_std, " +
-	"on_error, error_score, dialect; in a component: name, reward, weight, params, verifiers, penalty"
-
-// LoadConfig reads a Config from a YAML (.yaml, .yml) or JSON (.json) file.
-// Unknown keys are an error.
+// LoadConfig reads a Config from a YAML (.yaml, .yml) or JSON (.json) file,
+// decoded strictly by package config: unknown keys are an error that lists
+// the known ones (with the line, in YAML).
 func LoadConfig(path string) (*Config, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -125,22 +120,14 @@ func LoadConfig(path string) (*Config, error) {
 	var cfg Config
 	switch ext := strings.ToLower(filepath.Ext(path)); ext {
 	case ".yaml", ".yml":
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		dec.KnownFields(true)
-		if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-			return nil, configError(path, err)
-		}
+		err = config.DecodeYAML(data, &cfg)
 	case ".json":
-		dec := json.NewDecoder(bytes.NewReader(data))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&cfg); err != nil {
-			return nil, configError(path, err)
-		}
-		if dec.More() {
-			return nil, fmt.Errorf("reward config %s: more than one JSON value", path)
-		}
+		err = config.Decode(data, &cfg)
 	default:
 		return nil, fmt.Errorf("reward config %s: unknown extension %q; use .yaml, .yml or .json", path, ext)
+	}
+	if err != nil {
+		return nil, configError(path, err)
 	}
 	if err := cfg.validate(); err != nil {
 		return nil, fmt.Errorf("reward config %s: %w", path, err)
@@ -148,10 +135,22 @@ func LoadConfig(path string) (*Config, error) {
 	return &cfg, nil
 }
 
+// configError words a decoding error of the reward config at path.
 func configError(path string, err error) error {
-	msg := err.Error()
-	if strings.Contains(msg, "not found in type") || strings.Contains(msg, "unknown field") {
-		return fmt.Errorf("reward config %s: unknown key: %w (%s)", path, err, knownKeys)
+	var ce *config.Error
+	switch {
+	case errors.Is(err, config.ErrExtraData):
+		return fmt.Errorf("reward config %s: more than one JSON value", path)
+	case errors.Is(err, config.ErrUnknownKey) && errors.As(err, &ce):
+		where := ""
+		if ce.Line > 0 {
+			where = fmt.Sprintf("line %d: ", ce.Line)
+		}
+		in := ""
+		if p := ce.Parent(); p != "" {
+			in = " in a component (" + p + ")"
+		}
+		return fmt.Errorf("reward config %s: %sunknown key %q%s; known keys: %s", path, where, ce.Name(), in, strings.Join(ce.Allowed, ", "))
 	}
 	return fmt.Errorf("reward config %s: %w", path, err)
 }

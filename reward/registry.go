@@ -2,16 +2,16 @@ package reward
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"reflect"
 	"runtime/debug"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/config"
 )
 
 // Sample is what a reward function scores.
@@ -184,70 +184,27 @@ func sortedKeys[V any](m map[string]V) []string {
 }
 
 // DecodeParams decodes params into dst, a pointer to a struct whose json
-// tags name the parameters. A key that matches no field is an error wrapping
+// tags name the parameters and whose values are the defaults, with
+// [config.DecodeValue]. A key that matches no field is an error wrapping
 // [ErrBadParams] that lists the known ones; so is a value of the wrong type.
 func DecodeParams(params map[string]any, dst any) error {
 	if len(params) == 0 {
 		return nil
 	}
-	known := jsonFieldNames(dst)
-	var unknown []string
-	for k := range params {
-		if _, ok := known[k]; !ok {
-			unknown = append(unknown, k)
-		}
-	}
-	if len(unknown) > 0 {
-		sort.Strings(unknown)
-		return fmt.Errorf("%w: unknown param %s; known params: %s", ErrBadParams,
-			strings.Join(quoteAll(unknown), ", "), strings.Join(sortedKeys(known), ", "))
-	}
-	raw, err := json.Marshal(params)
-	if err != nil {
+	err := config.DecodeValue(params, dst)
+	var ce *config.Error
+	switch {
+	case err == nil:
+		return nil
+	case !errors.As(err, &ce):
 		return fmt.Errorf("%w: %v", ErrBadParams, err)
+	case errors.Is(err, config.ErrUnknownKey):
+		known := slices.Sorted(slices.Values(ce.Allowed))
+		return fmt.Errorf("%w: unknown param %q; known params: %s", ErrBadParams, ce.Key, strings.Join(known, ", "))
+	case ce.Key != "":
+		return fmt.Errorf("%w: param %q: %v", ErrBadParams, ce.Key, ce.Err)
 	}
-	if err := json.Unmarshal(raw, dst); err != nil {
-		var te *json.UnmarshalTypeError
-		if errors.As(err, &te) {
-			return fmt.Errorf("%w: param %q must be %s, got %s", ErrBadParams, te.Field, te.Type, te.Value)
-		}
-		return fmt.Errorf("%w: %v", ErrBadParams, err)
-	}
-	return nil
-}
-
-func jsonFieldNames(dst any) map[string]struct{} {
-	names := map[string]struct{}{}
-	t := reflect.TypeOf(dst)
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
-	}
-	if t.Kind() != reflect.Struct {
-		return names
-	}
-	for i := range t.NumField() {
-		f := t.Field(i)
-		if !f.IsExported() {
-			continue
-		}
-		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
-		if name == "-" {
-			continue
-		}
-		if name == "" {
-			name = f.Name
-		}
-		names[name] = struct{}{}
-	}
-	return names
-}
-
-func quoteAll(ss []string) []string {
-	out := make([]string, len(ss))
-	for i, s := range ss {
-		out[i] = fmt.Sprintf("%q", s)
-	}
-	return out
+	return fmt.Errorf("%w: %v", ErrBadParams, ce.Err)
 }
 
 // safeScore calls f.Score, turning a panic into an error.

@@ -41,22 +41,22 @@ func testRegistry() *env.Registry {
 			}}), nil
 		}), nil
 	})
-	reg.MustRegister("counter", "counts to three", func(raw json.RawMessage) (env.Factory, error) {
-		var c struct {
-			Steps int `json:"steps"`
-		}
-		if err := env.DecodeConfig(raw, &c); err != nil {
-			return nil, err
-		}
-		if c.Steps == 0 {
-			c.Steps = 3
-		}
-		return env.FactoryFunc(func() (retrain.Environment, error) { return &counter{limit: c.Steps}, nil }), nil
-	})
+	reg.MustRegisterSpec(env.NewSpec("counter", "counts to three", func() counterConfig { return counterConfig{Steps: 3} },
+		func(c counterConfig) (env.Factory, error) {
+			if c.Steps == 0 {
+				c.Steps = 3
+			}
+			return env.FactoryFunc(func() (retrain.Environment, error) { return &counter{limit: c.Steps}, nil }), nil
+		}))
 	reg.MustRegister("calculator", "calculator tool", func(raw json.RawMessage) (env.Factory, error) {
 		return env.New("calculator", raw)
 	})
 	return reg
+}
+
+// counterConfig is the config of the "counter" environment.
+type counterConfig struct {
+	Steps int `json:"steps" doc:"the episode's length" access:"client"`
 }
 
 // counter is a multi-step environment: each step adds the action's text

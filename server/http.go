@@ -206,9 +206,16 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, sess *ses
 }
 
 // handleSchema serves GET /schema: the JSON Schemas of retrain's actions,
-// observations and session state.
+// observations and session state, and the environment's config keys
+// described from its config type.
 func (s *Server) handleSchema(w http.ResponseWriter, r *http.Request, name string) {
-	writeJSON(w, http.StatusOK, wire.Schema{Action: actionSchema, Observation: observationSchema(), State: stateSchema})
+	schema := wire.Schema{Action: actionSchema, Observation: observationSchema(), State: stateSchema}
+	for _, info := range s.reg.Describe() {
+		if info.Name == name {
+			schema.Config = info.Keys
+		}
+	}
+	writeJSON(w, http.StatusOK, schema)
 }
 
 // handleMetadata serves GET /metadata.

@@ -11,6 +11,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/config"
 	wire "github.com/retrain-rl/retrain/internal/openenvwire"
 	"github.com/retrain-rl/retrain/tool"
 )
@@ -368,6 +369,14 @@ func TestSchemaMetadataHealth(t *testing.T) {
 	}
 	if !strings.Contains(string(s.Observation), "requires_action") {
 		t.Errorf("observation schema lacks requires_action: %s", s.Observation)
+	}
+	_, _, body = httpDo(t, "GET", url+"/envs/counter/schema", "", nil)
+	var cs wire.Schema
+	if err := json.Unmarshal([]byte(body), &cs); err != nil {
+		t.Fatalf("counter schema: %v: %s", err, body)
+	}
+	if len(cs.Config) != 1 || cs.Config[0].Name != "steps" || cs.Config[0].Doc == "" || string(cs.Config[0].Default) != "3" || cs.Config[0].Access != config.Client {
+		t.Errorf("counter config keys %+v, want steps from the config type", cs.Config)
 	}
 	_, _, body = httpDo(t, "GET", url+"/envs/calculator/metadata", "", nil)
 	var md wire.Metadata

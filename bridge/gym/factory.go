@@ -19,9 +19,22 @@ import (
 const Name = "gym"
 
 func init() {
-	env.MustRegister(Name,
-		"a Gymnasium-style Python environment in a subprocess, played through text (config: env, kwargs, python, pythonpath, action_names, invalid_action_penalty, step_timeout, start_timeout, max_steps, dialect, system_prompt, reset_options; two-player: opponent, epsilon, opponent_model, model_first)",
-		construct)
+	env.MustRegisterSpec(env.NewSpec(Name,
+		"a Gymnasium-style Python environment in a subprocess, played through text (two-player ones against an opponent)",
+		DefaultConfig, construct))
+}
+
+// DefaultConfig returns the defaults of the "gym" environment's
+// configuration.
+func DefaultConfig() Config {
+	return Config{
+		Python:               DefaultPython,
+		InvalidActionPenalty: new(DefaultInvalidActionPenalty),
+		StepTimeout:          env.Duration(DefaultTimeout),
+		StartTimeout:         env.Duration(DefaultStartTimeout),
+		OpponentConfig:       games.OpponentConfig{Opponent: games.OpponentRandom},
+		ModelFirst:           games.First,
+	}
 }
 
 // Factory makes environments that each run their own Python process, and
@@ -42,45 +55,50 @@ func NewFactory(opts *Options) *Factory {
 // Config is the JSON configuration of the "gym" environment.
 type Config struct {
 	// Env is "module:factory" or a Gymnasium id (required).
-	Env string `json:"env"`
+	Env string `json:"env" doc:"\"module:factory\" or a Gymnasium id (required)"`
 	// Kwargs are the keyword arguments of the factory or gymnasium.make.
-	Kwargs json.RawMessage `json:"kwargs"`
+	Kwargs json.RawMessage `json:"kwargs" doc:"the keyword arguments of the factory or gymnasium.make"`
 	// Python is the interpreter (default "python3").
-	Python string `json:"python"`
+	Python string `json:"python" doc:"the Python interpreter"`
 	// PythonPath lists directories prepended to $PYTHONPATH: an array, or
 	// one string with entries separated as in $PATH. Relative entries are
 	// relative to the working directory.
-	PythonPath pathList `json:"pythonpath"`
+	PythonPath pathList `json:"pythonpath" doc:"directories prepended to $PYTHONPATH; relative ones are relative to the working directory"`
 	// ActionNames name a Discrete space's actions in order (built in for
 	// Gymnasium's toy-text ids: FrozenLake, Taxi, CliffWalking, Blackjack).
-	ActionNames []string `json:"action_names"`
+	ActionNames []string `json:"action_names" doc:"names of a Discrete space's actions in order (built in for Gymnasium's toy-text ids)" access:"client"`
 	// InvalidActionPenalty is the reward of an invalid action (default -0.1).
-	InvalidActionPenalty *float64 `json:"invalid_action_penalty"`
+	InvalidActionPenalty *float64 `json:"invalid_action_penalty" doc:"the reward of an invalid action" access:"client"`
 	// StepTimeout bounds each reset and step (default 30s).
-	StepTimeout env.Duration `json:"step_timeout"`
+	StepTimeout env.Duration `json:"step_timeout" doc:"bounds each reset and step"`
 	// StartTimeout bounds starting Python and making the environment
 	// (default 60s).
-	StartTimeout env.Duration `json:"start_timeout"`
+	StartTimeout env.Duration `json:"start_timeout" doc:"bounds starting Python and making the environment"`
 	// MaxSteps bounds the model's steps (default: the environment's
 	// TimeLimit, max_episode_steps, when gymnasium.make gave it one, else
 	// 100).
-	MaxSteps int `json:"max_steps"`
+	MaxSteps int `json:"max_steps" doc:"bounds the model's steps; 0 means the environment's TimeLimit (max_episode_steps), else 100" access:"client"`
 	// Dialect is the answer format: "smolagent" (default), "plain" or
 	// another dialect's name.
-	Dialect string `json:"dialect"`
+	Dialect string `json:"dialect" doc:"the answer format: \"smolagent\" (default), \"plain\" or another dialect's name" access:"client"`
 	// SystemPrompt replaces the framing paragraph of the system message.
-	SystemPrompt string `json:"system_prompt"`
+	SystemPrompt string `json:"system_prompt" doc:"replaces the framing paragraph of the system message" access:"client"`
 	// ResetOptions are passed as reset(options=…).
-	ResetOptions json.RawMessage `json:"reset_options"`
+	ResetOptions json.RawMessage `json:"reset_options" doc:"passed as reset(options=...)"`
 	// Two-player environments: the opponent ("random" or "model"),
 	// epsilon, opponent_model, and model_first (true: the model is player
 	// 0; false: player 1; "alternate": by seed).
 	games.OpponentConfig
-	ModelFirst games.Side `json:"model_first"`
+	ModelFirst games.Side `json:"model_first" doc:"two-player environments: which player the model is (true: player 0)" access:"client"`
 }
 
 // pathList is a list of paths written as a JSON array or one string.
 type pathList []string
+
+// DescribeType names the JSON forms of a path list, for config descriptions.
+func (pathList) DescribeType() string {
+	return "an array of strings, or one string with entries separated as in $PATH"
+}
 
 func (p *pathList) UnmarshalJSON(b []byte) error {
 	var one string
@@ -96,11 +114,7 @@ func (p *pathList) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
-func construct(raw json.RawMessage) (env.Factory, error) {
-	var c Config
-	if err := env.DecodeConfig(raw, &c); err != nil {
-		return nil, err
-	}
+func construct(c Config) (env.Factory, error) {
 	if strings.TrimSpace(c.Env) == "" {
 		return nil, errors.New(`config key "env" is required: "module:factory" (a Python callable returning the environment) or a Gymnasium id such as "FrozenLake-v1"`)
 	}

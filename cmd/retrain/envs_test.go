@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/retrain-rl/retrain/config"
 	"github.com/retrain-rl/retrain/env"
 )
 
@@ -63,5 +64,67 @@ func TestEnvsBadArgs(t *testing.T) {
 		if code := run(t.Context(), args, stdio{in: strings.NewReader(""), out: &out, err: &errOut}); code != 2 {
 			t.Errorf("%q: exit %d, want 2; stderr:\n%s", args, code, errOut.String())
 		}
+	}
+}
+
+// retrain envs NAME describes each key from the config type.
+func TestEnvsKeys(t *testing.T) {
+	var out, errOut bytes.Buffer
+	code := run(t.Context(), []string{"envs", "tictactoe"}, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"tictactoe: tic-tac-toe against an opponent",
+		"max_steps ", "client", "bounds the model's steps; default 64",
+		"opponent_model ", "operator",
+		"    base_url ", // nested under opponent_model
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"envs", "--json", "calculator"}, stdio{in: strings.NewReader(""), out: &out, err: &errOut}); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
+	}
+	var info env.Info
+	if err := json.Unmarshal(out.Bytes(), &info); err != nil || info.Name != "calculator" || len(info.Keys) == 0 {
+		t.Fatalf("--json calculator: %v: %s", err, out.String())
+	}
+	if k := info.Keys[2]; k.Name != "max_steps" || string(k.Default) != "10" || k.Access != config.Client || k.Doc == "" {
+		t.Errorf("max_steps key %+v", k)
+	}
+	errOut.Reset()
+	if code := run(t.Context(), []string{"envs", "nope"}, stdio{in: strings.NewReader(""), out: &out, err: &errOut}); code != 2 || !strings.Contains(errOut.String(), `unknown environment "nope"`) {
+		t.Errorf("envs nope: exit %d; stderr:\n%s", code, errOut.String())
+	}
+}
+
+// Every built-in environment describes its keys, each with a doc, and
+// leaves commands, paths and URLs to the operator.
+func TestEnvsKeysDocumented(t *testing.T) {
+	operatorOnly := map[string]bool{"tools": true, "mcp": true, "server": true, "env": true, "kwargs": true, "python": true,
+		"pythonpath": true, "url": true, "token": true, "headers": true, "opponent_model": true, "base_url": true, "tool_timeout": true}
+	var check func(envName string, keys []config.Key)
+	check = func(envName string, keys []config.Key) {
+		for _, k := range keys {
+			if k.Doc == "" {
+				t.Errorf("%s: key %q has no doc tag", envName, k.Name)
+			}
+			if operatorOnly[k.Name] && k.Access != config.Operator {
+				t.Errorf("%s: key %q is %s, want operator", envName, k.Name, k.Access)
+			}
+			check(envName, k.Keys)
+		}
+	}
+	for _, info := range env.Describe() {
+		if len(info.Keys) == 0 {
+			t.Errorf("%s describes no config keys", info.Name)
+		}
+		if strings.Contains(info.Description, "config:") {
+			t.Errorf("%s: the description lists keys by hand: %q", info.Name, info.Description)
+		}
+		check(info.Name, info.Keys)
 	}
 }

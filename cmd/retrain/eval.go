@@ -47,11 +47,11 @@ var evalCommand = &command{
 // evalConfig is everything eval takes: rollout's keys and its own. As for
 // rollout, each field is a flag and a --config key.
 type evalConfig struct {
-	rolloutConfig `yaml:",inline"`
-	Report        string  `yaml:"report"`
-	PassReward    string  `yaml:"pass_reward"`
-	PassThreshold float64 `yaml:"pass_threshold"`
-	In            string  `yaml:"in"`
+	rolloutConfig
+	Report        string  `json:"report"`
+	PassReward    string  `json:"pass_reward"`
+	PassThreshold float64 `json:"pass_threshold"`
+	In            string  `json:"in"`
 }
 
 func defaultEvalConfig() evalConfig {

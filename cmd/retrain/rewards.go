@@ -1,16 +1,16 @@
 package main
 
 import (
+	"bytes"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"reflect"
 	"slices"
 	"strings"
 
-	"gopkg.in/yaml.v3"
-
+	"github.com/retrain-rl/retrain/config"
 	"github.com/retrain-rl/retrain/report"
 	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
@@ -43,66 +43,23 @@ func (r *rewardsSpec) Set(s string) error {
 	return nil
 }
 
-// UnmarshalYAML takes a file path (a string) or an inline configuration (a
-// mapping) whose keys are checked, with their lines.
-func (r *rewardsSpec) UnmarshalYAML(n *yaml.Node) error {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		var path string
-		if err := n.Decode(&path); err != nil {
-			return err
-		}
+// UnmarshalJSON takes a file path (a string) or an inline configuration (an
+// object), decoded by package config, as the "rewards" key of a --config
+// file.
+func (r *rewardsSpec) UnmarshalJSON(b []byte) error {
+	var path string
+	if json.Unmarshal(b, &path) == nil {
 		*r = rewardsSpec{Path: path}
 		return nil
-	case yaml.MappingNode:
-		if err := checkKeys(n, reflect.TypeFor[reward.Config](), "rewards"); err != nil {
-			return err
-		}
-		var cfg reward.Config
-		if err := n.Decode(&cfg); err != nil {
-			return err
-		}
-		*r = rewardsSpec{Inline: &cfg}
-		return nil
 	}
-	return fmt.Errorf("line %d: rewards must be a file path or a mapping like \"rollout: [{name: correct, reward: math_equal}]\"", n.Line)
-}
-
-// checkKeys reports the first key of the mapping n (and of the mappings
-// nested in it, through struct and slice-of-struct fields) that is not a
-// yaml key of t.
-func checkKeys(n *yaml.Node, t reflect.Type, where string) error {
-	if n.Kind != yaml.MappingNode || t.Kind() != reflect.Struct {
-		return nil
+	if t := bytes.TrimSpace(b); len(t) == 0 || t[0] != '{' {
+		return errors.New(`must be a file path or a mapping like "rollout: [{name: correct, reward: math_equal}]"`)
 	}
-	fields := map[string]reflect.Type{}
-	var known []string
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		if name != "" && name != "-" {
-			fields[name] = t.Field(i).Type
-			known = append(known, name)
-		}
+	var cfg reward.Config
+	if err := config.Decode(b, &cfg); err != nil {
+		return err
 	}
-	for i := 0; i+1 < len(n.Content); i += 2 {
-		k, v := n.Content[i], n.Content[i+1]
-		ft, ok := fields[k.Value]
-		if !ok {
-			return fmt.Errorf("line %d: unknown key %q in %s; known keys: %s", k.Line, k.Value, where, strings.Join(known, ", "))
-		}
-		switch {
-		case ft.Kind() == reflect.Struct:
-			if err := checkKeys(v, ft, where+"."+k.Value); err != nil {
-				return err
-			}
-		case ft.Kind() == reflect.Slice && ft.Elem().Kind() == reflect.Struct && v.Kind == yaml.SequenceNode:
-			for _, item := range v.Content {
-				if err := checkKeys(item, ft.Elem(), where+"."+k.Value); err != nil {
-					return err
-				}
-			}
-		}
-	}
+	*r = rewardsSpec{Inline: &cfg}
 	return nil
 }
 

@@ -16,9 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"gopkg.in/yaml.v3"
-
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/config"
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/endpoint"
@@ -48,36 +47,37 @@ var rolloutCommand = &command{
 }
 
 // rolloutConfig is everything the command takes. Each field is a flag named
-// like its YAML key with "-" for "_"; a --config file sets the same keys and
-// flags given on the command line override it.
+// like its key (its json tag) with "-" for "_"; a --config YAML file sets
+// the same keys (decoded by package config) and flags given on the command
+// line override it.
 type rolloutConfig struct {
-	Env              string         `yaml:"env"`
-	EnvConfig        map[string]any `yaml:"env_config"`
-	Data             string         `yaml:"data"`
-	Tasks            int            `yaml:"tasks"`
-	Limit            int            `yaml:"limit"`
-	PromptField      string         `yaml:"prompt_field"`
-	AnswerField      string         `yaml:"answer_field"`
-	IDField          string         `yaml:"id_field"`
-	Model            string         `yaml:"model"`
-	ModelName        string         `yaml:"model_name"`
-	APIKey           string         `yaml:"api_key"`
-	TokenIDs         bool           `yaml:"token_ids"`
-	N                int            `yaml:"n"`
-	Concurrency      int            `yaml:"concurrency"`
-	Temperature      *float64       `yaml:"temperature"`
-	TopP             *float64       `yaml:"top_p"`
-	MaxTokens        int            `yaml:"max_tokens"`
-	MaxEpisodeTokens int            `yaml:"max_episode_tokens"`
-	Seed             *int64         `yaml:"seed"`
-	MaxTurns         int            `yaml:"max_turns"`
-	Timeout          time.Duration  `yaml:"timeout"`
-	Retries          int            `yaml:"retries"`
-	Rewards          rewardsSpec    `yaml:"rewards"`
-	Out              string         `yaml:"out"`
-	Resume           bool           `yaml:"resume"`
-	Overwrite        bool           `yaml:"overwrite"`
-	Quiet            bool           `yaml:"quiet"`
+	Env              string         `json:"env"`
+	EnvConfig        map[string]any `json:"env_config"`
+	Data             string         `json:"data"`
+	Tasks            int            `json:"tasks"`
+	Limit            int            `json:"limit"`
+	PromptField      string         `json:"prompt_field"`
+	AnswerField      string         `json:"answer_field"`
+	IDField          string         `json:"id_field"`
+	Model            string         `json:"model"`
+	ModelName        string         `json:"model_name"`
+	APIKey           string         `json:"api_key"`
+	TokenIDs         bool           `json:"token_ids"`
+	N                int            `json:"n"`
+	Concurrency      int            `json:"concurrency"`
+	Temperature      *float64       `json:"temperature"`
+	TopP             *float64       `json:"top_p"`
+	MaxTokens        int            `json:"max_tokens"`
+	MaxEpisodeTokens int            `json:"max_episode_tokens"`
+	Seed             *int64         `json:"seed"`
+	MaxTurns         int            `json:"max_turns"`
+	Timeout          time.Duration  `json:"timeout"`
+	Retries          int            `json:"retries"`
+	Rewards          rewardsSpec    `json:"rewards"`
+	Out              string         `json:"out"`
+	Resume           bool           `json:"resume"`
+	Overwrite        bool           `json:"overwrite"`
+	Quiet            bool           `json:"quiet"`
 }
 
 func defaultRolloutConfig() rolloutConfig {
@@ -360,8 +360,8 @@ func (e *allFailedError) Error() string {
 }
 
 // loadRolloutConfig decodes the YAML file at path onto c, a pointer to
-// rolloutConfig or to a struct that inlines it. An unknown key is an error
-// naming it and its line.
+// rolloutConfig or to a struct that embeds it, with config.DecodeYAML. An
+// unknown key is an error naming it and its line.
 func loadRolloutConfig(path string, c any) error {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
@@ -370,53 +370,54 @@ func loadRolloutConfig(path string, c any) error {
 	if err != nil {
 		return usageErrorf("config: %v", err)
 	}
-	var root yaml.Node
-	if err := yaml.Unmarshal(b, &root); err != nil {
-		return usageErrorf("config %s: %s", path, oneLine(err))
+	err = config.DecodeYAML(b, c)
+	var ce *config.Error
+	if err == nil || !errors.As(err, &ce) {
+		return err
 	}
-	if len(root.Content) == 0 {
-		return nil // empty file
+	where := path
+	if ce.Line > 0 {
+		where += fmt.Sprintf(" line %d", ce.Line)
 	}
-	doc := root.Content[0]
-	if doc.Kind != yaml.MappingNode {
-		return usageErrorf("config %s: the file must be a mapping of keys to values, like \"n: 4\"", path)
-	}
-	known := yamlKeys(reflect.TypeOf(c).Elem())
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		k := doc.Content[i]
-		if !slices.Contains(known, k.Value) {
-			return usageErrorf("config %s line %d: unknown key %q; known keys: %s", path, k.Line, k.Value, strings.Join(known, ", "))
+	switch {
+	case errors.Is(err, config.ErrUnknownKey):
+		in := ""
+		if p := ce.Parent(); p != "" {
+			in = " in " + p
 		}
+		known := slices.Sorted(slices.Values(ce.Allowed))
+		return usageErrorf("config %s: unknown key %q%s; known keys: %s", where, ce.Name(), in, strings.Join(known, ", "))
+	case ce.Key != "":
+		return usageErrorf("config %s: key %q: %s", where, ce.Key, oneLine(ce.Err))
 	}
-	if err := doc.Decode(c); err != nil {
-		return usageErrorf("config %s: %s", path, oneLine(err))
-	}
-	return nil
+	return usageErrorf("config %s: %s", where, oneLine(ce.Err))
 }
 
-// configKeys lists the YAML keys of rolloutConfig, sorted.
+// configKeys lists the keys of rolloutConfig, sorted.
 func configKeys() []string { return yamlKeys(reflect.TypeFor[rolloutConfig]()) }
 
-// yamlKeys lists the YAML keys of the struct type t, inlined structs'
-// included, sorted.
+// yamlKeys lists the keys of a config file decoded onto the struct type t
+// (those of embedded structs included), sorted.
 func yamlKeys(t reflect.Type) []string {
 	var keys []string
-	configFields(reflect.New(t).Elem(), func(key string, _ reflect.Value) { keys = append(keys, key) })
+	for _, k := range config.Keys(reflect.Zero(reflect.PointerTo(t)).Interface()) {
+		keys = append(keys, k.Name)
+	}
 	sort.Strings(keys)
 	return keys
 }
 
-// configFields calls f with each YAML key of the struct v and its field,
-// descending into inlined structs.
+// configFields calls f with each key of the struct v (its json tag) and its
+// field, descending into embedded structs.
 func configFields(v reflect.Value, f func(key string, field reflect.Value)) {
 	t := v.Type()
 	for i := range t.NumField() {
-		key, opts, _ := strings.Cut(t.Field(i).Tag.Get("yaml"), ",")
-		if opts == "inline" {
+		if t.Field(i).Anonymous {
 			configFields(v.Field(i), f)
-		} else {
-			f(key, v.Field(i))
+			continue
 		}
+		key, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		f(key, v.Field(i))
 	}
 }
 

@@ -25,7 +25,6 @@ package fstask
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -60,24 +59,22 @@ var Tools = []string{"read_text_file", "write_file", "edit_file", "create_direct
 	"directory_tree", "move_file", "search_files", "get_file_info"}
 
 func init() {
-	env.MustRegister(Name,
-		"file tasks through the reference filesystem MCP server in a private workspace, rewarded by the resulting files (config: server, dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout)",
-		construct)
+	env.MustRegisterSpec(env.NewSpec(Name,
+		"file tasks through the reference filesystem MCP server in a private workspace, rewarded by the resulting files",
+		func() Config {
+			return Config{Server: slices.Clone(DefaultServer), CommonConfig: toolenv.DefaultCommonConfig()}
+		}, construct))
 }
 
 // Config is the JSON configuration of the registered environment.
 type Config struct {
 	// Server is the command line of the filesystem server, without the
 	// workspace; default DefaultServer.
-	Server []string `json:"server"`
+	Server []string `json:"server" doc:"the command line of the filesystem server, without the workspace (which is appended)"`
 	toolenv.CommonConfig
 }
 
-func construct(raw json.RawMessage) (env.Factory, error) {
-	var c Config
-	if err := env.DecodeConfig(raw, &c); err != nil {
-		return nil, err
-	}
+func construct(c Config) (env.Factory, error) {
 	if c.Server != nil && (len(c.Server) == 0 || c.Server[0] == "") {
 		return nil, errors.New(`config key "server" must be a command line, e.g. ["node", "/path/to/server-filesystem/dist/index.js"]`)
 	}

@@ -2,7 +2,6 @@ package games
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -23,15 +22,26 @@ const (
 const DefaultConnectFourDepth = 4
 
 func init() {
-	const keys = "opponent, epsilon, minimax_depth, opponent_model, model_first, dialect, system_prompt, illegal_move_penalty, max_illegal_moves, max_steps"
-	env.MustRegister(TicTacToeName, "tic-tac-toe against an opponent: random, minimax or a model (config: "+keys+")",
-		func(raw json.RawMessage) (env.Factory, error) {
-			return construct(raw, func() Game { return NewTicTacToe() }, 0)
-		})
-	env.MustRegister(ConnectFourName, "connect four against an opponent: random, minimax or a model (config: "+keys+")",
-		func(raw json.RawMessage) (env.Factory, error) {
-			return construct(raw, func() Game { return NewConnectFour() }, DefaultConnectFourDepth)
-		})
+	env.MustRegisterSpec(env.NewSpec(TicTacToeName, "tic-tac-toe against an opponent: random, minimax or a model",
+		DefaultConfig, func(c Config) (env.Factory, error) {
+			return construct(c, func() Game { return NewTicTacToe() }, 0)
+		}))
+	env.MustRegisterSpec(env.NewSpec(ConnectFourName, "connect four against an opponent: random, minimax or a model",
+		DefaultConfig, func(c Config) (env.Factory, error) {
+			return construct(c, func() Game { return NewConnectFour() }, DefaultConnectFourDepth)
+		}))
+}
+
+// DefaultConfig returns the defaults of the "tictactoe" and "connect4"
+// environments' configuration.
+func DefaultConfig() Config {
+	return Config{
+		OpponentConfig:     OpponentConfig{Opponent: OpponentRandom},
+		ModelFirst:         First,
+		IllegalMovePenalty: new(DefaultIllegalMovePenalty),
+		MaxIllegalMoves:    DefaultMaxIllegalMoves,
+		MaxSteps:           DefaultMaxSteps,
+	}
 }
 
 // Opponent kinds of [OpponentConfig].
@@ -46,16 +56,16 @@ const (
 type OpponentConfig struct {
 	// Opponent is "random" (the default), "minimax" (games written in Go
 	// only) or "model".
-	Opponent string `json:"opponent"`
+	Opponent string `json:"opponent" doc:"the opponent: \"random\", \"minimax\" (games written in Go only) or \"model\"" access:"client"`
 	// Epsilon is the chance, from 0 to 1, that an opponent's turn is a
 	// random move.
-	Epsilon float64 `json:"epsilon"`
+	Epsilon float64 `json:"epsilon" doc:"the chance, from 0 to 1, that an opponent's turn is a random move" access:"client"`
 	// MinimaxDepth is the minimax opponent's search depth in plies; 0 or
 	// absent means the game's default (to the end for tic-tac-toe, 4 for
 	// connect four).
-	MinimaxDepth int `json:"minimax_depth"`
+	MinimaxDepth int `json:"minimax_depth" doc:"the minimax opponent's search depth in plies; 0 means the game's default (to the end for tic-tac-toe, 4 for connect four)" access:"client"`
 	// OpponentModel configures the "model" opponent.
-	OpponentModel *ModelConfig `json:"opponent_model"`
+	OpponentModel *ModelConfig `json:"opponent_model" doc:"the model server of the \"model\" opponent"`
 }
 
 // ModelConfig describes the model opponent: where the model is (an
@@ -123,26 +133,22 @@ type Config struct {
 	OpponentConfig
 	// ModelFirst says which side the model plays: true (first, the
 	// default), false (second) or "alternate" (by seed parity).
-	ModelFirst Side `json:"model_first"`
+	ModelFirst Side `json:"model_first" doc:"which side the model plays" access:"client"`
 	// Dialect is the answer format: "smolagent" (default, <answer>b2</answer>),
 	// "plain" (the move alone) or another dialect's name.
-	Dialect string `json:"dialect"`
+	Dialect string `json:"dialect" doc:"the answer format: \"smolagent\" (default, <answer>b2</answer>), \"plain\" (the move alone) or another dialect's name" access:"client"`
 	// SystemPrompt replaces the framing sentence of the system message.
-	SystemPrompt string `json:"system_prompt"`
+	SystemPrompt string `json:"system_prompt" doc:"replaces the framing sentence of the system message" access:"client"`
 	// IllegalMovePenalty is the reward of an illegal move (default -0.1).
-	IllegalMovePenalty *float64 `json:"illegal_move_penalty"`
+	IllegalMovePenalty *float64 `json:"illegal_move_penalty" doc:"the reward of an illegal move" access:"client"`
 	// MaxIllegalMoves is how many illegal moves forfeit (default 3; -1:
 	// never).
-	MaxIllegalMoves int `json:"max_illegal_moves"`
+	MaxIllegalMoves int `json:"max_illegal_moves" doc:"how many illegal moves forfeit (-1: never)" access:"client"`
 	// MaxSteps bounds the model's steps (default 64).
-	MaxSteps int `json:"max_steps"`
+	MaxSteps int `json:"max_steps" doc:"bounds the model's steps" access:"client"`
 }
 
-func construct(raw json.RawMessage, newGame func() Game, depth int) (env.Factory, error) {
-	c := Config{ModelFirst: First}
-	if err := env.DecodeConfig(raw, &c); err != nil {
-		return nil, err
-	}
+func construct(c Config, newGame func() Game, depth int) (env.Factory, error) {
 	if c.MaxSteps < 0 {
 		return nil, fmt.Errorf("config key \"max_steps\" is %d; it must be positive (or 0 for the default, %d)", c.MaxSteps, DefaultMaxSteps)
 	}

@@ -68,3 +68,8 @@ func (s *Side) UnmarshalJSON(b []byte) error {
 
 // MarshalJSON writes the side as "first", "second" or "alternate".
 func (s Side) MarshalJSON() ([]byte, error) { return json.Marshal(s.String()) }
+
+// DescribeType names the JSON forms of a side, for config descriptions.
+func (Side) DescribeType() string {
+	return `true (the model moves first), false (second) or "alternate" (by seed)`
+}

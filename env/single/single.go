@@ -19,7 +19,6 @@ package single
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 
@@ -31,20 +30,16 @@ import (
 const Name = "single_turn"
 
 func init() {
-	env.MustRegister(Name, "single-turn prompt and answer; no tools, no state (config: system_prompt)", construct)
+	env.MustRegisterSpec(env.NewSpec(Name, "single-turn prompt and answer; no tools, no state", nil, construct))
 }
 
 // Config is the JSON configuration of the registered environment.
 type Config struct {
 	// SystemPrompt, when set, is sent as a system message before the prompt.
-	SystemPrompt string `json:"system_prompt"`
+	SystemPrompt string `json:"system_prompt" doc:"sent as a system message before the prompt, when set" access:"client"`
 }
 
-func construct(raw json.RawMessage) (env.Factory, error) {
-	var c Config
-	if err := env.DecodeConfig(raw, &c); err != nil {
-		return nil, err
-	}
+func construct(c Config) (env.Factory, error) {
 	opts := &Options{SystemPrompt: c.SystemPrompt}
 	return env.FactoryFunc(func() (retrain.Environment, error) { return New(opts), nil }), nil
 }

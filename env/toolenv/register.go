@@ -27,12 +27,23 @@ const CalculatorPrompt = "You solve math problems step by step. Use the calculat
 	"final number alone inside <answer></answer> tags, e.g. <answer>42</answer>, without units."
 
 func init() {
-	env.MustRegister(Name,
-		"multi-turn tool use with tools from the tool registry and MCP servers (config: tools, mcp, dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout)",
-		construct)
-	env.MustRegister(CalculatorName,
-		"arithmetic and word problems (e.g. GSM8K) with the calculator tool; final number in <answer> (config: dialect, system_prompt, max_steps, invalid_action_penalty, tool_timeout)",
-		constructCalculator)
+	env.MustRegisterSpec(env.NewSpec(Name,
+		"multi-turn tool use with tools from the tool registry and MCP servers",
+		func() Config { return Config{CommonConfig: DefaultCommonConfig()} }, construct))
+	env.MustRegisterSpec(env.NewSpec(CalculatorName,
+		"arithmetic and word problems (e.g. GSM8K) with the calculator tool; final number in <answer>",
+		DefaultCommonConfig, constructCalculator))
+}
+
+// DefaultCommonConfig returns the defaults of the common keys: the
+// defaults of [Options].
+func DefaultCommonConfig() CommonConfig {
+	return CommonConfig{
+		Dialect:              DefaultDialect,
+		MaxSteps:             DefaultMaxSteps,
+		InvalidActionPenalty: new(DefaultInvalidActionPenalty),
+		ToolTimeout:          env.Duration(tool.DefaultTimeout),
+	}
 }
 
 // CommonConfig holds the configuration keys both registered environments
@@ -40,26 +51,26 @@ func init() {
 type CommonConfig struct {
 	// Dialect names the tool-calling format (see dialect.Names); default
 	// "smolagent".
-	Dialect string `json:"dialect"`
+	Dialect string `json:"dialect" doc:"the tool-calling format (see retrain dialects)" access:"client"`
 	// SystemPrompt replaces the environment's task framing.
-	SystemPrompt string `json:"system_prompt"`
+	SystemPrompt string `json:"system_prompt" doc:"replaces the environment's task framing" access:"client"`
 	// MaxSteps is the step limit (default 10).
-	MaxSteps int `json:"max_steps"`
+	MaxSteps int `json:"max_steps" doc:"the step limit" access:"client"`
 	// InvalidActionPenalty is the reward of an invalid step (default -0.1).
-	InvalidActionPenalty *float64 `json:"invalid_action_penalty"`
+	InvalidActionPenalty *float64 `json:"invalid_action_penalty" doc:"the reward of an invalid step" access:"client"`
 	// ToolTimeout bounds each tool call ("30s" or a number of seconds).
-	ToolTimeout env.Duration `json:"tool_timeout"`
+	ToolTimeout env.Duration `json:"tool_timeout" doc:"bounds each tool call (\"30s\" or a number of seconds)"`
 }
 
 // Config is the JSON configuration of the "tool" environment.
 type Config struct {
 	// Tools names the tools of tool.Default to offer; empty means all of
 	// them, or none when MCP is set.
-	Tools []string `json:"tools"`
+	Tools []string `json:"tools" doc:"the registered tools to offer; empty means all of them, or none when mcp is set"`
 	// MCP adds the tools of MCP servers: the path of an mcpServers JSON file,
 	// or the object {"mcpServers": {...}} inline. The servers start once per
 	// run and every episode shares one session with each.
-	MCP json.RawMessage `json:"mcp"`
+	MCP json.RawMessage `json:"mcp" doc:"MCP servers whose tools to add: the path of an mcpServers JSON file, or {\"mcpServers\": {...}} inline"`
 	CommonConfig
 }
 
@@ -84,11 +95,7 @@ func (c *CommonConfig) options() (*Options, error) {
 	return o, nil
 }
 
-func construct(raw json.RawMessage) (env.Factory, error) {
-	var c Config
-	if err := env.DecodeConfig(raw, &c); err != nil {
-		return nil, err
-	}
+func construct(c Config) (env.Factory, error) {
 	o, err := c.options()
 	if err != nil {
 		return nil, err
@@ -125,11 +132,7 @@ func construct(raw json.RawMessage) (env.Factory, error) {
 	return &closingFactory{Factory: NewFactory(o), mcp: p}, nil
 }
 
-func constructCalculator(raw json.RawMessage) (env.Factory, error) {
-	var c CommonConfig
-	if err := env.DecodeConfig(raw, &c); err != nil {
-		return nil, err
-	}
+func constructCalculator(c CommonConfig) (env.Factory, error) {
 	o, err := c.options()
 	if err != nil {
 		return nil, err

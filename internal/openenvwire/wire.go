@@ -11,6 +11,8 @@ package openenvwire
 
 import (
 	"encoding/json"
+
+	"github.com/retrain-rl/retrain/config"
 )
 
 // Frame types of the WebSocket session (/ws). The client sends reset, step,
@@ -115,11 +117,13 @@ type StepRequest struct {
 }
 
 // Schema is the reply of GET /schema: the JSON Schemas of actions,
-// observations and state.
+// observations and state, and (retrain serve's addition) the environment's
+// config keys, with their docs, defaults and who may set them.
 type Schema struct {
 	Action      json.RawMessage `json:"action"`
 	Observation json.RawMessage `json:"observation"`
 	State       json.RawMessage `json:"state"`
+	Config      []config.Key    `json:"config,omitempty"`
 }
 
 // Metadata is the reply of GET /metadata (OpenEnv's EnvironmentMetadata).

@@ -17,7 +17,7 @@ import (
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
-	"github.com/retrain-rl/retrain/internal/strictjson"
+	"github.com/retrain-rl/retrain/config"
 	"github.com/retrain-rl/retrain/tool"
 )
 
@@ -177,17 +177,18 @@ func parseServer(name string, data json.RawMessage) (*ServerConfig, error) {
 	if name == "" {
 		return nil, errors.New("a server needs a non-empty name")
 	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
 	var sc ServerConfig
-	if err := dec.Decode(&sc); err != nil {
-		if k, ok := strictjson.UnknownField(err); ok {
-			return nil, fmt.Errorf("unknown key %q; allowed keys: %s", k, strings.Join(serverKeys, ", "))
+	if err := config.Decode(data, &sc); err != nil {
+		var ce *config.Error
+		switch {
+		case !errors.As(err, &ce):
+			return nil, err
+		case errors.Is(err, config.ErrUnknownKey):
+			return nil, fmt.Errorf("unknown key %q; allowed keys: %s", ce.Key, strings.Join(ce.Allowed, ", "))
+		case ce.Key != "":
+			return nil, fmt.Errorf("key %q: %w", ce.Key, ce.Err)
 		}
-		return nil, fmt.Errorf("not a valid server entry: %w", jsonDetail(err))
-	}
-	if dec.More() {
-		return nil, errors.New("extra data after the server's JSON object")
+		return nil, fmt.Errorf("not a valid server entry: %w", ce.Err)
 	}
 	sc.Name = name
 	if err := sc.expand(os.LookupEnv); err != nil {
@@ -199,16 +200,12 @@ func parseServer(name string, data json.RawMessage) (*ServerConfig, error) {
 	return &sc, nil
 }
 
-// serverKeys are the JSON keys of ServerConfig, for error messages.
-var serverKeys = []string{"type", "command", "args", "env", "cwd", "url", "headers", "prefix", "allow", "deny", "timeout", "disabled"}
-
-// jsonDetail rewrites encoding/json errors in the words of a config file.
+// jsonDetail rewrites encoding/json errors of the file's outer objects in
+// the words of a config file (a server's entry is read by config.Decode).
 func jsonDetail(err error) error {
 	var typeErr *json.UnmarshalTypeError
 	var syntaxErr *json.SyntaxError
 	switch {
-	case errors.As(err, &typeErr) && typeErr.Field != "":
-		return fmt.Errorf("key %q: expected %s, got a JSON %s", typeErr.Field, typeErr.Type, typeErr.Value)
 	case errors.As(err, &typeErr):
 		return fmt.Errorf("expected %s, got a JSON %s", typeErr.Type, typeErr.Value)
 	case errors.As(err, &syntaxErr):

@@ -73,7 +73,7 @@ func TestParseConfigErrors(t *testing.T) {
 		{"unknown top key", `{"mcpServers": {}, "extra": 1}`, `unknown key "extra" at the top`},
 		{"vs code layout", `{"servers": {"a": {"command": "x"}}}`, `has "servers" (VS Code's layout); rename it to "mcpServers"`},
 		{"misspelled", `{"mcp_servers": {"a": {"command": "x"}}}`, `spell it "mcpServers"`},
-		{"wrong type", `{"mcpServers": {"a": {"command": ["x"]}}}`, `key "command": expected string`},
+		{"wrong type", `{"mcpServers": {"a": {"command": ["x"]}}}`, `key "command": expected a string, got a JSON array`},
 		{"numeric timeout", `{"mcpServers": {"a": {"command": "x", "timeout": 30}}}`, `like "30s"`},
 		{"bad timeout", `{"mcpServers": {"a": {"command": "x", "timeout": "soon"}}}`, `"soon" is not a duration`},
 		{"sse", `{"mcpServers": {"a": {"type": "sse", "url": "http://h/sse"}}}`, "SSE transport"},
