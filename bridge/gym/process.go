@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/retrain-rl/retrain/internal/procenv"
 )
 
 //go:embed shim/retrain_gym_shim.py
@@ -46,7 +48,9 @@ type ProcessOptions struct {
 	PythonPath []string
 	// Dir is the working directory; empty means the current one.
 	Dir string
-	// Env holds extra environment variables, "KEY=value".
+	// Env holds extra environment variables, "KEY=value". The process gets
+	// only these, Python's search path variables and the few of
+	// procenv.Passed: never the rest of this process's environment.
 	Env []string
 	// Stderr receives a copy of the process's stderr (where the
 	// environment's own prints go); nil means it is only kept, its last
@@ -109,14 +113,22 @@ func Start(ctx context.Context, name string, kwargs json.RawMessage, opts *Proce
 	}
 	cmd := exec.Command(python, "-c", shimSource)
 	cmd.Dir = o.Dir
-	cmd.Env = append(os.Environ(), o.Env...)
-	if len(o.PythonPath) > 0 {
-		paths := append([]string(nil), o.PythonPath...)
-		if old := os.Getenv("PYTHONPATH"); old != "" {
-			paths = append(paths, old)
+	// The shim gets a minimal environment, never the server's secrets;
+	// Python's own search path variables are the operator's and pass too.
+	var pyenv []string
+	for _, name := range []string{"PYTHONHOME", "VIRTUAL_ENV"} {
+		if v, ok := os.LookupEnv(name); ok {
+			pyenv = append(pyenv, name+"="+v)
 		}
-		cmd.Env = append(cmd.Env, "PYTHONPATH="+strings.Join(paths, string(filepath.ListSeparator)))
 	}
+	paths := append([]string(nil), o.PythonPath...)
+	if old := os.Getenv("PYTHONPATH"); old != "" {
+		paths = append(paths, old)
+	}
+	if len(paths) > 0 {
+		pyenv = append(pyenv, "PYTHONPATH="+strings.Join(paths, string(filepath.ListSeparator)))
+	}
+	cmd.Env = procenv.Minimal(append(pyenv, o.Env...)...)
 	setProcessGroup(cmd)
 	p := &Process{
 		cmd:     cmd,

@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"maps"
 	"net/http"
-	"os"
 	"os/exec"
 	"slices"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/modelcontextprotocol/go-sdk/jsonrpc"
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/retrain-rl/retrain/internal/procenv"
 	"github.com/retrain-rl/retrain/tool"
 )
 
@@ -365,13 +365,13 @@ func (c *Client) dial() (*session, error) {
 		what = "starting"
 		cmd := exec.Command(c.cfg.Command, c.cfg.Args...)
 		cmd.Dir = c.cfg.Cwd
-		if len(c.cfg.Env) > 0 {
-			env := os.Environ()
-			for _, k := range slices.Sorted(maps.Keys(c.cfg.Env)) {
-				env = append(env, k+"="+c.cfg.Env[k]) // later entries win
-			}
-			cmd.Env = env
+		// A minimal environment and what the config's env names, never
+		// the rest of this process's (the server's secrets).
+		var extra []string
+		for _, k := range slices.Sorted(maps.Keys(c.cfg.Env)) {
+			extra = append(extra, k+"="+c.cfg.Env[k])
 		}
+		cmd.Env = procenv.Minimal(extra...)
 		s.stderr = &tail{}
 		cmd.Stderr = s.stderr
 		if c.opts.Stderr != nil {

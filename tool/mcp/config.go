@@ -46,8 +46,10 @@ type ServerConfig struct {
 	// Command is the program to run for a stdio server; Args its arguments.
 	Command string   `json:"command,omitempty"`
 	Args    []string `json:"args,omitempty"`
-	// Env holds variables set for the command, on top of this process's
-	// environment.
+	// Env holds variables set for the command. The command gets these and
+	// a minimal environment (internal/procenv: PATH, HOME, the locale),
+	// never the rest of this process's; pass a variable on with
+	// "NAME": "${NAME}".
 	Env map[string]string `json:"env,omitempty"`
 	// Cwd is the command's working directory; empty means this process's.
 	Cwd string `json:"cwd,omitempty"`

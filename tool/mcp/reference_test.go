@@ -191,3 +191,30 @@ func TestReferenceFilesystem(t *testing.T) {
 	_, err = tools["fs_read_text_file"].Call(ctx, json.RawMessage(`{"path":"`+filepath.Join(dir, "missing.txt")+`"}`))
 	wantToolError(t, err, "ENOENT")
 }
+
+// A stdio server gets a minimal environment: the server's secrets never
+// reach it, what its config's env names does.
+func TestReferenceEverythingSecretsStayHome(t *testing.T) {
+	t.Setenv("OPENAI_API_KEY", "sk-must-not-leak")
+	t.Setenv("RETRAIN_SERVE_TOKEN", "token-must-not-leak")
+	cmd := mcptest.Command(t, mcptest.Everything)
+	c := newClient(t, ServerConfig{Name: "everything", Command: cmd[0], Args: append(cmd[1:], "stdio"),
+		Env: map[string]string{"FROM_CONFIG": "named-in-config"}}, &Options{Timeout: 10 * time.Second})
+	tools := toolsByName(t, c)
+	if tools["get-env"] == nil {
+		t.Fatalf("server-everything has no get-env tool; have %v", names(tools))
+	}
+	out, err := tools["get-env"].Call(t.Context(), json.RawMessage(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := fmt.Sprint(out)
+	for _, secret := range []string{"sk-must-not-leak", "token-must-not-leak", "OPENAI_API_KEY"} {
+		if strings.Contains(text, secret) {
+			t.Errorf("the MCP server sees %q in its environment", secret)
+		}
+	}
+	if !strings.Contains(text, `"FROM_CONFIG": "named-in-config"`) || !strings.Contains(text, `"PATH"`) {
+		t.Errorf("the config's env or PATH is missing from the server's environment:\n%.2000s", text)
+	}
+}
