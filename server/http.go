@@ -182,6 +182,11 @@ func (s *Server) handleCreateSession(w http.ResponseWriter, r *http.Request, nam
 			return
 		}
 	}
+	if rep := s.clientConfigReply(name, req.Config); rep != nil {
+		s.metrics.errorf(rep.err.Code)
+		rep.write(w, "", "")
+		return
+	}
 	sess, err := s.newSession(r.Context(), name, req.Config)
 	if err != nil {
 		rep, _ := sessionError(err, s.opts.MaxSessions, s.sessions.len())

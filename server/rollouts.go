@@ -98,22 +98,22 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 		rolloutError(w, http.StatusBadRequest, "concurrency %d is above the limit of %d", req.Concurrency, MaxRolloutConcurrency)
 		return
 	case req.Model.BaseURL == "":
-		rolloutError(w, http.StatusBadRequest, "model.base_url is required: the base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
+		rolloutError(w, http.StatusBadRequest, "model.base_url is required: \"local\" (the built-in model), \"fake\", or the base URL of an OpenAI-compatible server the operator allowed (retrain serve --model-url)")
 		return
 	case req.Dataset != "" && s.opts.DataDir == "":
 		rolloutError(w, http.StatusForbidden, "this server reads no dataset files: start retrain serve with --data-dir DIR to allow datasets under DIR, or send the tasks in the request")
 		return
 	}
+	if rep := s.clientConfigReply(req.Env, req.EnvConfig); rep != nil {
+		rolloutError(w, rep.status, "env_config: %s", rep.err.Message)
+		return
+	}
+	if err := s.modelAllowed(req.Model); err != nil {
+		rolloutError(w, http.StatusForbidden, "%v", err)
+		return
+	}
 	if len(req.EnvConfig) == 0 {
 		req.EnvConfig = s.opts.EnvConfig[req.Env]
-	}
-	switch { // the local model and the fake are the CLI's, not a client's
-	case req.Model.Kind() != "openai":
-		rolloutError(w, http.StatusBadRequest, "model: base_url %q is not an http(s) URL; give the base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1", req.Model.BaseURL)
-		return
-	case req.Model.Weights != "":
-		rolloutError(w, http.StatusBadRequest, "model: weights are not accepted here; serve them with \"retrain serve-model --weights\" and give its base_url")
-		return
 	}
 	prepared, err := rollout.Prepare(r.Context(), &req, &rollout.PrepareOptions{
 		Envs:        s.reg,

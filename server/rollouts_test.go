@@ -48,7 +48,7 @@ func rolloutLines(t *testing.T, url, body string) (int, []RolloutLine, string) {
 func TestRollouts(t *testing.T) {
 	model := openaitest.NewServer(&openaitest.Options{Responder: openaitest.ArithmeticResponder})
 	t.Cleanup(model.Close)
-	srv, url := start(t, nil)
+	srv, url := start(t, &Options{ModelURLs: []string{model.URL}})
 
 	req := map[string]any{
 		"env":   "calculator",
@@ -108,7 +108,7 @@ func TestRolloutDatasetAndErrors(t *testing.T) {
 	dir := t.TempDir()
 	os.WriteFile(filepath.Join(dir, "tasks.jsonl"), []byte(`{"question": "2+2?", "answer": "#### 4"}`+"\n"+`{"question": "3+3?", "answer": "6"}`+"\n"), 0o644)
 	os.WriteFile(filepath.Join(filepath.Dir(dir), "secret.jsonl"), []byte(`{"prompt": "x"}`+"\n"), 0o644)
-	_, url := start(t, &Options{DataDir: dir})
+	_, url := start(t, &Options{DataDir: dir, ModelURLs: []string{model.URL + "/"}})
 
 	status, lines, body := rolloutLines(t, url, `{"dataset": "tasks.jsonl", "model": {"base_url": "`+model.URL+`"}}`)
 	if status != 200 || len(lines) != 3 {
@@ -127,9 +127,8 @@ func TestRolloutDatasetAndErrors(t *testing.T) {
 		{"Missing", `{"dataset": "none.jsonl", "model": {"base_url": "` + model.URL + `"}}`, 404, "does not exist"},
 		{"NoTasks", `{"model": {"base_url": "` + model.URL + `"}}`, 400, "no tasks"},
 		{"NoModel", `{"tasks": [{"prompt": "x"}]}`, 400, "model.base_url is required"},
-		{"LocalModel", `{"tasks": [{"prompt": "x"}], "model": {"base_url": "local"}}`, 400, "is not an http(s) URL"},
-		{"FakeModel", `{"tasks": [{"prompt": "x"}], "model": {"base_url": "fake"}}`, 400, "is not an http(s) URL"},
-		{"Weights", `{"tasks": [{"prompt": "x"}], "model": {"base_url": "` + model.URL + `", "weights": "/etc/passwd"}}`, 400, "weights are not accepted"},
+		{"Weights", `{"tasks": [{"prompt": "x"}], "model": {"base_url": "local", "weights": "/etc/passwd"}}`, 403, "model.weights may be set only by the operator"},
+		{"ModelNotAllowed", `{"tasks": [{"prompt": "x"}], "model": {"base_url": "http://127.0.0.1:9/v1"}}`, 403, "is not allowed"},
 		{"UnknownKey", `{"taks": []}`, 400, "taks"},
 		{"UnknownEnv", `{"env": "nope", "tasks": [{"prompt": "x"}], "model": {"base_url": "` + model.URL + `"}}`, 404, "served:"},
 		{"BadReward", `{"tasks": [{"prompt": "x"}], "model": {"base_url": "` + model.URL + `"}, "reward": {"advantage": "ppo"}}`, 400, "unknown advantage"},
@@ -144,7 +143,7 @@ func TestRolloutDatasetAndErrors(t *testing.T) {
 	}
 
 	// Without a data directory, datasets are refused.
-	_, url2 := start(t, nil)
+	_, url2 := start(t, &Options{ModelURLs: []string{model.URL}})
 	status, _, body = rolloutLines(t, url2, `{"dataset": "tasks.jsonl", "model": {"base_url": "`+model.URL+`"}}`)
 	if status != http.StatusForbidden || !strings.Contains(body, "--data-dir") {
 		t.Errorf("no data dir: %d %s", status, body)

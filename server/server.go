@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/model"
 	wire "github.com/retrain-rl/retrain/internal/openenvwire"
 )
 
@@ -59,6 +60,10 @@ type Options struct {
 	// Token, when set, is required as "Authorization: Bearer Token" on every
 	// route but /health.
 	Token string
+	// ModelURLs are the base URLs of OpenAI-compatible servers that
+	// /v1/rollouts requests may name (model.base_url); the built-in local
+	// model and the fake are always allowed, and nothing else is.
+	ModelURLs []string
 	// DataDir is the directory that datasets named by /v1/rollouts requests
 	// are read from (paths may not leave it). Empty refuses dataset paths:
 	// requests must then carry their tasks.
@@ -90,7 +95,8 @@ type Server struct {
 	factories   factoryCache    // shared factories of served environments
 	httpDefault defaultSessions // the sessions of HTTP requests that name none
 
-	rollouts chan struct{} // slots of concurrent rollout requests
+	rollouts  chan struct{} // slots of concurrent rollout requests
+	modelURLs []string      // Options.ModelURLs, normalized
 
 	// life is whether the server is closed, with the connections and
 	// goroutines (WebSocket handlers, kicks, the reaper) Close ends.
@@ -154,8 +160,17 @@ func New(opts *Options) (*Server, error) {
 			return nil, fmt.Errorf("server: configuration given for %q, which is not served; served: %s", n, strings.Join(served, ", "))
 		}
 	}
+	var modelURLs []string
+	for _, u := range o.ModelURLs {
+		ep := model.Endpoint{BaseURL: u}
+		if ep.Kind() != "openai" || ep.Validate() != nil {
+			return nil, fmt.Errorf("server: model URL %q is not an http(s) URL (the local model and the fake are always allowed)", u)
+		}
+		modelURLs = append(modelURLs, normalizeURL(u))
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
+		modelURLs: modelURLs,
 		opts:     o,
 		reg:      o.Registry,
 		log:      o.Logger,

@@ -72,6 +72,8 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	resume := fs.Duration("resume-timeout", server.DefaultResumeTimeout, "how long a session whose WebSocket dropped waits to be resumed")
 	stepTimeout := fs.Duration("step-timeout", server.DefaultStepTimeout, "time limit of one reset or step")
 	token := fs.String("token", "", "bearer `token` required on every route but /health (default $RETRAIN_SERVE_TOKEN)")
+	var modelURLs listFlag
+	fs.Var(&modelURLs, "model-url", "base `URL` of an OpenAI-compatible server that /v1/rollouts requests may name (repeatable; \"local\" and \"fake\" are always allowed, nothing else is)")
 	dataDir := fs.String("data-dir", "", "`directory` that /v1/rollouts may read datasets from (default: none; requests send their tasks)")
 	maxRollouts := fs.Int("max-rollouts", server.DefaultMaxRollouts, "rollout requests running at once")
 	readyFile := fs.String("ready-file", "", "write the server's URL to this `file` once it listens")
@@ -107,6 +109,7 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		StepTimeout:   *stepTimeout,
 		Token:         *token,
 		DataDir:       *dataDir,
+		ModelURLs:     modelURLs,
 		MaxRollouts:   *maxRollouts,
 		Logger:        slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level})),
 	}
@@ -182,4 +185,17 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 func isLoopback(a net.Addr) bool {
 	ta, ok := a.(*net.TCPAddr)
 	return ok && ta.IP.IsLoopback()
+}
+
+// listFlag is a repeatable flag collecting its values.
+type listFlag []string
+
+func (f *listFlag) String() string { return strings.Join(*f, ",") }
+
+func (f *listFlag) Set(s string) error {
+	if strings.TrimSpace(s) == "" {
+		return errors.New("empty")
+	}
+	*f = append(*f, s)
+	return nil
 }

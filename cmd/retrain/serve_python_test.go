@@ -41,7 +41,7 @@ func TestPythonClient(t *testing.T) {
 
 	ready := filepath.Join(dir, "ready")
 	var serverLog bytes.Buffer
-	srv := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--ready-file", ready, "--env", "calculator", "--quiet")
+	srv := exec.Command(bin, "serve", "--addr", "127.0.0.1:0", "--ready-file", ready, "--env", "calculator", "--quiet", "--model-url", model.URL)
 	srv.Env = append(os.Environ(), "RETRAIN_SERVE_TOKEN=py-token")
 	srv.Stdout, srv.Stderr = &serverLog, &serverLog
 	if err := srv.Start(); err != nil {

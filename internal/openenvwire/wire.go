@@ -27,7 +27,7 @@ const (
 )
 
 // Error codes of error frames (OpenEnv's WSErrorCode), plus
-// CodeSessionNotFound and CodeUnauthorized, retrain's.
+// CodeSessionNotFound, CodeUnauthorized and CodeForbidden, retrain's.
 const (
 	CodeInvalidJSON     = "INVALID_JSON"
 	CodeUnknownType     = "UNKNOWN_TYPE"
@@ -41,6 +41,9 @@ const (
 	CodeSessionNotFound = "SESSION_NOT_FOUND"
 	// CodeUnauthorized answers a request without the server's bearer token.
 	CodeUnauthorized = "UNAUTHORIZED"
+	// CodeForbidden answers a client that set what only the operator may:
+	// an operator-only config key, a model endpoint not allowed.
+	CodeForbidden = "FORBIDDEN"
 )
 
 // Headers and query parameters of retrain's extensions.
