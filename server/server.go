@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/retrain-rl/retrain/env"
-	"github.com/retrain-rl/retrain/model"
 	wire "github.com/retrain-rl/retrain/internal/openenvwire"
+	"github.com/retrain-rl/retrain/model"
 )
 
 // Defaults of [Options].
@@ -171,14 +171,14 @@ func New(opts *Options) (*Server, error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Server{
 		modelURLs: modelURLs,
-		opts:     o,
-		reg:      o.Registry,
-		log:      o.Logger,
-		metrics:  newMetrics(),
-		ctx:      ctx,
-		cancel:   cancel,
-		rollouts: make(chan struct{}, o.MaxRollouts),
-		life:     newLifecycle(),
+		opts:      o,
+		reg:       o.Registry,
+		log:       o.Logger,
+		metrics:   newMetrics(),
+		ctx:       ctx,
+		cancel:    cancel,
+		rollouts:  make(chan struct{}, o.MaxRollouts),
+		life:      newLifecycle(),
 	}
 	s.sessions = newSessionTable(o.MaxSessions)
 	s.routes()
