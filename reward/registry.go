@@ -8,10 +8,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/config"
+	"github.com/retrain-rl/retrain/internal/registry"
 )
 
 // Sample is what a reward function scores.
@@ -89,20 +89,19 @@ var (
 // Registry maps names to reward function builders and verifier builders. It
 // is safe for concurrent use.
 type Registry struct {
-	mu        sync.RWMutex
-	rewards   map[string]Builder
-	verifiers map[string]VerifierBuilder
+	rewards   *registry.Registry[Builder]
+	verifiers *registry.Registry[VerifierBuilder]
 }
 
 // NewRegistry returns a registry holding the built-in reward functions and
 // verifiers, independent of [Default]: use it for tests and private sets.
 func NewRegistry() *Registry {
-	r := &Registry{rewards: map[string]Builder{}, verifiers: map[string]VerifierBuilder{}}
+	r := &Registry{rewards: registry.New[Builder](), verifiers: registry.New[VerifierBuilder]()}
 	for name, b := range builtinRewards(r) {
-		r.rewards[name] = b
+		r.rewards.Add(name, b)
 	}
 	for name, b := range builtinVerifiers() {
-		r.verifiers[name] = b
+		r.verifiers.Add(name, b)
 	}
 	return r
 }
@@ -126,12 +125,9 @@ func (r *Registry) Register(name string, b Builder) error {
 	if b == nil {
 		return fmt.Errorf("reward: register %q: nil builder", name)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.rewards[name]; dup {
+	if !r.rewards.Add(name, b) {
 		return fmt.Errorf("reward: register %q: name already registered; pick another name", name)
 	}
-	r.rewards[name] = b
 	return nil
 }
 
@@ -139,11 +135,9 @@ func (r *Registry) Register(name string, b Builder) error {
 // unknown name yields an error wrapping [ErrUnknownReward] listing the
 // known names; a builder that panics yields an error.
 func (r *Registry) New(name string, params map[string]any) (f Func, err error) {
-	r.mu.RLock()
-	b, ok := r.rewards[name]
-	r.mu.RUnlock()
+	b, ok := r.rewards.Get(name)
 	if !ok {
-		return nil, fmt.Errorf("%w %q; known rewards: %s", ErrUnknownReward, name, strings.Join(r.Names(), ", "))
+		return nil, fmt.Errorf("%w %q; known rewards: %s", ErrUnknownReward, name, r.rewards.Known())
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -161,11 +155,7 @@ func (r *Registry) New(name string, params map[string]any) (f Func, err error) {
 }
 
 // Names returns the registered reward names, sorted.
-func (r *Registry) Names() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return sortedKeys(r.rewards)
-}
+func (r *Registry) Names() []string { return r.rewards.Names() }
 
 func checkName(name string) error {
 	if name == "" || strings.TrimSpace(name) != name || strings.ContainsAny(name, ":, \t\n") {

@@ -41,12 +41,9 @@ func (r *Registry) RegisterVerifier(name string, b VerifierBuilder) error {
 	if b == nil {
 		return fmt.Errorf("reward: register verifier %q: nil builder", name)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.verifiers[name]; dup {
+	if !r.verifiers.Add(name, b) {
 		return fmt.Errorf("reward: register verifier %q: name already registered; pick another name", name)
 	}
-	r.verifiers[name] = b
 	return nil
 }
 
@@ -55,11 +52,9 @@ func (r *Registry) RegisterVerifier(name string, b VerifierBuilder) error {
 // the known names.
 func (r *Registry) NewVerifier(spec string) (v Verifier, err error) {
 	name, arg, _ := strings.Cut(strings.TrimSpace(spec), ":")
-	r.mu.RLock()
-	b, ok := r.verifiers[name]
-	r.mu.RUnlock()
+	b, ok := r.verifiers.Get(name)
 	if !ok {
-		return nil, fmt.Errorf("%w %q; known verifiers: %s", ErrUnknownVerifier, name, strings.Join(r.VerifierNames(), ", "))
+		return nil, fmt.Errorf("%w %q; known verifiers: %s", ErrUnknownVerifier, name, r.verifiers.Known())
 	}
 	defer func() {
 		if p := recover(); p != nil {
@@ -77,11 +72,7 @@ func (r *Registry) NewVerifier(spec string) (v Verifier, err error) {
 }
 
 // VerifierNames returns the registered verifier names, sorted.
-func (r *Registry) VerifierNames() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return sortedKeys(r.verifiers)
-}
+func (r *Registry) VerifierNames() []string { return r.verifiers.Names() }
 
 // safeVerify calls v.Verify, turning a panic into an error.
 func safeVerify(ctx context.Context, v Verifier, s Sample) (ok bool, err error) {
