@@ -134,24 +134,32 @@ func (r *Registry) Register(name string, b Builder) error {
 // New builds the reward function registered under name with params. An
 // unknown name yields an error wrapping [ErrUnknownReward] listing the
 // known names; a builder that panics yields an error.
-func (r *Registry) New(name string, params map[string]any) (f Func, err error) {
+func (r *Registry) New(name string, params map[string]any) (Func, error) {
 	b, ok := r.rewards.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("%w %q; known rewards: %s", ErrUnknownReward, name, r.rewards.Known())
 	}
+	return build("reward", name, "function", b, params)
+}
+
+// build calls the builder b with arg for what (a "reward" or "verifier")
+// named name. An error, a panic and a nil result (no noun) become errors
+// that name it.
+func build[A, V any](what, name, noun string, b func(A) (V, error), arg A) (v V, err error) {
+	var none V
 	defer func() {
 		if p := recover(); p != nil {
-			f, err = nil, fmt.Errorf("reward %q: builder panicked: %v\n%s", name, p, debug.Stack())
+			v, err = none, fmt.Errorf("%s %q: builder panicked: %v\n%s", what, name, p, debug.Stack())
 		}
 	}()
-	f, err = b(params)
+	v, err = b(arg)
 	if err != nil {
-		return nil, fmt.Errorf("reward %q: %w", name, err)
+		return none, fmt.Errorf("%s %q: %w", what, name, err)
 	}
-	if f == nil {
-		return nil, fmt.Errorf("reward %q: builder returned no function", name)
+	if any(v) == nil {
+		return none, fmt.Errorf("%s %q: builder returned no %s", what, name, noun)
 	}
-	return f, nil
+	return v, nil
 }
 
 // Names returns the registered reward names, sorted.

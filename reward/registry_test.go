@@ -118,3 +118,47 @@ func TestRegistryConcurrentUse(t *testing.T) {
 		t.Errorf("%d names after 8 registrations, want 18", n)
 	}
 }
+
+// TestBuilderFailures checks what New and NewVerifier make of a builder that
+// fails, panics or returns nothing.
+func TestBuilderFailures(t *testing.T) {
+	reg := NewRegistry()
+	failing := errors.New("no can do")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(reg.Register("fails", func(map[string]any) (Func, error) { return nil, failing }))
+	must(reg.Register("panics", func(map[string]any) (Func, error) { panic("kaboom") }))
+	must(reg.Register("empty", func(map[string]any) (Func, error) { return nil, nil }))
+	must(reg.RegisterVerifier("fails", func(string) (Verifier, error) { return nil, failing }))
+	must(reg.RegisterVerifier("panics", func(string) (Verifier, error) { panic("kaboom") }))
+	must(reg.RegisterVerifier("empty", func(string) (Verifier, error) { return nil, nil }))
+	for _, tt := range []struct {
+		name, prefix string
+		build        func(string) (any, error)
+	}{
+		{"reward", `reward "`, func(n string) (any, error) { return reg.New(n, nil) }},
+		{"verifier", `verifier "`, func(n string) (any, error) { return reg.NewVerifier(n + ":arg") }},
+	} {
+		suffix := map[string]string{"reward": "", "verifier": ":arg"}[tt.name]
+		for _, c := range []struct{ name, want string }{
+			{"fails", `fails` + suffix + `": no can do`},
+			{"panics", `panics` + suffix + `": builder panicked: kaboom`},
+			{"empty", `empty` + suffix + `": builder returned no ` + map[string]string{"reward": "function", "verifier": "verifier"}[tt.name]},
+		} {
+			v, err := tt.build(c.name)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.prefix+c.want) {
+				t.Errorf("%s %s: err = %v, want it to start %q", tt.name, c.name, err, tt.prefix+c.want)
+			}
+			if c.name == "fails" && !errors.Is(err, failing) {
+				t.Errorf("%s fails: err = %v does not wrap the builder's error", tt.name, err)
+			}
+			if v != nil {
+				t.Errorf("%s %s: got %v with the error, want nothing", tt.name, c.name, v)
+			}
+		}
+	}
+}

@@ -50,25 +50,13 @@ func (r *Registry) RegisterVerifier(name string, b VerifierBuilder) error {
 // NewVerifier builds the verifier that spec ("NAME" or "NAME:ARG") refers
 // to. An unknown name yields an error wrapping [ErrUnknownVerifier] listing
 // the known names.
-func (r *Registry) NewVerifier(spec string) (v Verifier, err error) {
+func (r *Registry) NewVerifier(spec string) (Verifier, error) {
 	name, arg, _ := strings.Cut(strings.TrimSpace(spec), ":")
 	b, ok := r.verifiers.Get(name)
 	if !ok {
 		return nil, fmt.Errorf("%w %q; known verifiers: %s", ErrUnknownVerifier, name, r.verifiers.Known())
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			v, err = nil, fmt.Errorf("verifier %q: builder panicked: %v\n%s", spec, p, debug.Stack())
-		}
-	}()
-	v, err = b(arg)
-	if err != nil {
-		return nil, fmt.Errorf("verifier %q: %w", spec, err)
-	}
-	if v == nil {
-		return nil, fmt.Errorf("verifier %q: builder returned no verifier", spec)
-	}
-	return v, nil
+	return build("verifier", spec, "verifier", b, arg)
 }
 
 // VerifierNames returns the registered verifier names, sorted.
