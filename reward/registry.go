@@ -118,15 +118,19 @@ func New(name string, params map[string]any) (Func, error) { return Default.New(
 
 // Register adds a reward function builder under name. A name already taken
 // is an error.
-func (r *Registry) Register(name string, b Builder) error {
+func (r *Registry) Register(name string, b Builder) error { return add(r.rewards, "", name, b) }
+
+// add registers the builder b under name in to; what is "" for a reward
+// and "verifier " for a verifier, for the errors.
+func add[A, V any, B ~func(A) (V, error)](to *registry.Registry[B], what, name string, b B) error {
 	if err := checkName(name); err != nil {
-		return fmt.Errorf("reward: register %q: %w", name, err)
+		return fmt.Errorf("reward: register %s%q: %w", what, name, err)
 	}
 	if b == nil {
-		return fmt.Errorf("reward: register %q: nil builder", name)
+		return fmt.Errorf("reward: register %s%q: nil builder", what, name)
 	}
-	if !r.rewards.Add(name, b) {
-		return fmt.Errorf("reward: register %q: name already registered; pick another name", name)
+	if !to.Add(name, b) {
+		return fmt.Errorf("reward: register %s%q: name already registered; pick another name", what, name)
 	}
 	return nil
 }

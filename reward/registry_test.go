@@ -162,3 +162,25 @@ func TestBuilderFailures(t *testing.T) {
 		}
 	}
 }
+
+// TestRegisterErrors pins the messages of Register and RegisterVerifier.
+func TestRegisterErrors(t *testing.T) {
+	reg := NewRegistry()
+	reward := Static(ScoreFunc(func(context.Context, Sample) (Score, error) { return Score{}, nil }))
+	verifier := noArg(func(context.Context, Sample) (bool, error) { return true, nil })
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{reg.Register("", reward), `reward: register "": a name must be non-empty, without spaces, commas or colons`},
+		{reg.Register("r", nil), `reward: register "r": nil builder`},
+		{reg.Register("exact_match", reward), `reward: register "exact_match": name already registered; pick another name`},
+		{reg.RegisterVerifier("a:b", verifier), `reward: register verifier "a:b": a name must be non-empty, without spaces, commas or colons`},
+		{reg.RegisterVerifier("v", nil), `reward: register verifier "v": nil builder`},
+		{reg.RegisterVerifier("parses", verifier), `reward: register verifier "parses": name already registered; pick another name`},
+	} {
+		if tt.err == nil || tt.err.Error() != tt.want {
+			t.Errorf("err = %v, want %q", tt.err, tt.want)
+		}
+	}
+}

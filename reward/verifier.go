@@ -35,16 +35,7 @@ func RegisterVerifier(name string, b VerifierBuilder) error { return Default.Reg
 // RegisterVerifier adds a verifier builder under name. A name already taken
 // is an error.
 func (r *Registry) RegisterVerifier(name string, b VerifierBuilder) error {
-	if err := checkName(name); err != nil {
-		return fmt.Errorf("reward: register verifier %q: %w", name, err)
-	}
-	if b == nil {
-		return fmt.Errorf("reward: register verifier %q: nil builder", name)
-	}
-	if !r.verifiers.Add(name, b) {
-		return fmt.Errorf("reward: register verifier %q: name already registered; pick another name", name)
-	}
-	return nil
+	return add(r.verifiers, "verifier ", name, b)
 }
 
 // NewVerifier builds the verifier that spec ("NAME" or "NAME:ARG") refers
