@@ -76,6 +76,30 @@ func Static(f Func) Builder {
 	}
 }
 
+// WithParams returns a Builder for a reward configured by a struct of type
+// P, whose json tags name the parameters: it decodes the params onto
+// defaults() (nil means P's zero value) with [DecodeParams] and passes the
+// result to build.
+//
+//	type lengthParams struct {
+//		Max int `json:"max"`
+//	}
+//	err := reward.Register("short", reward.WithParams(
+//		func() lengthParams { return lengthParams{Max: 100} },
+//		func(p lengthParams) (reward.Func, error) { ... }))
+func WithParams[P any](defaults func() P, build func(P) (Func, error)) Builder {
+	return func(params map[string]any) (Func, error) {
+		var p P
+		if defaults != nil {
+			p = defaults()
+		}
+		if err := DecodeParams(params, &p); err != nil {
+			return nil, err
+		}
+		return build(p)
+	}
+}
+
 // Errors returned (wrapped) by registries and builders.
 var (
 	// ErrUnknownReward means no reward function is registered under a name.

@@ -3,6 +3,7 @@ package reward
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -182,5 +183,38 @@ func TestRegisterErrors(t *testing.T) {
 		if tt.err == nil || tt.err.Error() != tt.want {
 			t.Errorf("err = %v, want %q", tt.err, tt.want)
 		}
+	}
+}
+
+func TestWithParams(t *testing.T) {
+	type params struct {
+		Max  int    `json:"max"`
+		Unit string `json:"unit"`
+	}
+	var got []params
+	b := WithParams(func() params { return params{Max: 100, Unit: "chars"} }, func(p params) (Func, error) {
+		got = append(got, p)
+		return ScoreFunc(func(context.Context, Sample) (Score, error) { return Score{}, nil }), nil
+	})
+	for _, ps := range []map[string]any{nil, {"max": 5}, {"unit": "tokens", "max": 7}} {
+		if _, err := b(ps); err != nil {
+			t.Fatalf("params %v: %v", ps, err)
+		}
+	}
+	want := []params{{100, "chars"}, {5, "chars"}, {7, "tokens"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("build got %+v, want %+v (the defaults, then each params over fresh defaults)", got, want)
+	}
+	if _, err := b(map[string]any{"mx": 1}); !errors.Is(err, ErrBadParams) || !strings.Contains(err.Error(), `unknown param "mx"; known params: max, unit`) {
+		t.Errorf("unknown param: err = %v, want ErrBadParams listing the known ones", err)
+	}
+	zero := WithParams(nil, func(p params) (Func, error) {
+		if p != (params{}) {
+			t.Errorf("nil defaults gave %+v, want the zero value", p)
+		}
+		return nil, errors.New("built")
+	})
+	if _, err := zero(nil); err == nil || err.Error() != "built" {
+		t.Errorf("err = %v, want build's error as is", err)
 	}
 }

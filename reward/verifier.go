@@ -135,15 +135,15 @@ func builtinVerifiers() map[string]VerifierBuilder {
 // composite builds its parts from reg.
 func builtinRewards(reg *Registry) map[string]Builder {
 	return map[string]Builder{
-		"math_equal":   newMathEqual,
-		"exact_match":  newExactMatch,
-		"numeric":      newNumeric,
-		"format":       newFormat,
-		"tool_success": newToolSuccess,
-		"tool_used":    newToolUsed,
-		"length":       newLength,
-		"regex":        newRegex,
-		"json_schema":  newJSONSchema,
+		"math_equal":   WithParams(func() mathEqualParams { return mathEqualParams{Tolerance: DefaultTolerance} }, newMathEqual),
+		"exact_match":  WithParams(nil, newExactMatch),
+		"numeric":      WithParams(func() numericParams { return numericParams{RelTol: DefaultTolerance} }, newNumeric),
+		"format":       WithParams(nil, newFormat),
+		"tool_success": WithParams(nil, newToolSuccess),
+		"tool_used":    WithParams(nil, newToolUsed),
+		"length":       WithParams(func() lengthParams { return lengthParams{Unit: "tokens"} }, newLength),
+		"regex":        WithParams(func() regexParams { return regexParams{Target: TargetCompletion} }, newRegex),
+		"json_schema":  WithParams(func() jsonSchemaParams { return jsonSchemaParams{Target: TargetAnswer} }, newJSONSchema),
 		"composite":    compositeBuilder(reg),
 	}
 }
