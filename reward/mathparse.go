@@ -568,29 +568,27 @@ var greek = map[string]bool{
 	"Phi": true, "Psi": true, "Omega": true,
 }
 
+// latexArgs2 reads the two LaTeX arguments of a command like \frac{a}{b}
+// into a node of op.
+func (p *parser) latexArgs2(op string) (*node, error) {
+	a, err := p.latexArg()
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.latexArg()
+	if err != nil {
+		return nil, err
+	}
+	return &node{op: op, args: []*node{a, b}}, nil
+}
+
 func (p *parser) command(cmd string) (*node, error) {
 	name := cmd[1:]
 	switch {
 	case name == "frac" || name == "over":
-		a, err := p.latexArg()
-		if err != nil {
-			return nil, err
-		}
-		b, err := p.latexArg()
-		if err != nil {
-			return nil, err
-		}
-		return &node{op: opDiv, args: []*node{a, b}}, nil
+		return p.latexArgs2(opDiv)
 	case name == "binom" || name == "dbinom" || name == "tbinom":
-		a, err := p.latexArg()
-		if err != nil {
-			return nil, err
-		}
-		b, err := p.latexArg()
-		if err != nil {
-			return nil, err
-		}
-		return &node{op: opBinom, args: []*node{a, b}}, nil
+		return p.latexArgs2(opBinom)
 	case name == "sqrt":
 		var index *node
 		if t := p.peek(); t.kind == tOpen && t.text == "[" {
