@@ -28,6 +28,7 @@ var layers = []struct {
 	{"foundations: no domain, nothing of the project but each other", []string{
 		"config",
 		"internal/...",
+		"internal/registry", // the locked set of named values the registries are built on
 	}},
 	{"tools: what a model can call, and where it runs", []string{
 		"tool", "tool/...",

@@ -145,3 +145,14 @@ func TestSystemPromptToolWithoutSchema(t *testing.T) {
 		}
 	}
 }
+
+func TestToolsPrompt(t *testing.T) {
+	name := func(t retrain.ToolSpec) string { return "<" + t.Name + ">" }
+	if got := toolsPrompt(nil, "intro", name, ", ", "outro"); got != noToolsPrompt {
+		t.Errorf("no tools: %q, want noToolsPrompt", got)
+	}
+	tools := []retrain.ToolSpec{{Name: "a"}, {Name: "b"}}
+	if got, want := toolsPrompt(tools, " [", name, ", ", "]"), framing+" [<a>, <b>]"; got != want {
+		t.Errorf("toolsPrompt = %q, want %q", got, want)
+	}
+}

@@ -45,19 +45,11 @@ const hermesHint = "<tool_call>\n{\"name\": <function-name>, \"arguments\": <arg
 func (hermes) Name() string { return "hermes" }
 
 func (hermes) SystemPrompt(tools []retrain.ToolSpec) string {
-	if len(tools) == 0 {
-		return noToolsPrompt
-	}
-	var b strings.Builder
-	b.WriteString(framing)
-	b.WriteString("\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>")
-	for _, t := range tools {
-		b.WriteString("\n")
-		b.WriteString(pyJSON(openAITool(t)))
-	}
-	b.WriteString("\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>\n\n")
-	b.WriteString("The results come back inside <tool_response></tool_response> tags, in the order of the calls. When you have the final answer, reply with it as plain text, without any <tool_call>.")
-	return b.String()
+	return toolsPrompt(tools,
+		"\n\n# Tools\n\nYou may call one or more functions to assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML tags:\n<tools>\n",
+		openAIToolJSON, "\n",
+		"\n</tools>\n\nFor each function call, return a json object with function name and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{\"name\": <function-name>, \"arguments\": <args-json-object>}\n</tool_call>\n\n"+
+			"The results come back inside <tool_response></tool_response> tags, in the order of the calls. When you have the final answer, reply with it as plain text, without any <tool_call>.")
 }
 
 func (hermes) Parse(text string, _ []retrain.ToolCall) retrain.Action {

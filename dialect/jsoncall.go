@@ -239,17 +239,10 @@ func pyJSON(raw []byte) string {
 	raw = compactJSON(raw)
 	var b strings.Builder
 	b.Grow(len(raw) + len(raw)/8)
-	inString, escaped := false, false
+	var str jsonStrings
 	for _, c := range raw {
 		b.WriteByte(c)
-		switch {
-		case inString && escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		case !inString && (c == ',' || c == ':'):
+		if str.outside(c) && (c == ',' || c == ':') {
 			b.WriteByte(' ')
 		}
 	}
@@ -391,17 +384,11 @@ func hasArgsKey(s string) bool {
 // valueEnd returns the length of the bracketed JSON-like value at the start
 // of s, counting brackets outside strings, or -1 when it is not closed.
 func valueEnd(s string) int {
-	depth, inString, escaped := 0, false, false
+	depth := 0
+	var str jsonStrings
 	for k := 0; k < len(s); k++ {
-		c := s[k]
-		switch {
-		case inString && escaped:
-			escaped = false
-		case inString && c == '\\':
-			escaped = true
-		case c == '"':
-			inString = !inString
-		case inString:
+		switch c := s[k]; {
+		case !str.outside(c):
 		case c == '{' || c == '[':
 			depth++
 		case c == '}' || c == ']':
@@ -411,6 +398,25 @@ func valueEnd(s string) int {
 		}
 	}
 	return -1
+}
+
+// jsonStrings follows, byte by byte, whether JSON text is inside a string.
+type jsonStrings struct{ in, escaped bool }
+
+// outside takes the next byte c and reports whether it stands outside every
+// string: false for the bytes of a string and for its quotes.
+func (s *jsonStrings) outside(c byte) bool {
+	switch {
+	case s.in && s.escaped:
+		s.escaped = false
+	case s.in && c == '\\':
+		s.escaped = true
+	case c == '"':
+		s.in = !s.in
+	case !s.in:
+		return true
+	}
+	return false
 }
 
 // isCallShaped reports whether v is a JSON object with a "name" and

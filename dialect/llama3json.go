@@ -41,20 +41,11 @@ const llamaHint = `{"name": "function name", "parameters": {"argument name": val
 func (llama3JSON) Name() string { return "llama3_json" }
 
 func (llama3JSON) SystemPrompt(tools []retrain.ToolSpec) string {
-	if len(tools) == 0 {
-		return noToolsPrompt
-	}
-	var b strings.Builder
-	b.WriteString(framing)
-	b.WriteString("\n\nGiven the following functions, please respond with a JSON for a function call with its proper arguments that best answers the given prompt.\n\n")
-	b.WriteString(`Respond in the format {"name": function name, "parameters": dictionary of argument name and its value}. Do not use variables.`)
-	b.WriteString("\n\n")
-	for _, t := range tools {
-		b.WriteString(indentJSON(openAITool(t), "    "))
-		b.WriteString("\n\n")
-	}
-	b.WriteString(`To call several functions at once, separate the JSON objects with ";". The results come back as tool messages, in the order of the calls. When you have the final answer, reply with it as plain text, without any JSON function call.`)
-	return b.String()
+	return toolsPrompt(tools,
+		"\n\nGiven the following functions, please respond with a JSON for a function call with its proper arguments that best answers the given prompt.\n\n"+
+			`Respond in the format {"name": function name, "parameters": dictionary of argument name and its value}. Do not use variables.`+"\n\n",
+		indentedToolJSON, "\n\n",
+		"\n\n"+`To call several functions at once, separate the JSON objects with ";". The results come back as tool messages, in the order of the calls. When you have the final answer, reply with it as plain text, without any JSON function call.`)
 }
 
 func (llama3JSON) Parse(text string, _ []retrain.ToolCall) retrain.Action {

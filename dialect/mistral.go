@@ -47,22 +47,12 @@ const (
 func (mistral) Name() string { return "mistral" }
 
 func (mistral) SystemPrompt(tools []retrain.ToolSpec) string {
-	if len(tools) == 0 {
-		return noToolsPrompt
-	}
-	var b strings.Builder
-	b.WriteString(framing)
-	b.WriteString("\n\n# Tools\n\nYou can call these functions. Each takes a JSON object of arguments that follows its JSON Schema:\n[AVAILABLE_TOOLS][")
-	for i, t := range tools {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		b.WriteString(pyJSON(openAITool(t)))
-	}
-	b.WriteString("][/AVAILABLE_TOOLS]\n\n")
-	b.WriteString("To call functions, write [TOOL_CALLS] followed by a JSON list of calls:\n[TOOL_CALLS][{\"name\": \"function_name\", \"arguments\": {\"argument name\": value}}]\n")
-	b.WriteString("The results come back in [TOOL_RESULTS][/TOOL_RESULTS] blocks, in the order of the calls. When you have the final answer, reply with it as plain text, without [TOOL_CALLS].")
-	return b.String()
+	return toolsPrompt(tools,
+		"\n\n# Tools\n\nYou can call these functions. Each takes a JSON object of arguments that follows its JSON Schema:\n[AVAILABLE_TOOLS][",
+		openAIToolJSON, ", ",
+		"][/AVAILABLE_TOOLS]\n\n"+
+			"To call functions, write [TOOL_CALLS] followed by a JSON list of calls:\n[TOOL_CALLS][{\"name\": \"function_name\", \"arguments\": {\"argument name\": value}}]\n"+
+			"The results come back in [TOOL_RESULTS][/TOOL_RESULTS] blocks, in the order of the calls. When you have the final answer, reply with it as plain text, without [TOOL_CALLS].")
 }
 
 func (mistral) Parse(text string, _ []retrain.ToolCall) retrain.Action {

@@ -62,6 +62,28 @@ func toolBullets(tools []retrain.ToolSpec) string {
 	return b.String()
 }
 
+// toolsPrompt is the system prompt of a text dialect that lists its tools:
+// framing, intro, each tool as write writes it with sep between them, and
+// outro; noToolsPrompt when there are no tools.
+func toolsPrompt(tools []retrain.ToolSpec, intro string, write func(retrain.ToolSpec) string, sep, outro string) string {
+	if len(tools) == 0 {
+		return noToolsPrompt
+	}
+	listed := make([]string, len(tools))
+	for i, t := range tools {
+		listed[i] = write(t)
+	}
+	return framing + intro + strings.Join(listed, sep) + outro
+}
+
+// openAIToolJSON writes t in OpenAI's tool format, spaced as Python's
+// json.dumps does.
+func openAIToolJSON(t retrain.ToolSpec) string { return pyJSON(openAITool(t)) }
+
+// indentedToolJSON writes t in OpenAI's tool format, indented by four
+// spaces.
+func indentedToolJSON(t retrain.ToolSpec) string { return indentJSON(openAITool(t), "    ") }
+
 // framing is the opening line of every system prompt.
 const framing = "You are a helpful assistant. Solve the user's task; use the tools below when they help."
 

@@ -310,6 +310,19 @@ func (p *pyParser) items(close byte, what string) (string, error) {
 	}
 }
 
+// after reads the items that follow "first," up to close (see items) and
+// returns the JSON array of first and them.
+func (p *pyParser) after(first string, close byte, what string) (string, error) {
+	rest, err := p.items(close, what)
+	if err != nil {
+		return "", err
+	}
+	if rest == "[]" {
+		return "[" + first + "]", nil
+	}
+	return "[" + first + "," + rest[1:], nil
+}
+
 // tuple reads "(…)": a tuple becomes an array; "(x)" is just x.
 func (p *pyParser) tuple() (string, error) {
 	p.i++ // (
@@ -329,14 +342,7 @@ func (p *pyParser) tuple() (string, error) {
 		return first, nil
 	case ',':
 		p.i++
-		rest, err := p.items(')', "tuple")
-		if err != nil {
-			return "", err
-		}
-		if rest == "[]" {
-			return "[" + first + "]", nil
-		}
-		return "[" + first + "," + rest[1:], nil
+		return p.after(first, ')', "tuple")
 	}
 	return "", p.errorf("expected \",\" or \")\" in a tuple, found %s", p.found())
 }
@@ -358,14 +364,7 @@ func (p *pyParser) dict() (string, error) {
 		switch p.peek() {
 		case ',':
 			p.i++
-			rest, err := p.items('}', "set")
-			if err != nil {
-				return "", err
-			}
-			if rest == "[]" {
-				return "[" + first + "]", nil
-			}
-			return "[" + first + "," + rest[1:], nil
+			return p.after(first, '}', "set")
 		case '}':
 			p.i++
 			return "[" + first + "]", nil

@@ -43,23 +43,13 @@ const (
 func (pythonic) Name() string { return "pythonic" }
 
 func (pythonic) SystemPrompt(tools []retrain.ToolSpec) string {
-	if len(tools) == 0 {
-		return noToolsPrompt
-	}
-	var b strings.Builder
-	b.WriteString(framing)
-	b.WriteString("\n\nYou are an expert in composing functions. You are given a question and a set of possible functions. Based on the question, you will need to make one or more function/tool calls to achieve the purpose.\n\n")
-	b.WriteString("If you decide to invoke any of the function(s), you MUST put it in the format of [func_name1(params_name1=params_value1, params_name2=params_value2...), func_name2(params)]\n")
-	b.WriteString("Write argument values as Python literals (strings in quotes, numbers, True/False/None, lists, dicts). You SHOULD NOT include any other text in a response that calls functions.\n\n")
-	b.WriteString("Here is a list of functions in JSON format that you can invoke.\n\n[\n")
-	for i, t := range tools {
-		if i > 0 {
-			b.WriteString(",\n")
-		}
-		b.WriteString(indentJSON(openAITool(t), "    "))
-	}
-	b.WriteString("\n]\n\nThe results come back as tool messages, in the order of the calls. When you have the final answer, reply with it as plain text, without any function call.")
-	return b.String()
+	return toolsPrompt(tools,
+		"\n\nYou are an expert in composing functions. You are given a question and a set of possible functions. Based on the question, you will need to make one or more function/tool calls to achieve the purpose.\n\n"+
+			"If you decide to invoke any of the function(s), you MUST put it in the format of [func_name1(params_name1=params_value1, params_name2=params_value2...), func_name2(params)]\n"+
+			"Write argument values as Python literals (strings in quotes, numbers, True/False/None, lists, dicts). You SHOULD NOT include any other text in a response that calls functions.\n\n"+
+			"Here is a list of functions in JSON format that you can invoke.\n\n[\n",
+		indentedToolJSON, ",\n",
+		"\n]\n\nThe results come back as tool messages, in the order of the calls. When you have the final answer, reply with it as plain text, without any function call.")
 }
 
 func (pythonic) Parse(text string, _ []retrain.ToolCall) retrain.Action {

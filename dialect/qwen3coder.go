@@ -58,20 +58,15 @@ const (
 func (qwen3Coder) Name() string { return "qwen3_coder" }
 
 func (qwen3Coder) SystemPrompt(tools []retrain.ToolSpec) string {
-	if len(tools) == 0 {
-		return noToolsPrompt
-	}
-	var b strings.Builder
-	b.WriteString(framing)
-	b.WriteString("\n\n# Tools\n\nYou have access to the following functions:\n\n<tools>")
-	for _, t := range tools {
-		b.WriteString("\n<function>\n<name>" + t.Name + "</name>\n<description>" + strings.TrimSpace(t.Description) + "</description>\n<parameters>" + pyJSON(schemaOf(t)) + "</parameters>\n</function>")
-	}
-	b.WriteString("\n</tools>\n\n")
-	b.WriteString("If you choose to call a function ONLY reply in the following format with NO suffix:\n\n")
-	b.WriteString("<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n</parameter>\n<parameter=example_parameter_2>\nThis is the value for the second parameter\nthat can span\nmultiple lines\n</parameter>\n</function>\n</tool_call>\n\n")
-	b.WriteString("<IMPORTANT>\nReminder:\n- Function calls MUST follow the specified format: an inner <function=...></function> block must be nested within <tool_call></tool_call> XML tags\n- Required parameters MUST be specified\n- Write numbers, booleans, arrays and objects as JSON; write strings as they are\n- You may provide optional reasoning for your function call in natural language BEFORE the function call, but NOT after\n- You may call several functions, one <tool_call> block each; the results come back inside <tool_response></tool_response> tags, in the order of the calls\n- When you have the final answer, reply with it as plain text, without any function call\n</IMPORTANT>")
-	return b.String()
+	return toolsPrompt(tools,
+		"\n\n# Tools\n\nYou have access to the following functions:\n\n<tools>\n",
+		func(t retrain.ToolSpec) string {
+			return "<function>\n<name>" + t.Name + "</name>\n<description>" + strings.TrimSpace(t.Description) + "</description>\n<parameters>" + pyJSON(schemaOf(t)) + "</parameters>\n</function>"
+		}, "\n",
+		"\n</tools>\n\n"+
+			"If you choose to call a function ONLY reply in the following format with NO suffix:\n\n"+
+			"<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n</parameter>\n<parameter=example_parameter_2>\nThis is the value for the second parameter\nthat can span\nmultiple lines\n</parameter>\n</function>\n</tool_call>\n\n"+
+			"<IMPORTANT>\nReminder:\n- Function calls MUST follow the specified format: an inner <function=...></function> block must be nested within <tool_call></tool_call> XML tags\n- Required parameters MUST be specified\n- Write numbers, booleans, arrays and objects as JSON; write strings as they are\n- You may provide optional reasoning for your function call in natural language BEFORE the function call, but NOT after\n- You may call several functions, one <tool_call> block each; the results come back inside <tool_response></tool_response> tags, in the order of the calls\n- When you have the final answer, reply with it as plain text, without any function call\n</IMPORTANT>")
 }
 
 func (qwen3Coder) Parse(text string, _ []retrain.ToolCall) retrain.Action {

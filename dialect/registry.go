@@ -3,9 +3,9 @@ package dialect
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
-	"sync"
+
+	"github.com/retrain-rl/retrain/internal/registry"
 )
 
 // ErrUnknownDialect is returned (wrapped) by [Get] and [Registry.Get] for a
@@ -16,13 +16,12 @@ var ErrUnknownDialect = errors.New("dialect: unknown dialect")
 // package-level functions use [Default], which holds the built-in dialects;
 // tests and programs that want their own set make one with [NewRegistry].
 type Registry struct {
-	mu       sync.RWMutex
-	dialects map[string]Dialect
+	dialects *registry.Registry[Dialect]
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{dialects: map[string]Dialect{}}
+	return &Registry{dialects: registry.New[Dialect]()}
 }
 
 // Default is the registry of [Get], [Names] and [Register]. It starts with
@@ -49,12 +48,9 @@ func (r *Registry) Register(d Dialect) error {
 	if name == "" || strings.TrimSpace(name) != name {
 		return fmt.Errorf("dialect: Register: invalid name %q", name)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.dialects[name]; dup {
+	if !r.dialects.Add(name, d) {
 		return fmt.Errorf("dialect: dialect %q is already registered", name)
 	}
-	r.dialects[name] = d
 	return nil
 }
 
@@ -69,30 +65,14 @@ func (r *Registry) MustRegister(d Dialect) {
 // An unknown name yields an error wrapping [ErrUnknownDialect] that lists
 // the known ones.
 func (r *Registry) Get(name string) (Dialect, error) {
-	r.mu.RLock()
-	d, ok := r.dialects[strings.TrimSpace(name)]
-	r.mu.RUnlock()
-	if ok {
+	if d, ok := r.dialects.Get(strings.TrimSpace(name)); ok {
 		return d, nil
 	}
-	known := "none registered"
-	if names := r.Names(); len(names) > 0 {
-		known = strings.Join(names, ", ")
-	}
-	return nil, fmt.Errorf("%w %q; known dialects: %s", ErrUnknownDialect, name, known)
+	return nil, fmt.Errorf("%w %q; known dialects: %s", ErrUnknownDialect, name, r.dialects.Known())
 }
 
 // Names returns the registered names, sorted.
-func (r *Registry) Names() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	names := make([]string, 0, len(r.dialects))
-	for n := range r.dialects {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func (r *Registry) Names() []string { return r.dialects.Names() }
 
 // Register adds d to [Default]; see [Registry.Register].
 func Register(d Dialect) error { return Default.Register(d) }

@@ -36,11 +36,10 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
-	"sync"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/config"
+	"github.com/retrain-rl/retrain/internal/registry"
 )
 
 // Factory makes environments for a run. NewEnv must be safe for concurrent
@@ -125,8 +124,7 @@ var ErrUnknown = errors.New("unknown environment")
 // use. The package-level functions use [Default]; tests make private ones
 // with [NewRegistry].
 type Registry struct {
-	mu      sync.RWMutex
-	entries map[string]entry
+	entries *registry.Registry[entry]
 }
 
 type entry struct {
@@ -138,7 +136,7 @@ type entry struct {
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{entries: map[string]entry{}}
+	return &Registry{entries: registry.New[entry]()}
 }
 
 // Default is the registry the built-in environments register into.
@@ -172,12 +170,9 @@ func (r *Registry) add(name string, e entry) error {
 	if e.construct == nil {
 		return fmt.Errorf("env: Register %q: nil constructor", name)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.entries[name]; dup {
+	if !r.entries.Add(name, e) {
 		return fmt.Errorf("env: environment %q is already registered", name)
 	}
-	r.entries[name] = e
 	return nil
 }
 
@@ -207,16 +202,9 @@ func (r *Registry) New(name string, config json.RawMessage) (Factory, error) {
 }
 
 func (r *Registry) lookup(name string) (entry, error) {
-	r.mu.RLock()
-	e, ok := r.entries[name]
-	r.mu.RUnlock()
+	e, ok := r.entries.Get(name)
 	if !ok {
-		known := r.Names()
-		list := "none registered"
-		if len(known) > 0 {
-			list = strings.Join(known, ", ")
-		}
-		return entry{}, fmt.Errorf("%w %q; known: %s", ErrUnknown, name, list)
+		return entry{}, fmt.Errorf("%w %q; known: %s", ErrUnknown, name, r.entries.Known())
 	}
 	return e, nil
 }
@@ -247,35 +235,20 @@ func (r *Registry) OperatorKeys(name string, raw json.RawMessage) ([]string, err
 }
 
 // Names returns the registered names, sorted.
-func (r *Registry) Names() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	names := make([]string, 0, len(r.entries))
-	for n := range r.entries {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
-}
+func (r *Registry) Names() []string { return r.entries.Names() }
 
 // Describe returns the registered environments sorted by name.
 func (r *Registry) Describe() []Info {
-	r.mu.RLock()
-	infos := make([]Info, 0, len(r.entries))
-	keys := make(map[string]func() []config.Key, len(r.entries))
-	for n, e := range r.entries {
-		infos = append(infos, Info{Name: n, Description: e.description})
-		keys[n] = e.keys
-	}
-	r.mu.RUnlock()
-	// The keys are described outside the lock: a defaults function is the
-	// environment's code.
-	for i := range infos {
-		if describe := keys[infos[i].Name]; describe != nil {
-			infos[i].Keys = describe()
+	infos := []Info{}
+	// The registry holds no lock while All yields: a defaults function
+	// (behind e.keys) is the environment's code.
+	for name, e := range r.entries.All() {
+		info := Info{Name: name, Description: e.description}
+		if e.keys != nil {
+			info.Keys = e.keys()
 		}
+		infos = append(infos, info)
 	}
-	slices.SortFunc(infos, func(a, b Info) int { return strings.Compare(a.Name, b.Name) })
 	return infos
 }
 

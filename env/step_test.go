@@ -3,9 +3,12 @@ package env_test
 import (
 	"context"
 	"errors"
+	"reflect"
+	"slices"
 	"testing"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/dialect"
 	"github.com/retrain-rl/retrain/env"
 )
 
@@ -39,4 +42,47 @@ func TestCheckStep(t *testing.T) {
 			}
 		})
 	}
+}
+
+// checkTurn checks what Opening or Reply returned: the messages, an
+// observation that shows a copy of them, its kind, content and whether it
+// requires an action.
+func checkTurn(t *testing.T, msgs []retrain.Message, obs retrain.Observation, want []retrain.Message, kind retrain.ObservationKind, content string, requires bool) {
+	t.Helper()
+	if !reflect.DeepEqual(msgs, want) || !reflect.DeepEqual(obs.Messages, want) {
+		t.Fatalf("messages = %+v, observation's = %+v; want %+v", msgs, obs.Messages, want)
+	}
+	if obs.Kind != kind || obs.Content != content || obs.RequiresAction != requires {
+		t.Errorf("observation = %+v; want kind %q, content %q, RequiresAction %v", obs, kind, content, requires)
+	}
+	first := msgs[0].Content
+	msgs[0].Content = "changed"
+	if obs.Messages[0].Content != first {
+		t.Error("the observation shares its messages with the episode's")
+	}
+	msgs[0].Content = first
+}
+
+func TestOpening(t *testing.T) {
+	sys := retrain.Message{Role: retrain.RoleSystem, Content: "be brief"}
+	user := retrain.Message{Role: retrain.RoleUser, Content: "2+2?"}
+	msgs, obs := env.Opening("be brief", "2+2?")
+	checkTurn(t, msgs, obs, []retrain.Message{sys, user}, retrain.ObsInitial, "2+2?", true)
+	msgs, obs = env.Opening("", "2+2?")
+	checkTurn(t, msgs, obs, []retrain.Message{user}, retrain.ObsInitial, "2+2?", true)
+}
+
+func TestReply(t *testing.T) {
+	d, err := dialect.Get("smolagent")
+	if err != nil {
+		t.Fatal(err)
+	}
+	start, _ := env.Opening("sys", "go")
+	action := retrain.Action{Kind: retrain.ActionText, Text: "left", Raw: "left"}
+	msgs, obs := env.Reply(slices.Clone(start), d, action, "you moved left", false)
+	want := append(slices.Clone(start), d.AssistantMessage(action), d.Feedback("you moved left"))
+	checkTurn(t, msgs, obs, want, retrain.ObsEnvironmentState, "you moved left", true)
+	msgs, obs = env.Reply(slices.Clone(start), d, action, "the end", true)
+	want = append(slices.Clone(start), d.AssistantMessage(action), d.Feedback("the end"))
+	checkTurn(t, msgs, obs, want, retrain.ObsEnvironmentState, "the end", false)
 }

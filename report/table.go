@@ -14,7 +14,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	episodes := fmt.Sprintf("%d (%d %s", r.Episodes, r.Tasks, plural(r.Tasks, "task"))
 	if r.Failed > 0 {
-		episodes += fmt.Sprintf(", %d failed: %s", r.Failed, formatCounts(r.Failures))
+		episodes += fmt.Sprintf(", %d failed: %s", r.Failed, FormatCounts(r.Failures))
 	}
 	fmt.Fprintf(tw, "episodes\t%s)\n", episodes)
 	if p := r.Pass; p != nil {
@@ -31,7 +31,7 @@ func (r *Report) WriteTable(w io.Writer) error {
 	fmt.Fprintf(tw, "tool calls\t%d, %d failed (%s)\n", r.ToolCalls, r.ToolErrors, percent(r.ToolErrorRate))
 	fmt.Fprintf(tw, "parse errors\t%d of %d turns (%s)\n", r.ParseErrors, r.Turns, percent(r.ParseErrorRate))
 	if len(r.StopReasons) > 0 {
-		fmt.Fprintf(tw, "stop reasons\t%s\n", formatCounts(r.StopReasons))
+		fmt.Fprintf(tw, "stop reasons\t%s\n", FormatCounts(r.StopReasons))
 	}
 	fmt.Fprintf(tw, "tokens\t%d prompt, %d completion\n", r.PromptTokens, r.CompletionTokens)
 	if r.RewardErrors > 0 {
@@ -72,8 +72,10 @@ func plural(n int, word string) string {
 // percent formats a fraction as a percentage.
 func percent(f float64) string { return fmt.Sprintf("%.1f%%", 100*f) }
 
-// formatCounts lists counts, largest first, then by name.
-func formatCounts[K ~string](m map[K]int) string {
+// FormatCounts lists counts as "name n", largest first, then by name,
+// comma-separated: "terminated 7, max_turns 2". An empty name is written
+// "(none)".
+func FormatCounts[K ~string](m map[K]int) string {
 	keys := make([]K, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)

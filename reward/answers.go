@@ -155,11 +155,7 @@ type mathEqualParams struct {
 	Strict bool `json:"strict"`
 }
 
-func newMathEqual(params map[string]any) (Func, error) {
-	p := mathEqualParams{Tolerance: DefaultTolerance}
-	if err := DecodeParams(params, &p); err != nil {
-		return nil, err
-	}
+func newMathEqual(p mathEqualParams) (Func, error) {
 	if p.Tolerance < 0 || p.Tolerance >= 1 {
 		return nil, fmt.Errorf("%w: tolerance must be in [0, 1), got %g", ErrBadParams, p.Tolerance)
 	}
@@ -207,11 +203,7 @@ type exactMatchParams struct {
 	Strict bool `json:"strict"`
 }
 
-func newExactMatch(params map[string]any) (Func, error) {
-	var p exactMatchParams
-	if err := DecodeParams(params, &p); err != nil {
-		return nil, err
-	}
+func newExactMatch(p exactMatchParams) (Func, error) {
 	return ScoreFunc(func(ctx context.Context, s Sample) (Score, error) {
 		pred, method := s.Completion, MethodWhole
 		if p.Extract == nil || *p.Extract {
@@ -301,11 +293,7 @@ type numericParams struct {
 	RelTol float64 `json:"rel_tol"`
 }
 
-func newNumeric(params map[string]any) (Func, error) {
-	p := numericParams{RelTol: DefaultTolerance}
-	if err := DecodeParams(params, &p); err != nil {
-		return nil, err
-	}
+func newNumeric(p numericParams) (Func, error) {
 	if p.AbsTol < 0 || p.RelTol < 0 {
 		return nil, fmt.Errorf("%w: abs_tol and rel_tol must not be negative", ErrBadParams)
 	}

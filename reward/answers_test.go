@@ -499,18 +499,25 @@ func TestExactMatch(t *testing.T) {
 	}
 	reg := NewRegistry()
 	for _, tt := range tests {
-		f, err := reg.New("exact_match", tt.params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := f.Score(context.Background(), Sample{Task: retrain.Task{Answer: tt.gold}, Completion: tt.pred, Step: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Value != tt.want {
+		if s := scoreGold(t, reg, "exact_match", tt.params, tt.gold, tt.pred); s.Value != tt.want {
 			t.Errorf("exact_match %v gold %q pred %q = %v, want %v (extracted %q)", tt.params, tt.gold, tt.pred, s.Value, tt.want, s.Extracted)
 		}
 	}
+}
+
+// scoreGold scores pred against the answer gold, rollout-level, with the
+// reward name of reg built with params.
+func scoreGold(t *testing.T, reg *Registry, name string, params map[string]any, gold, pred string) Score {
+	t.Helper()
+	f, err := reg.New(name, params)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := f.Score(context.Background(), Sample{Task: retrain.Task{Answer: gold}, Completion: pred, Step: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }
 
 func TestNumeric(t *testing.T) {
@@ -539,15 +546,7 @@ func TestNumeric(t *testing.T) {
 	}
 	reg := NewRegistry()
 	for _, tt := range tests {
-		f, err := reg.New("numeric", tt.params)
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := f.Score(context.Background(), Sample{Task: retrain.Task{Answer: tt.gold}, Completion: tt.pred, Step: -1})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if s.Value != tt.want {
+		if s := scoreGold(t, reg, "numeric", tt.params, tt.gold, tt.pred); s.Value != tt.want {
 			t.Errorf("numeric %v gold %q pred %q = %v, want %v", tt.params, tt.gold, tt.pred, s.Value, tt.want)
 		}
 	}

@@ -29,11 +29,7 @@ type weighted struct {
 // compositeBuilder returns composite's builder, which builds its parts from
 // reg.
 func compositeBuilder(reg *Registry) Builder {
-	return func(params map[string]any) (Func, error) {
-		var p compositeParams
-		if err := DecodeParams(params, &p); err != nil {
-			return nil, err
-		}
+	return WithParams(nil, func(p compositeParams) (Func, error) {
 		if len(p.Components) == 0 {
 			return nil, fmt.Errorf("%w: composite needs components: [{name, weight, params}]", ErrBadParams)
 		}
@@ -68,5 +64,5 @@ func compositeBuilder(reg *Registry) Builder {
 			out.Detail = strings.Join(details, ", ")
 			return out, nil
 		}), nil
-	}
+	})
 }

@@ -1,6 +1,7 @@
 package reward
 
 import (
+	"iter"
 	"regexp"
 	"strings"
 )
@@ -470,21 +471,32 @@ func refine(a string, first bool) string {
 // commands.
 func wordCount(s string) int {
 	n := 0
-	for i := 0; i < len(s); {
-		if !isLetter(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isLetter(s[j]) {
-			j++
-		}
+	for i, j := range letterRuns(s) {
 		if j-i >= 2 && (i == 0 || s[i-1] != '\\') {
 			n++
 		}
-		i = j
 	}
 	return n
+}
+
+// letterRuns yields where each run of ASCII letters in s starts and ends.
+func letterRuns(s string) iter.Seq2[int, int] {
+	return func(yield func(int, int) bool) {
+		for i := 0; i < len(s); {
+			if !isLetter(s[i]) {
+				i++
+				continue
+			}
+			j := i
+			for j < len(s) && isLetter(s[j]) {
+				j++
+			}
+			if !yield(i, j) {
+				return
+			}
+			i = j
+		}
+	}
 }
 
 // mathSpanRE finds inline math: $…$, $$…$$, \(…\), \[…\].
@@ -536,20 +548,11 @@ var shortWords = map[string]bool{
 // letters, or a two-letter English word, that is not a LaTeX command or a
 // known mathematical name.
 func hasWord(s string) bool {
-	for i := 0; i < len(s); {
-		if !isLetter(s[i]) {
-			i++
-			continue
-		}
-		j := i
-		for j < len(s) && isLetter(s[j]) {
-			j++
-		}
+	for i, j := range letterRuns(s) {
 		cmd := i > 0 && s[i-1] == '\\' || strings.HasSuffix(s[:i], `\begin{`) || strings.HasSuffix(s[:i], `\end{`)
 		if w := s[i:j]; !cmd && (len(w) >= 3 || shortWords[strings.ToLower(w)]) && !mathNames[w] {
 			return true
 		}
-		i = j
 	}
 	return false
 }

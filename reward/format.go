@@ -24,11 +24,7 @@ type formatParams struct {
 // they are balanced (<a>…</a> nested properly), else 0. A rollout-level
 // sample with a trajectory scores the mean over its turns. A trajectory of
 // an environment without a dialect (plain text) scores 1.
-func newFormat(params map[string]any) (Func, error) {
-	var p formatParams
-	if err := DecodeParams(params, &p); err != nil {
-		return nil, err
-	}
+func newFormat(p formatParams) (Func, error) {
 	partial := 0.5
 	if p.Partial != nil {
 		partial = *p.Partial

@@ -160,13 +160,8 @@ func parseInequality(s string, depth int) (a *answer, ok bool, err error) {
 	var ops []op
 	level, start := 0, 0
 	for i := 0; i < len(s); i++ {
-		if b, opens, isB := bracket(s, i); isB {
-			if opens {
-				level++
-			} else if level > 0 {
-				level--
-			}
-			i += len(b) - 1
+		if n := nest(s, i, &level); n > 0 {
+			i += n - 1
 			continue
 		}
 		if level > 0 {
@@ -299,13 +294,8 @@ func splitTop(s, sep string) []string {
 	var parts []string
 	depth, start := 0, 0
 	for i := 0; i < len(s); i++ {
-		if b, opens, ok := bracket(s, i); ok {
-			if opens {
-				depth++
-			} else if depth > 0 {
-				depth--
-			}
-			i += len(b) - 1
+		if n := nest(s, i, &depth); n > 0 {
+			i += n - 1
 			continue
 		}
 		if s[i] == '\\' && strings.HasPrefix(s[i:], `\\`) {
@@ -322,6 +312,22 @@ func splitTop(s, sep string) []string {
 		}
 	}
 	return append(parts, s[start:])
+}
+
+// nest counts the bracket that starts s[i:], if any, in *depth (one more
+// for an opener, one less for a closer, never below zero) and returns its
+// length, for the scan to skip it; 0 when no bracket starts there.
+func nest(s string, i int, depth *int) int {
+	b, opens, ok := bracket(s, i)
+	switch {
+	case !ok:
+		return 0
+	case opens:
+		*depth++
+	case *depth > 0:
+		*depth--
+	}
+	return len(b)
 }
 
 // enclosed reports whether s is one bracketed group, returning its

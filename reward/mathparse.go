@@ -397,14 +397,7 @@ func (p *parser) primary() (*node, error) {
 		if t.text == "[" || t.text == `\{` {
 			return nil, fmt.Errorf("%w: unexpected %q", errSyntax, t.text)
 		}
-		x, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.close(t.text); err != nil {
-			return nil, err
-		}
-		return x, nil
+		return p.group(t.text)
 	case tOp:
 		if t.text == "|" {
 			x, err := p.expr()
@@ -427,13 +420,18 @@ func (p *parser) primary() (*node, error) {
 	return nil, fmt.Errorf("%w: unexpected %q", errSyntax, t.text)
 }
 
-func (p *parser) close(open string) error {
-	want := map[string]string{"(": ")", "{": "}", "[": "]", `\{`: `\}`}[open]
-	t := p.next()
-	if t.kind != tClose || t.text != want {
-		return fmt.Errorf("%w: %q not closed by %q", errSyntax, open, want)
+// group reads the expression after the bracket open and the bracket that
+// closes it.
+func (p *parser) group(open string) (*node, error) {
+	x, err := p.expr()
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	want := map[string]string{"(": ")", "{": "}", "[": "]", `\{`: `\}`}[open]
+	if t := p.next(); t.kind != tClose || t.text != want {
+		return nil, fmt.Errorf("%w: %q not closed by %q", errSyntax, open, want)
+	}
+	return x, nil
 }
 
 // numberNode reads a numeric literal exactly.
@@ -529,14 +527,7 @@ func (p *parser) latexArg() (*node, error) {
 			break
 		}
 		p.next()
-		x, err := p.expr()
-		if err != nil {
-			return nil, err
-		}
-		if err := p.close(t.text); err != nil {
-			return nil, err
-		}
-		return x, nil
+		return p.group(t.text)
 	case tNum:
 		if len(t.text) > 1 && isDigit(t.text[0]) && isDigit(t.text[1]) {
 			p.toks[p.pos].text = t.text[1:]
@@ -577,38 +568,33 @@ var greek = map[string]bool{
 	"Phi": true, "Psi": true, "Omega": true,
 }
 
+// latexArgs2 reads the two LaTeX arguments of a command like \frac{a}{b}
+// into a node of op.
+func (p *parser) latexArgs2(op string) (*node, error) {
+	a, err := p.latexArg()
+	if err != nil {
+		return nil, err
+	}
+	b, err := p.latexArg()
+	if err != nil {
+		return nil, err
+	}
+	return &node{op: op, args: []*node{a, b}}, nil
+}
+
 func (p *parser) command(cmd string) (*node, error) {
 	name := cmd[1:]
 	switch {
 	case name == "frac" || name == "over":
-		a, err := p.latexArg()
-		if err != nil {
-			return nil, err
-		}
-		b, err := p.latexArg()
-		if err != nil {
-			return nil, err
-		}
-		return &node{op: opDiv, args: []*node{a, b}}, nil
+		return p.latexArgs2(opDiv)
 	case name == "binom" || name == "dbinom" || name == "tbinom":
-		a, err := p.latexArg()
-		if err != nil {
-			return nil, err
-		}
-		b, err := p.latexArg()
-		if err != nil {
-			return nil, err
-		}
-		return &node{op: opBinom, args: []*node{a, b}}, nil
+		return p.latexArgs2(opBinom)
 	case name == "sqrt":
 		var index *node
 		if t := p.peek(); t.kind == tOpen && t.text == "[" {
 			p.next()
-			x, err := p.expr()
+			x, err := p.group("[")
 			if err != nil {
-				return nil, err
-			}
-			if err := p.close("["); err != nil {
 				return nil, err
 			}
 			index = x

@@ -8,10 +8,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
-	"sync"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/config"
+	"github.com/retrain-rl/retrain/internal/registry"
 )
 
 // Sample is what a reward function scores.
@@ -76,6 +76,30 @@ func Static(f Func) Builder {
 	}
 }
 
+// WithParams returns a Builder for a reward configured by a struct of type
+// P, whose json tags name the parameters: it decodes the params onto
+// defaults() (nil means P's zero value) with [DecodeParams] and passes the
+// result to build.
+//
+//	type lengthParams struct {
+//		Max int `json:"max"`
+//	}
+//	err := reward.Register("short", reward.WithParams(
+//		func() lengthParams { return lengthParams{Max: 100} },
+//		func(p lengthParams) (reward.Func, error) { ... }))
+func WithParams[P any](defaults func() P, build func(P) (Func, error)) Builder {
+	return func(params map[string]any) (Func, error) {
+		var p P
+		if defaults != nil {
+			p = defaults()
+		}
+		if err := DecodeParams(params, &p); err != nil {
+			return nil, err
+		}
+		return build(p)
+	}
+}
+
 // Errors returned (wrapped) by registries and builders.
 var (
 	// ErrUnknownReward means no reward function is registered under a name.
@@ -89,20 +113,19 @@ var (
 // Registry maps names to reward function builders and verifier builders. It
 // is safe for concurrent use.
 type Registry struct {
-	mu        sync.RWMutex
-	rewards   map[string]Builder
-	verifiers map[string]VerifierBuilder
+	rewards   *registry.Registry[Builder]
+	verifiers *registry.Registry[VerifierBuilder]
 }
 
 // NewRegistry returns a registry holding the built-in reward functions and
 // verifiers, independent of [Default]: use it for tests and private sets.
 func NewRegistry() *Registry {
-	r := &Registry{rewards: map[string]Builder{}, verifiers: map[string]VerifierBuilder{}}
+	r := &Registry{rewards: registry.New[Builder](), verifiers: registry.New[VerifierBuilder]()}
 	for name, b := range builtinRewards(r) {
-		r.rewards[name] = b
+		r.rewards.Add(name, b)
 	}
 	for name, b := range builtinVerifiers() {
-		r.verifiers[name] = b
+		r.verifiers.Add(name, b)
 	}
 	return r
 }
@@ -119,53 +142,56 @@ func New(name string, params map[string]any) (Func, error) { return Default.New(
 
 // Register adds a reward function builder under name. A name already taken
 // is an error.
-func (r *Registry) Register(name string, b Builder) error {
+func (r *Registry) Register(name string, b Builder) error { return add(r.rewards, "", name, b) }
+
+// add registers the builder b under name in to; what is "" for a reward
+// and "verifier " for a verifier, for the errors.
+func add[A, V any, B ~func(A) (V, error)](to *registry.Registry[B], what, name string, b B) error {
 	if err := checkName(name); err != nil {
-		return fmt.Errorf("reward: register %q: %w", name, err)
+		return fmt.Errorf("reward: register %s%q: %w", what, name, err)
 	}
 	if b == nil {
-		return fmt.Errorf("reward: register %q: nil builder", name)
+		return fmt.Errorf("reward: register %s%q: nil builder", what, name)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.rewards[name]; dup {
-		return fmt.Errorf("reward: register %q: name already registered; pick another name", name)
+	if !to.Add(name, b) {
+		return fmt.Errorf("reward: register %s%q: name already registered; pick another name", what, name)
 	}
-	r.rewards[name] = b
 	return nil
 }
 
 // New builds the reward function registered under name with params. An
 // unknown name yields an error wrapping [ErrUnknownReward] listing the
 // known names; a builder that panics yields an error.
-func (r *Registry) New(name string, params map[string]any) (f Func, err error) {
-	r.mu.RLock()
-	b, ok := r.rewards[name]
-	r.mu.RUnlock()
+func (r *Registry) New(name string, params map[string]any) (Func, error) {
+	b, ok := r.rewards.Get(name)
 	if !ok {
-		return nil, fmt.Errorf("%w %q; known rewards: %s", ErrUnknownReward, name, strings.Join(r.Names(), ", "))
+		return nil, fmt.Errorf("%w %q; known rewards: %s", ErrUnknownReward, name, r.rewards.Known())
 	}
+	return build("reward", name, "function", b, params)
+}
+
+// build calls the builder b with arg for what (a "reward" or "verifier")
+// named name. An error, a panic and a nil result (no noun) become errors
+// that name it.
+func build[A, V any](what, name, noun string, b func(A) (V, error), arg A) (v V, err error) {
+	var none V
 	defer func() {
 		if p := recover(); p != nil {
-			f, err = nil, fmt.Errorf("reward %q: builder panicked: %v\n%s", name, p, debug.Stack())
+			v, err = none, fmt.Errorf("%s %q: builder panicked: %v\n%s", what, name, p, debug.Stack())
 		}
 	}()
-	f, err = b(params)
+	v, err = b(arg)
 	if err != nil {
-		return nil, fmt.Errorf("reward %q: %w", name, err)
+		return none, fmt.Errorf("%s %q: %w", what, name, err)
 	}
-	if f == nil {
-		return nil, fmt.Errorf("reward %q: builder returned no function", name)
+	if any(v) == nil {
+		return none, fmt.Errorf("%s %q: builder returned no %s", what, name, noun)
 	}
-	return f, nil
+	return v, nil
 }
 
 // Names returns the registered reward names, sorted.
-func (r *Registry) Names() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return sortedKeys(r.rewards)
-}
+func (r *Registry) Names() []string { return r.rewards.Names() }
 
 func checkName(name string) error {
 	if name == "" || strings.TrimSpace(name) != name || strings.ContainsAny(name, ":, \t\n") {

@@ -3,6 +3,7 @@ package reward
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -116,5 +117,104 @@ func TestRegistryConcurrentUse(t *testing.T) {
 	wg.Wait()
 	if n := len(reg.Names()); n != 18 {
 		t.Errorf("%d names after 8 registrations, want 18", n)
+	}
+}
+
+// TestBuilderFailures checks what New and NewVerifier make of a builder that
+// fails, panics or returns nothing.
+func TestBuilderFailures(t *testing.T) {
+	reg := NewRegistry()
+	failing := errors.New("no can do")
+	must := func(err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	must(reg.Register("fails", func(map[string]any) (Func, error) { return nil, failing }))
+	must(reg.Register("panics", func(map[string]any) (Func, error) { panic("kaboom") }))
+	must(reg.Register("empty", func(map[string]any) (Func, error) { return nil, nil }))
+	must(reg.RegisterVerifier("fails", func(string) (Verifier, error) { return nil, failing }))
+	must(reg.RegisterVerifier("panics", func(string) (Verifier, error) { panic("kaboom") }))
+	must(reg.RegisterVerifier("empty", func(string) (Verifier, error) { return nil, nil }))
+	for _, tt := range []struct {
+		name, prefix string
+		build        func(string) (any, error)
+	}{
+		{"reward", `reward "`, func(n string) (any, error) { return reg.New(n, nil) }},
+		{"verifier", `verifier "`, func(n string) (any, error) { return reg.NewVerifier(n + ":arg") }},
+	} {
+		suffix := map[string]string{"reward": "", "verifier": ":arg"}[tt.name]
+		for _, c := range []struct{ name, want string }{
+			{"fails", `fails` + suffix + `": no can do`},
+			{"panics", `panics` + suffix + `": builder panicked: kaboom`},
+			{"empty", `empty` + suffix + `": builder returned no ` + map[string]string{"reward": "function", "verifier": "verifier"}[tt.name]},
+		} {
+			v, err := tt.build(c.name)
+			if err == nil || !strings.HasPrefix(err.Error(), tt.prefix+c.want) {
+				t.Errorf("%s %s: err = %v, want it to start %q", tt.name, c.name, err, tt.prefix+c.want)
+			}
+			if c.name == "fails" && !errors.Is(err, failing) {
+				t.Errorf("%s fails: err = %v does not wrap the builder's error", tt.name, err)
+			}
+			if v != nil {
+				t.Errorf("%s %s: got %v with the error, want nothing", tt.name, c.name, v)
+			}
+		}
+	}
+}
+
+// TestRegisterErrors pins the messages of Register and RegisterVerifier.
+func TestRegisterErrors(t *testing.T) {
+	reg := NewRegistry()
+	reward := Static(ScoreFunc(func(context.Context, Sample) (Score, error) { return Score{}, nil }))
+	verifier := noArg(func(context.Context, Sample) (bool, error) { return true, nil })
+	for _, tt := range []struct {
+		err  error
+		want string
+	}{
+		{reg.Register("", reward), `reward: register "": a name must be non-empty, without spaces, commas or colons`},
+		{reg.Register("r", nil), `reward: register "r": nil builder`},
+		{reg.Register("exact_match", reward), `reward: register "exact_match": name already registered; pick another name`},
+		{reg.RegisterVerifier("a:b", verifier), `reward: register verifier "a:b": a name must be non-empty, without spaces, commas or colons`},
+		{reg.RegisterVerifier("v", nil), `reward: register verifier "v": nil builder`},
+		{reg.RegisterVerifier("parses", verifier), `reward: register verifier "parses": name already registered; pick another name`},
+	} {
+		if tt.err == nil || tt.err.Error() != tt.want {
+			t.Errorf("err = %v, want %q", tt.err, tt.want)
+		}
+	}
+}
+
+func TestWithParams(t *testing.T) {
+	type params struct {
+		Max  int    `json:"max"`
+		Unit string `json:"unit"`
+	}
+	var got []params
+	b := WithParams(func() params { return params{Max: 100, Unit: "chars"} }, func(p params) (Func, error) {
+		got = append(got, p)
+		return ScoreFunc(func(context.Context, Sample) (Score, error) { return Score{}, nil }), nil
+	})
+	for _, ps := range []map[string]any{nil, {"max": 5}, {"unit": "tokens", "max": 7}} {
+		if _, err := b(ps); err != nil {
+			t.Fatalf("params %v: %v", ps, err)
+		}
+	}
+	want := []params{{100, "chars"}, {5, "chars"}, {7, "tokens"}}
+	if !slices.Equal(got, want) {
+		t.Errorf("build got %+v, want %+v (the defaults, then each params over fresh defaults)", got, want)
+	}
+	if _, err := b(map[string]any{"mx": 1}); !errors.Is(err, ErrBadParams) || !strings.Contains(err.Error(), `unknown param "mx"; known params: max, unit`) {
+		t.Errorf("unknown param: err = %v, want ErrBadParams listing the known ones", err)
+	}
+	zero := WithParams(nil, func(p params) (Func, error) {
+		if p != (params{}) {
+			t.Errorf("nil defaults gave %+v, want the zero value", p)
+		}
+		return nil, errors.New("built")
+	})
+	if _, err := zero(nil); err == nil || err.Error() != "built" {
+		t.Errorf("err = %v, want build's error as is", err)
 	}
 }

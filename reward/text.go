@@ -62,11 +62,7 @@ type lengthParams struct {
 	Inside float64 `json:"inside"`
 }
 
-func newLength(params map[string]any) (Func, error) {
-	p := lengthParams{Unit: "tokens"}
-	if err := DecodeParams(params, &p); err != nil {
-		return nil, err
-	}
+func newLength(p lengthParams) (Func, error) {
 	if p.Unit != "tokens" && p.Unit != "chars" {
 		return nil, fmt.Errorf("%w: unit must be \"tokens\" or \"chars\", got %q", ErrBadParams, p.Unit)
 	}
@@ -142,11 +138,7 @@ type regexParams struct {
 	Target string `json:"target"`
 }
 
-func newRegex(params map[string]any) (Func, error) {
-	p := regexParams{Target: TargetCompletion}
-	if err := DecodeParams(params, &p); err != nil {
-		return nil, err
-	}
+func newRegex(p regexParams) (Func, error) {
 	if err := checkTarget(p.Target); err != nil {
 		return nil, err
 	}
@@ -185,11 +177,7 @@ func (noRemoteLoader) Load(url string) (any, error) {
 	return nil, fmt.Errorf("json_schema: refusing to load %s: schemas must be self-contained", url)
 }
 
-func newJSONSchema(params map[string]any) (Func, error) {
-	p := jsonSchemaParams{Target: TargetAnswer}
-	if err := DecodeParams(params, &p); err != nil {
-		return nil, err
-	}
+func newJSONSchema(p jsonSchemaParams) (Func, error) {
 	if err := checkTarget(p.Target); err != nil {
 		return nil, err
 	}

@@ -45,11 +45,7 @@ type toolSuccessParams struct {
 }
 
 // newToolSuccess scores the share of tool calls that succeeded.
-func newToolSuccess(params map[string]any) (Func, error) {
-	var p toolSuccessParams
-	if err := DecodeParams(params, &p); err != nil {
-		return nil, err
-	}
+func newToolSuccess(p toolSuccessParams) (Func, error) {
 	ifNone := 1.0
 	if p.IfNone != nil {
 		ifNone = *p.IfNone
@@ -70,11 +66,7 @@ type toolUsedParams struct {
 }
 
 // newToolUsed scores 1 when a tool (or the named tool) was called.
-func newToolUsed(params map[string]any) (Func, error) {
-	var p toolUsedParams
-	if err := DecodeParams(params, &p); err != nil {
-		return nil, err
-	}
+func newToolUsed(p toolUsedParams) (Func, error) {
 	return ScoreFunc(func(ctx context.Context, s Sample) (Score, error) {
 		for _, t := range sampleTurns(s) {
 			for _, c := range t.Action.ToolCalls {

@@ -35,53 +35,23 @@ func RegisterVerifier(name string, b VerifierBuilder) error { return Default.Reg
 // RegisterVerifier adds a verifier builder under name. A name already taken
 // is an error.
 func (r *Registry) RegisterVerifier(name string, b VerifierBuilder) error {
-	if err := checkName(name); err != nil {
-		return fmt.Errorf("reward: register verifier %q: %w", name, err)
-	}
-	if b == nil {
-		return fmt.Errorf("reward: register verifier %q: nil builder", name)
-	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.verifiers[name]; dup {
-		return fmt.Errorf("reward: register verifier %q: name already registered; pick another name", name)
-	}
-	r.verifiers[name] = b
-	return nil
+	return add(r.verifiers, "verifier ", name, b)
 }
 
 // NewVerifier builds the verifier that spec ("NAME" or "NAME:ARG") refers
 // to. An unknown name yields an error wrapping [ErrUnknownVerifier] listing
 // the known names.
-func (r *Registry) NewVerifier(spec string) (v Verifier, err error) {
+func (r *Registry) NewVerifier(spec string) (Verifier, error) {
 	name, arg, _ := strings.Cut(strings.TrimSpace(spec), ":")
-	r.mu.RLock()
-	b, ok := r.verifiers[name]
-	r.mu.RUnlock()
+	b, ok := r.verifiers.Get(name)
 	if !ok {
-		return nil, fmt.Errorf("%w %q; known verifiers: %s", ErrUnknownVerifier, name, strings.Join(r.VerifierNames(), ", "))
+		return nil, fmt.Errorf("%w %q; known verifiers: %s", ErrUnknownVerifier, name, r.verifiers.Known())
 	}
-	defer func() {
-		if p := recover(); p != nil {
-			v, err = nil, fmt.Errorf("verifier %q: builder panicked: %v\n%s", spec, p, debug.Stack())
-		}
-	}()
-	v, err = b(arg)
-	if err != nil {
-		return nil, fmt.Errorf("verifier %q: %w", spec, err)
-	}
-	if v == nil {
-		return nil, fmt.Errorf("verifier %q: builder returned no verifier", spec)
-	}
-	return v, nil
+	return build("verifier", spec, "verifier", b, arg)
 }
 
 // VerifierNames returns the registered verifier names, sorted.
-func (r *Registry) VerifierNames() []string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	return sortedKeys(r.verifiers)
-}
+func (r *Registry) VerifierNames() []string { return r.verifiers.Names() }
 
 // safeVerify calls v.Verify, turning a panic into an error.
 func safeVerify(ctx context.Context, v Verifier, s Sample) (ok bool, err error) {
@@ -165,15 +135,15 @@ func builtinVerifiers() map[string]VerifierBuilder {
 // composite builds its parts from reg.
 func builtinRewards(reg *Registry) map[string]Builder {
 	return map[string]Builder{
-		"math_equal":   newMathEqual,
-		"exact_match":  newExactMatch,
-		"numeric":      newNumeric,
-		"format":       newFormat,
-		"tool_success": newToolSuccess,
-		"tool_used":    newToolUsed,
-		"length":       newLength,
-		"regex":        newRegex,
-		"json_schema":  newJSONSchema,
+		"math_equal":   WithParams(func() mathEqualParams { return mathEqualParams{Tolerance: DefaultTolerance} }, newMathEqual),
+		"exact_match":  WithParams(nil, newExactMatch),
+		"numeric":      WithParams(func() numericParams { return numericParams{RelTol: DefaultTolerance} }, newNumeric),
+		"format":       WithParams(nil, newFormat),
+		"tool_success": WithParams(nil, newToolSuccess),
+		"tool_used":    WithParams(nil, newToolUsed),
+		"length":       WithParams(func() lengthParams { return lengthParams{Unit: "tokens"} }, newLength),
+		"regex":        WithParams(func() regexParams { return regexParams{Target: TargetCompletion} }, newRegex),
+		"json_schema":  WithParams(func() jsonSchemaParams { return jsonSchemaParams{Target: TargetAnswer} }, newJSONSchema),
 		"composite":    compositeBuilder(reg),
 	}
 }

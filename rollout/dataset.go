@@ -3,6 +3,7 @@ package rollout
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -120,10 +121,7 @@ func parseTask(b []byte, line int, o *DatasetOptions) (retrain.Task, error) {
 	}
 	delete(row, promptKey)
 
-	answerKey := o.AnswerField
-	if answerKey == "" {
-		answerKey = "answer"
-	}
+	answerKey := cmp.Or(o.AnswerField, "answer")
 	if a, ok := row[answerKey]; ok {
 		s, err := scalarText(a)
 		if err != nil {
@@ -138,10 +136,7 @@ func parseTask(b []byte, line int, o *DatasetOptions) (retrain.Task, error) {
 		delete(row, answerKey)
 	}
 
-	idKey := o.IDField
-	if idKey == "" {
-		idKey = "id"
-	}
+	idKey := cmp.Or(o.IDField, "id")
 	if v, ok := row[idKey]; ok {
 		s, err := scalarText(v)
 		if err != nil || s == "" {

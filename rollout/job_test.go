@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -93,19 +92,6 @@ func answerFour(*openaitest.ChatRequest) openaitest.Reply {
 	return openaitest.Reply{Content: "answer 4"}
 }
 
-// collect is a Sink that keeps the trajectories.
-type collect struct {
-	mu sync.Mutex
-	ts []*retrain.Trajectory
-}
-
-func (c *collect) Write(t *retrain.Trajectory) error {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.ts = append(c.ts, t)
-	return nil
-}
-
 // A job decoded from its JSON encoding runs exactly like the original: the
 // description is complete, so a remote worker can run it the same way.
 func TestJobRoundTripRunsTheSame(t *testing.T) {
@@ -142,7 +128,7 @@ func TestJobRoundTripRunsTheSame(t *testing.T) {
 			t.Fatalf("Prepare: %v", err)
 		}
 		defer p.Close()
-		var c collect
+		var c memSink
 		sum, err := p.Run(t.Context(), &RunOptions{Sink: &c})
 		if err != nil || sum.Episodes != 6 || sum.Succeeded != 6 {
 			t.Fatalf("Run: %v, %+v", err, sum)

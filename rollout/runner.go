@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"runtime/debug"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -15,6 +14,7 @@ import (
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/report"
 )
 
 // Scorer scores a finished, successful trajectory in place (fills
@@ -169,10 +169,10 @@ func (s Summary) String() string {
 	}
 	fmt.Fprintf(&b, ") in %s, %.2f episodes/s\n", s.Wall.Round(time.Millisecond), s.EpisodesPerSecond)
 	if s.Failed > 0 {
-		fmt.Fprintf(&b, "failures: %s\n", formatCounts(s.Failures))
+		fmt.Fprintf(&b, "failures: %s\n", report.FormatCounts(s.Failures))
 	}
 	if len(s.StopReasons) > 0 {
-		fmt.Fprintf(&b, "stop reasons: %s\n", formatCounts(s.StopReasons))
+		fmt.Fprintf(&b, "stop reasons: %s\n", report.FormatCounts(s.StopReasons))
 	}
 	fmt.Fprintf(&b, "mean step reward: %.4g, mean turns: %.3g\n", s.MeanStepReward, s.MeanTurns)
 	fmt.Fprintf(&b, "tokens: %d prompt, %d completion", s.PromptTokens, s.CompletionTokens)
@@ -183,19 +183,6 @@ func (s Summary) String() string {
 		fmt.Fprintf(&b, "\ntemplate drift: %d episodes (prompt token ids did not extend the previous turn's; see template_drift)", s.TemplateDrift)
 	}
 	return b.String()
-}
-
-func formatCounts[K ~string](m map[K]int) string {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Slice(keys, func(i, j int) bool { return m[keys[i]] > m[keys[j]] || m[keys[i]] == m[keys[j]] && keys[i] < keys[j] })
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s %d", k, m[k])
-	}
-	return strings.Join(parts, ", ")
 }
 
 // Run plays every pending episode of tasks and returns the summary. It

@@ -54,9 +54,9 @@ func (p *registryProvider) Tools(ctx context.Context) ([]Tool, error) {
 		tools = append(tools, t)
 	}
 	if len(unknown) > 0 {
-		avail := p.r.names()
-		if avail == "" {
-			avail = "none"
+		avail := "none"
+		if names := p.r.tools.Names(); len(names) > 0 {
+			avail = strings.Join(names, ", ")
 		}
 		return nil, fmt.Errorf("tool: unknown tool %s; available tools: %s", strings.Join(unknown, ", "), avail)
 	}

@@ -2,22 +2,20 @@ package tool
 
 import (
 	"fmt"
-	"slices"
-	"strings"
-	"sync"
+
+	"github.com/retrain-rl/retrain/internal/registry"
 )
 
 // Registry is a set of named tools (the seed's tool registry). It is safe
 // for concurrent use. [Default] is the process-wide one that built-in tools
 // register with; make a private one with [NewRegistry] for tests.
 type Registry struct {
-	mu    sync.RWMutex
-	tools map[string]Tool
+	tools *registry.Registry[Tool]
 }
 
 // NewRegistry returns an empty registry.
 func NewRegistry() *Registry {
-	return &Registry{tools: map[string]Tool{}}
+	return &Registry{tools: registry.New[Tool]()}
 }
 
 // Register adds t. It fails when t is nil, its name is invalid (see
@@ -30,12 +28,9 @@ func (r *Registry) Register(t Tool) error {
 	if err := ValidName(name); err != nil {
 		return fmt.Errorf("tool: Register: %w", err)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if _, dup := r.tools[name]; dup {
+	if !r.tools.Add(name, t) {
 		return fmt.Errorf("tool: Register: a tool named %q is already registered; choose another name", name)
 	}
-	r.tools[name] = t
 	return nil
 }
 
@@ -48,39 +43,15 @@ func (r *Registry) MustRegister(t Tool) {
 }
 
 // Lookup returns the tool named name.
-func (r *Registry) Lookup(name string) (Tool, bool) {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	t, ok := r.tools[name]
-	return t, ok
-}
+func (r *Registry) Lookup(name string) (Tool, bool) { return r.tools.Get(name) }
 
 // List returns the registered tools sorted by name.
 func (r *Registry) List() []Tool {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	names := make([]string, 0, len(r.tools))
-	for n := range r.tools {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	out := make([]Tool, len(names))
-	for i, n := range names {
-		out[i] = r.tools[n]
+	out := []Tool{}
+	for _, t := range r.tools.All() {
+		out = append(out, t)
 	}
 	return out
-}
-
-// names returns the sorted names of the registered tools, comma-separated.
-func (r *Registry) names() string {
-	r.mu.RLock()
-	defer r.mu.RUnlock()
-	names := make([]string, 0, len(r.tools))
-	for n := range r.tools {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return strings.Join(names, ", ")
 }
 
 // Default is the process-wide registry (the seed's GLOBAL_TOOL_REGISTRY).

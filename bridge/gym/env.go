@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -273,17 +272,10 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 		info["render_error"] = ep.last.RenderError
 	}
 	e.ep = ep
-	e.messages = []retrain.Message{
-		{Role: retrain.RoleSystem, Content: e.system},
-		{Role: retrain.RoleUser, Content: content},
-	}
+	var obs retrain.Observation
+	e.messages, obs = env.Opening(e.system, content)
 	e.reset = true
-	return retrain.Observation{
-		Kind:           retrain.ObsInitial,
-		Content:        content,
-		Messages:       slices.Clone(e.messages),
-		RequiresAction: true,
-	}, info, nil
+	return obs, info, nil
 }
 
 // Step reads the action from the model's answer, checks it against the
@@ -385,13 +377,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 	}
 
 	e.ep = ep
-	e.messages = append(e.messages, e.dialect.AssistantMessage(action), e.dialect.Feedback(content))
-	step.Observation = retrain.Observation{
-		Kind:           retrain.ObsEnvironmentState,
-		Content:        content,
-		Messages:       slices.Clone(e.messages),
-		RequiresAction: !ep.done,
-	}
+	e.messages, step.Observation = env.Reply(e.messages, e.dialect, action, content, ep.done)
 	step.Info = info
 	return step, nil
 }

@@ -48,17 +48,6 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 		BadRequest:    func(err error) bool { return errors.Is(err, local.ErrContextLength) },
 	})
 	fmt.Fprintf(s.err, "serving %s (the built-in local model: %s parameters, trained on calculator tasks) at http://%s/v1 — Ctrl-C stops it\n",
-		m.Name(), humanCount(m.Params()), ln.Addr())
+		m.Name(), m.ParamsText(), ln.Addr())
 	return serve.Serve(ctx, ln, h, 5*time.Second)
-}
-
-// humanCount writes n like "190k" or "1.2M".
-func humanCount(n int) string {
-	switch {
-	case n >= 1_000_000:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 1000:
-		return fmt.Sprintf("%dk", (n+500)/1000)
-	}
-	return fmt.Sprint(n)
 }

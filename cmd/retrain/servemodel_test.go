@@ -23,12 +23,8 @@ import (
 // run than the built-in one.
 func writeRandomWeights(t *testing.T) string {
 	t.Helper()
-	w, err := localtest.RandomWeights(localtest.Tiny, 1)
+	path, err := localtest.WriteRandomWeights(t.TempDir(), localtest.Tiny, 1)
 	if err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join(t.TempDir(), "w.bin")
-	if err := os.WriteFile(path, w, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path

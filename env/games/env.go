@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strings"
 	"sync"
 
@@ -246,18 +245,11 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 	}
 	content := turnPrompt(g, player, lead...)
 	e.game, e.match = g, m
-	e.messages = []retrain.Message{
-		{Role: retrain.RoleSystem, Content: e.system},
-		{Role: retrain.RoleUser, Content: content},
-	}
+	var obs retrain.Observation
+	e.messages, obs = env.Opening(e.system, content)
 	e.steps, e.illegal = 0, 0
 	e.reset, e.done = true, false
-	return retrain.Observation{
-		Kind:           retrain.ObsInitial,
-		Content:        content,
-		Messages:       slices.Clone(e.messages),
-		RequiresAction: true,
-	}, info, nil
+	return obs, info, nil
 }
 
 // Step plays the model's move, then the opponent's reply. A legal move that
@@ -344,13 +336,7 @@ func (e *Env) Step(ctx context.Context, action retrain.Action) (retrain.Step, er
 	// Commit: nothing above changed the episode.
 	e.game, e.steps, e.illegal = g, steps, illegal
 	e.done = step.Done()
-	e.messages = append(e.messages, e.dialect.AssistantMessage(action), e.dialect.Feedback(content))
-	step.Observation = retrain.Observation{
-		Kind:           retrain.ObsEnvironmentState,
-		Content:        content,
-		Messages:       slices.Clone(e.messages),
-		RequiresAction: !e.done,
-	}
+	e.messages, step.Observation = env.Reply(e.messages, e.dialect, action, content, e.done)
 	step.Info = info
 	return step, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"sync"
 	"testing"
 
@@ -30,10 +31,10 @@ func TestRandomOpponentSeeded(t *testing.T) {
 		return out
 	}
 	a, b, c := moves(1), moves(1), moves(2)
-	if !equal(a, b) {
+	if !slices.Equal(a, b) {
 		t.Errorf("same seed, different moves: %v vs %v", a, b)
 	}
-	if equal(a, c) {
+	if slices.Equal(a, c) {
 		t.Errorf("seeds 1 and 2 gave the same 20 moves %v", a)
 	}
 	seen := map[string]bool{}
@@ -43,18 +44,6 @@ func TestRandomOpponentSeeded(t *testing.T) {
 	if len(seen) < 5 {
 		t.Errorf("40 random moves used only columns %v", seen)
 	}
-}
-
-func equal(a, b []string) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 func TestMinimaxTicTacToe(t *testing.T) {
@@ -170,7 +159,7 @@ func TestChooseEpsilon(t *testing.T) {
 	if n < 60 || n > 140 {
 		t.Errorf("epsilon 0.25: %d random moves of 400, want about 100", n)
 	}
-	if m, b := count(0.25, 7); m != n || !equal(a, b) {
+	if m, b := count(0.25, 7); m != n || !slices.Equal(a, b) {
 		t.Error("epsilon draws differ under the same seed")
 	}
 }

@@ -93,18 +93,10 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 		return retrain.Observation{}, nil, fmt.Errorf("single: Reset: %w", err)
 	}
 	e.task = opts.Task
-	e.messages = e.messages[:0:0]
-	if e.opts.SystemPrompt != "" {
-		e.messages = append(e.messages, retrain.Message{Role: retrain.RoleSystem, Content: e.opts.SystemPrompt})
-	}
-	e.messages = append(e.messages, retrain.Message{Role: retrain.RoleUser, Content: opts.Task.Prompt})
+	var obs retrain.Observation
+	e.messages, obs = env.Opening(e.opts.SystemPrompt, opts.Task.Prompt)
 	e.reset, e.done = true, false
-	return retrain.Observation{
-		Kind:           retrain.ObsInitial,
-		Content:        opts.Task.Prompt,
-		Messages:       slices.Clone(e.messages),
-		RequiresAction: true,
-	}, retrain.Info{}, nil
+	return obs, retrain.Info{}, nil
 }
 
 // Step takes the model's answer and ends the episode, with the reward of

@@ -199,25 +199,17 @@ func (e *Env) Reset(ctx context.Context, opts retrain.ResetOptions) (retrain.Obs
 		system = append(system, p)
 	}
 	e.task = opts.Task
-	e.messages = nil
-	if len(system) > 0 {
-		e.messages = append(e.messages, retrain.Message{Role: retrain.RoleSystem, Content: strings.Join(system, "\n\n")})
-	}
-	e.messages = append(e.messages, retrain.Message{Role: retrain.RoleUser, Content: opts.Task.Prompt})
+	var obs retrain.Observation
+	e.messages, obs = env.Opening(strings.Join(system, "\n\n"), opts.Task.Prompt)
+	obs.Tools = slices.Clone(e.tools.specs)
 	e.steps = 0
 	e.callIDs = map[string]bool{}
 	e.reset, e.done = true, false
-	return retrain.Observation{
-			Kind:           retrain.ObsInitial,
-			Content:        opts.Task.Prompt,
-			Messages:       slices.Clone(e.messages),
-			Tools:          slices.Clone(e.tools.specs),
-			RequiresAction: true,
-		}, retrain.Info{
-			"tools":     e.tools.names,
-			"dialect":   e.dialect.Name(),
-			"max_steps": e.opts.MaxSteps,
-		}, nil
+	return obs, retrain.Info{
+		"tools":     e.tools.names,
+		"dialect":   e.dialect.Name(),
+		"max_steps": e.opts.MaxSteps,
+	}, nil
 }
 
 // Step applies one action; see the package documentation for what each kind

@@ -152,9 +152,9 @@ func openLocal(ep model.Endpoint, o *Options) (*Opened, error) {
 	}
 	if o.Notice != nil {
 		if ep.Weights == "" {
-			fmt.Fprintf(o.Notice, "using the built-in local model (a %s-parameter toy trained on calculator tasks; point --model at an OpenAI-compatible server for real work)\n", humanCount(lm.Params()))
+			fmt.Fprintf(o.Notice, "using the built-in local model (a %s-parameter toy trained on calculator tasks; point --model at an OpenAI-compatible server for real work)\n", lm.ParamsText())
 		} else {
-			fmt.Fprintf(o.Notice, "using the local model with weights from %s (%s parameters)\n", ep.Weights, humanCount(lm.Params()))
+			fmt.Fprintf(o.Notice, "using the local model with weights from %s (%s parameters)\n", ep.Weights, lm.ParamsText())
 		}
 	}
 	return &Opened{Model: lm, Name: name, Kind: model.EndpointLocal}, nil
@@ -241,15 +241,4 @@ func openOpenAI(ctx context.Context, baseURL string, ep model.Endpoint, o *Optio
 		return nil, err
 	}
 	return &Opened{Model: client, Name: name, Kind: "openai", close: client.CloseIdleConnections}, nil
-}
-
-// humanCount writes n like "190k" or "1.2M".
-func humanCount(n int) string {
-	switch {
-	case n >= 1_000_000:
-		return fmt.Sprintf("%.1fM", float64(n)/1e6)
-	case n >= 1000:
-		return fmt.Sprintf("%dk", (n+500)/1000)
-	}
-	return fmt.Sprint(n)
 }

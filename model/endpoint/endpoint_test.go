@@ -49,12 +49,12 @@ func TestOpenLocalBuiltIn(t *testing.T) {
 }
 
 func TestOpenLocalWeightsFile(t *testing.T) {
-	w, err := localtest.RandomWeights(localtest.Tiny, 1)
+	path, err := localtest.WriteRandomWeights(t.TempDir(), localtest.Tiny, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(t.TempDir(), "w.bin")
-	if err := os.WriteFile(path, w, 0o644); err != nil {
+	w, err := os.ReadFile(path)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var notice bytes.Buffer

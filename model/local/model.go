@@ -102,6 +102,21 @@ func (m *Model) Config() Config { return m.net.c }
 // Params returns the number of parameters.
 func (m *Model) Params() int { return m.params }
 
+// ParamsText returns the number of parameters the way people write it:
+// "190k", "1.2M".
+func (m *Model) ParamsText() string { return humanCount(m.params) }
+
+// humanCount writes n like "190k" or "1.2M".
+func humanCount(n int) string {
+	switch {
+	case n >= 1_000_000:
+		return fmt.Sprintf("%.1fM", float64(n)/1e6)
+	case n >= 1000:
+		return fmt.Sprintf("%dk", (n+500)/1000)
+	}
+	return fmt.Sprint(n)
+}
+
 // Notes returns the free-form notes stored with the weights (how they were
 // trained), or nil.
 func (m *Model) Notes() json.RawMessage { return m.notes }

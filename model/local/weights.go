@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 )
 
 // Config is the shape of the transformer.
@@ -256,7 +257,7 @@ func DecodeWeights(b []byte) (*Weights, json.RawMessage, error) {
 	}
 	for i, t := range ts {
 		th := h.Tensors[i]
-		if th.Name != t.Name || !equalInts(th.Shape, t.Shape) {
+		if th.Name != t.Name || !slices.Equal(th.Shape, t.Shape) {
 			return nil, nil, fmt.Errorf("%w: tensor %d is %s%v, want %s%v", ErrBadWeights, i, th.Name, th.Shape, t.Name, t.Shape)
 		}
 		if len(rest) < 2*len(t.Data) {
@@ -271,18 +272,6 @@ func DecodeWeights(b []byte) (*Weights, json.RawMessage, error) {
 		return nil, nil, fmt.Errorf("%w: %d bytes after the last tensor", ErrBadWeights, len(rest))
 	}
 	return w, h.Notes, nil
-}
-
-func equalInts(a, b []int) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // float32ToHalf rounds f to the nearest IEEE 754 half-precision value (ties

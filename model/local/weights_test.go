@@ -156,3 +156,11 @@ func TestConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+func TestHumanCount(t *testing.T) {
+	for n, want := range map[int]string{0: "0", 999: "999", 1000: "1k", 1499: "1k", 1500: "2k", 190_123: "190k", 999_999: "1000k", 1_000_000: "1.0M", 1_234_567: "1.2M"} {
+		if got := humanCount(n); got != want {
+			t.Errorf("humanCount(%d) = %q, want %q", n, got, want)
+		}
+	}
+}

@@ -271,30 +271,20 @@ func (p *parser) enter(col int) error {
 	return nil
 }
 
-func (p *parser) expr() (node, error) {
-	x, err := p.term()
-	if err != nil {
-		return nil, err
-	}
-	for p.isOp("+", "-") {
-		op := p.next()
-		y, err := p.term()
-		if err != nil {
-			return nil, err
-		}
-		x = &binaryNode{op.col, op.text, x, y}
-	}
-	return x, nil
-}
+func (p *parser) expr() (node, error) { return p.leftAssoc(p.term, "+", "-") }
 
-func (p *parser) term() (node, error) {
-	x, err := p.unary()
+func (p *parser) term() (node, error) { return p.leftAssoc(p.unary, "*", "/", "%") }
+
+// leftAssoc reads operands with operand, joined left to right by the
+// operators ops.
+func (p *parser) leftAssoc(operand func() (node, error), ops ...string) (node, error) {
+	x, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.isOp("*", "/", "%") {
+	for p.isOp(ops...) {
 		op := p.next()
-		y, err := p.unary()
+		y, err := operand()
 		if err != nil {
 			return nil, err
 		}

@@ -12,6 +12,8 @@ import (
 	"bytes"
 	"fmt"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 
 	"github.com/retrain-rl/retrain/model/local"
 )
@@ -47,4 +49,19 @@ func RandomWeights(c local.Config, seed uint64) ([]byte, error) {
 		return nil, fmt.Errorf("localtest: encoding random weights: %w", err)
 	}
 	return buf.Bytes(), nil
+}
+
+// WriteRandomWeights writes [RandomWeights](c, seed) to a file in dir (a
+// test's t.TempDir()) and returns its path, for code that takes a weights
+// file (--weights, model.Endpoint.Weights).
+func WriteRandomWeights(dir string, c local.Config, seed uint64) (string, error) {
+	w, err := RandomWeights(c, seed)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, fmt.Sprintf("random-%d.bin", seed))
+	if err := os.WriteFile(path, w, 0o644); err != nil {
+		return "", fmt.Errorf("localtest: %w", err)
+	}
+	return path, nil
 }

@@ -3,6 +3,8 @@ package localtest
 import (
 	"bytes"
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -64,5 +66,22 @@ func TestRandomWeightsBadConfig(t *testing.T) {
 	c.Heads = 3
 	if _, err := RandomWeights(c, 1); err == nil || !strings.Contains(err.Error(), "Heads") {
 		t.Errorf("err = %v, want one naming Heads", err)
+	}
+}
+
+func TestWriteRandomWeights(t *testing.T) {
+	path, err := WriteRandomWeights(t.TempDir(), Tiny, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want, _ := RandomWeights(Tiny, 3); !bytes.Equal(got, want) {
+		t.Error("the file does not hold RandomWeights(Tiny, 3)")
+	}
+	if _, err := WriteRandomWeights(filepath.Join(t.TempDir(), "missing"), Tiny, 3); err == nil {
+		t.Error("writing into a missing folder did not fail")
 	}
 }
