@@ -12,8 +12,14 @@ import (
 // 127.0.0.0/8, or [::1].
 func IsLoopbackHost(hostport string) bool {
 	host, _, err := net.SplitHostPort(hostport)
-	if err != nil {
-		host = strings.TrimSuffix(strings.TrimPrefix(hostport, "["), "]")
+	if err != nil { // no port
+		host = hostport
+		if strings.HasPrefix(host, "[") || strings.HasSuffix(host, "]") {
+			if len(host) < 2 || host[0] != '[' || host[len(host)-1] != ']' {
+				return false
+			}
+			host = host[1 : len(host)-1]
+		}
 	}
 	if strings.EqualFold(host, "localhost") {
 		return true
