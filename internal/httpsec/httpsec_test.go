@@ -346,7 +346,7 @@ func TestIsLoopbackHost(t *testing.T) {
 	for host, want := range map[string]bool{
 		"localhost": true, "LocalHost:8080": true, "127.0.0.1": true, "127.1.2.3:9": true, "[::1]:80": true, "[::1]": true, "::1": true,
 		"[::ffff:127.0.0.1]:80": true,
-		"evil.example": false, "evil.example:8080": false, "localhost.evil.example": false, "10.0.0.1": false, "": false,
+		"evil.example":          false, "evil.example:8080": false, "localhost.evil.example": false, "10.0.0.1": false, "": false,
 		"[fe80::1%lo]:80": false, "0.0.0.0": false,
 	} {
 		if got := httpsec.IsLoopbackHost(host); got != want {
