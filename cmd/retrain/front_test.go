@@ -251,3 +251,23 @@ func TestListenersBounds(t *testing.T) {
 		})
 	}
 }
+
+func TestListenerFlagErrors(t *testing.T) {
+	for _, l := range listeners {
+		for _, tc := range []struct {
+			args []string
+			want string
+		}{
+			{[]string{"--max-conns", "0"}, "--max-conns is 0"},
+			{[]string{"--max-body", "-1"}, "--max-body is -1"},
+			{[]string{"--body-timeout", "0s"}, "must be positive"},
+			{[]string{"--allow-origin", "app.example"}, "scheme and host"},
+		} {
+			var out, errOut syncBuffer
+			args := append(l.args(t), tc.args...)
+			if code := run(t.Context(), args, stdio{in: strings.NewReader(""), out: &out, err: &errOut}); code != 2 || !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("%v: exit %d, stderr %q; want 2 and %q", args, code, errOut.String(), tc.want)
+			}
+		}
+	}
+}

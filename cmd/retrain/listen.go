@@ -21,7 +21,7 @@ type frontFlags struct {
 	token         *string
 	tokenEnv      string // the environment variable read when --token is not given
 	insecure      *bool
-	allowOrigins  stringsFlag
+	allowOrigins  allowOriginFlag
 	maxConns      *int
 	maxBody       *int64
 	headerTimeout *time.Duration
@@ -110,12 +110,12 @@ func (f *frontFlags) serveOptions() *httpserve.Options {
 	}
 }
 
-// stringsFlag is a repeatable string flag.
-type stringsFlag []string
+// allowOriginFlag is --allow-origin, repeatable.
+type allowOriginFlag []string
 
-func (f *stringsFlag) String() string { return strings.Join(*f, ",") }
+func (f *allowOriginFlag) String() string { return strings.Join(*f, ",") }
 
-func (f *stringsFlag) Set(s string) error {
+func (f *allowOriginFlag) Set(s string) error {
 	*f = append(*f, strings.TrimSpace(s))
 	return nil
 }
