@@ -27,7 +27,9 @@ var serveCommand = &command{
 	usage: "[flags]\n\n" +
 		"Serves every registered environment at /envs/NAME/ (ws, reset, step, state, schema, metadata, sessions)\n" +
 		"and --env at the root paths, so OpenEnv clients (e.g. TRL's) can drive it; POST /v1/rollouts runs whole\n" +
-		"rollouts against a model server and streams the trajectories; /health and /metrics (Prometheus).\n\n" +
+		"rollouts against a model server and streams the trajectories; /health and /metrics (Prometheus).\n" +
+		"Browsers are refused (Origin, loopback Host, JSON bodies); beyond loopback a --token is required\n" +
+		"(or --insecure); every connection and body is bounded. See docs/security.md.\n\n" +
 		"Examples:\n" +
 		"  retrain serve                                           # http://127.0.0.1:8080, single_turn at the root\n" +
 		"  retrain serve --env calculator --env-config '{\"max_steps\": 5}' --max-sessions 4000\n" +
