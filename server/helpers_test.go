@@ -234,6 +234,9 @@ func httpDo(t testing.TB, method, url string, body string, header http.Header) (
 	if err != nil {
 		t.Fatal(err)
 	}
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json") // as OpenEnv's clients send it
+	}
 	for k, v := range header {
 		req.Header[k] = v
 	}

@@ -2,7 +2,6 @@ package server
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +13,7 @@ import (
 	"time"
 
 	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/internal/httpsec"
 	wire "github.com/retrain-rl/retrain/internal/openenvwire"
 	"github.com/retrain-rl/retrain/model"
 )
@@ -57,13 +57,23 @@ type Options struct {
 	// StepTimeout bounds each environment call: Setup, Reset, Step
 	// (default DefaultStepTimeout). A request's timeout_s may only shorten it.
 	StepTimeout time.Duration
-	// Token, when set, is required as "Authorization: Bearer Token" on every
-	// route but /health.
+	// Token, when set, is required on every route but /health: as
+	// "Authorization: Bearer Token", or for a WebSocket client that cannot
+	// set headers, as the subprotocol "bearer.Token" or ?token=Token (see
+	// package internal/httpsec).
 	Token string
 	// ModelURLs are the base URLs of OpenAI-compatible servers that
 	// /v1/rollouts requests may name (model.base_url); the built-in local
 	// model and the fake are always allowed, and nothing else is.
 	ModelURLs []string
+	// AllowOrigins lists the origins (as browsers send them:
+	// "https://app.example") whose requests are served; a request with
+	// another Origin header, WebSocket upgrades included, is refused with
+	// 403. Empty (the default): every request with an Origin is refused.
+	AllowOrigins []string
+	// BodyTimeout bounds the reading of a request body (default
+	// httpsec.DefaultBodyTimeout).
+	BodyTimeout time.Duration
 	// DataDir is the directory that datasets named by /v1/rollouts requests
 	// are read from (paths may not leave it). Empty refuses dataset paths:
 	// requests must then carry their tasks.
@@ -72,7 +82,7 @@ type Options struct {
 	// DefaultMaxRollouts); more get 503.
 	MaxRollouts int
 	// MaxMessageBytes bounds a WebSocket message or request body (default
-	// DefaultMaxMessageBytes).
+	// DefaultMaxMessageBytes); a longer body is answered 413.
 	MaxMessageBytes int64
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
@@ -85,6 +95,7 @@ type Server struct {
 	reg     *env.Registry
 	log     *slog.Logger
 	mux     *http.ServeMux
+	front   http.Handler // mux behind the checks of every request
 	metrics *metrics
 
 	ctx    context.Context // canceled by Close; WebSocket reads use it
@@ -182,6 +193,14 @@ func New(opts *Options) (*Server, error) {
 	}
 	s.sessions = newSessionTable(o.MaxSessions)
 	s.routes()
+	s.front = httpsec.Handler(s.mux, &httpsec.Options{
+		Token:        o.Token,
+		AllowOrigins: o.AllowOrigins,
+		Public:       []string{"/health"},
+		MaxBodyBytes: o.MaxMessageBytes,
+		BodyTimeout:  o.BodyTimeout,
+		Refuse:       s.refuse,
+	})
 	s.life.track()
 	go s.reaper()
 	return s, nil
@@ -193,27 +212,42 @@ func (s *Server) DefaultEnv() string { return s.opts.DefaultEnv }
 // SessionsOpen is the number of sessions open now.
 func (s *Server) SessionsOpen() int { return s.sessions.len() }
 
-// ServeHTTP serves one request.
+// ServeHTTP serves one request, once it passed the checks of every request
+// (see package internal/httpsec): loopback Host, Origin, token, JSON body
+// within the size and time limits.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	if s.opts.Token != "" && r.URL.Path != "/health" && !s.authorized(r) {
-		s.metrics.errorf(wire.CodeUnauthorized)
-		w.Header().Set("WWW-Authenticate", `Bearer realm="retrain"`)
-		writeJSON(w, http.StatusUnauthorized, wire.HTTPError{
-			Detail: "missing or wrong bearer token: send the header \"Authorization: Bearer TOKEN\" with the token retrain serve was started with (--token or RETRAIN_SERVE_TOKEN)",
-			Code:   wire.CodeUnauthorized,
-		})
-		return
-	}
-	s.mux.ServeHTTP(w, r)
+	s.front.ServeHTTP(w, r)
 }
 
-func (s *Server) authorized(r *http.Request) bool {
-	h := r.Header.Get("Authorization")
-	tok, ok := strings.CutPrefix(h, "Bearer ")
-	if !ok {
-		return false
+// Error codes of the requests refused at the front door.
+const (
+	codeForbidden            = "FORBIDDEN"
+	codeUnsupportedMediaType = "UNSUPPORTED_MEDIA_TYPE"
+	codeBodyTooLarge         = "BODY_TOO_LARGE"
+	codeBodyTimeout          = "BODY_TIMEOUT"
+)
+
+// refuse writes a request refused at the front door as OpenEnv's error
+// reply.
+func (s *Server) refuse(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	e := wire.HTTPError{Detail: msg}
+	switch status {
+	case http.StatusUnauthorized:
+		e = wire.HTTPError{
+			Detail: "missing or wrong bearer token: send the header \"Authorization: Bearer TOKEN\" with the token retrain serve was started with (--token or RETRAIN_SERVE_TOKEN); a WebSocket client that cannot set headers may offer the subprotocol \"bearer.TOKEN\" or add ?token=TOKEN to the URL",
+			Code:   wire.CodeUnauthorized,
+		}
+	case http.StatusForbidden:
+		e.Code = codeForbidden
+	case http.StatusUnsupportedMediaType:
+		e.Code = codeUnsupportedMediaType
+	case http.StatusRequestEntityTooLarge:
+		e.Code = codeBodyTooLarge
+	case http.StatusRequestTimeout:
+		e.Code = codeBodyTimeout
 	}
-	return subtle.ConstantTimeCompare([]byte(strings.TrimSpace(tok)), []byte(s.opts.Token)) == 1
+	s.metrics.errorf(e.Code)
+	writeJSON(w, status, e)
 }
 
 // routes registers the handlers, each environment route at the root (the

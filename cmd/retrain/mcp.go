@@ -5,13 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/retrain-rl/retrain/internal/httpsec"
 	"github.com/retrain-rl/retrain/internal/httpserve"
 	"github.com/retrain-rl/retrain/tool"
 	"github.com/retrain-rl/retrain/tool/mcp"
@@ -27,7 +27,9 @@ func init() {
 var mcpServeCommand = &command{
 	name:    "mcp serve",
 	summary: "serve the registered tools as an MCP server (stdio, or streamable HTTP with --http)",
-	usage:   "[--http [ADDR]] [--tools NAME,...] [--mcp CONFIG] [--timeout D]",
+	usage: "[--http [ADDR]] [--tools NAME,...] [--mcp CONFIG] [--timeout D] [--token TOKEN]\n\n" +
+		"Over HTTP, the listener flags (--token, --insecure, --allow-origin, --max-conns, --max-body and the\n" +
+		"timeouts) work as for \"retrain serve\"; see docs/security.md.",
 }
 
 // defaultMCPAddr is where --http listens when given without an address.
@@ -74,8 +76,12 @@ func runMCPServe(ctx context.Context, args []string, s stdio) error {
 	names := fs.String("tools", "", "serve only these tools (comma-separated names); default all")
 	timeout := fs.Duration("timeout", tool.DefaultTimeout, "bound each tool call; a call that runs longer is an error result")
 	src := addToolSourceFlags(fs)
+	front := addFrontFlags(fs, "RETRAIN_MCP_TOKEN")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
+		return err
+	}
+	if err := front.check(); err != nil {
 		return err
 	}
 	if httpAddr.bare && len(pos) == 1 {
@@ -122,22 +128,25 @@ func runMCPServe(ctx context.Context, args []string, s stdio) error {
 		}
 		return nil
 	}
-	return serveMCPHTTP(ctx, srv, httpAddr.addr, len(tools), s)
+	return serveMCPHTTP(ctx, srv, httpAddr.addr, front, len(tools), s)
 }
 
 // serveMCPHTTP serves srv over streamable HTTP at addr until ctx is done.
-func serveMCPHTTP(ctx context.Context, srv *sdk.Server, addr string, n int, s stdio) error {
-	ln, err := net.Listen("tcp", addr)
+// The front door (front.handler) checks each request before the SDK's
+// handler: the loopback Host rule is the same as the SDK's DNS rebinding
+// protection, which stays on.
+func serveMCPHTTP(ctx context.Context, srv *sdk.Server, addr string, front *frontFlags, n int, s stdio) error {
+	ln, err := front.listen(addr)
 	if err != nil {
 		return fmt.Errorf("--http %s: %w", addr, err)
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/mcp", sdk.NewStreamableHTTPHandler(func(*http.Request) *sdk.Server { return srv }, nil))
 	fmt.Fprintf(s.err, "retrain mcp serve: serving %s over streamable HTTP at http://%s/mcp\n", countTools(n), ln.Addr())
-	if host, _, _ := net.SplitHostPort(addr); host == "" || host == "0.0.0.0" || host == "::" {
-		fmt.Fprintln(s.err, "retrain mcp serve: warning: listening on all interfaces; anyone who can reach this port can call the tools")
+	if *front.token == "" && !httpsec.IsLoopbackAddr(ln.Addr()) {
+		fmt.Fprintln(s.err, "retrain mcp serve: warning: listening on a non-loopback address without a token (--insecure); anyone who can reach this port can call the tools")
 	}
-	err = httpserve.Serve(ctx, ln, mux, nil)
+	err = httpserve.Serve(ctx, ln, front.handler(mux, nil), front.serveOptions())
 	for ss := range srv.Sessions() {
 		ss.Close()
 	}

@@ -6,12 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/internal/httpsec"
 	"github.com/retrain-rl/retrain/internal/httpserve"
 	"github.com/retrain-rl/retrain/server"
 	// Environments served besides the built-ins: OpenEnv servers, bridged.
@@ -28,7 +27,9 @@ var serveCommand = &command{
 	usage: "[flags]\n\n" +
 		"Serves every registered environment at /envs/NAME/ (ws, reset, step, state, schema, metadata, sessions)\n" +
 		"and --env at the root paths, so OpenEnv clients (e.g. TRL's) can drive it; POST /v1/rollouts runs whole\n" +
-		"rollouts against a model server and streams the trajectories; /health and /metrics (Prometheus).\n\n" +
+		"rollouts against a model server and streams the trajectories; /health and /metrics (Prometheus).\n" +
+		"Browsers are refused (Origin, loopback Host, JSON bodies); beyond loopback a --token is required\n" +
+		"(or --insecure); every connection and body is bounded. See docs/security.md.\n\n" +
 		"Examples:\n" +
 		"  retrain serve                                           # http://127.0.0.1:8080, single_turn at the root\n" +
 		"  retrain serve --env calculator --env-config '{\"max_steps\": 5}' --max-sessions 4000\n" +
@@ -71,13 +72,13 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	idle := fs.Duration("idle-timeout", server.DefaultIdleTimeout, "close a session after this long without a request")
 	resume := fs.Duration("resume-timeout", server.DefaultResumeTimeout, "how long a session whose WebSocket dropped waits to be resumed")
 	stepTimeout := fs.Duration("step-timeout", server.DefaultStepTimeout, "time limit of one reset or step")
-	token := fs.String("token", "", "bearer `token` required on every route but /health (default $RETRAIN_SERVE_TOKEN)")
 	var modelURLs listFlag
 	fs.Var(&modelURLs, "model-url", "base `URL` of an OpenAI-compatible server that /v1/rollouts requests may name (repeatable; \"local\" and \"fake\" are always allowed, nothing else is)")
 	dataDir := fs.String("data-dir", "", "`directory` that /v1/rollouts may read datasets from (default: none; requests send their tasks)")
 	maxRollouts := fs.Int("max-rollouts", server.DefaultMaxRollouts, "rollout requests running at once")
 	readyFile := fs.String("ready-file", "", "write the server's URL to this `file` once it listens")
 	quiet := fs.Bool("quiet", false, "log only warnings and errors")
+	front := addFrontFlags(fs, "RETRAIN_SERVE_TOKEN")
 	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
@@ -89,8 +90,8 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	case *maxRollouts < 1:
 		return usageErrorf("--max-rollouts is %d; it must be at least 1", *maxRollouts)
 	}
-	if *token == "" {
-		*token = os.Getenv("RETRAIN_SERVE_TOKEN")
+	if err := front.check(); err != nil {
+		return err
 	}
 	if *dataDir != "" {
 		if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
@@ -102,16 +103,19 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		level = slog.LevelWarn
 	}
 	opts := &server.Options{
-		DefaultEnv:    *defEnv,
-		MaxSessions:   *maxSessions,
-		IdleTimeout:   *idle,
-		ResumeTimeout: *resume,
-		StepTimeout:   *stepTimeout,
-		Token:         *token,
-		DataDir:       *dataDir,
-		ModelURLs:     modelURLs,
-		MaxRollouts:   *maxRollouts,
-		Logger:        slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level})),
+		DefaultEnv:      *defEnv,
+		MaxSessions:     *maxSessions,
+		IdleTimeout:     *idle,
+		ResumeTimeout:   *resume,
+		StepTimeout:     *stepTimeout,
+		Token:           *front.token,
+		AllowOrigins:    front.allowOrigins,
+		MaxMessageBytes: *front.maxBody,
+		BodyTimeout:     *front.bodyTimeout,
+		DataDir:         *dataDir,
+		ModelURLs:       modelURLs,
+		MaxRollouts:     *maxRollouts,
+		Logger:          slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level})),
 	}
 	if *envList != "" {
 		for _, n := range strings.Split(*envList, ",") {
@@ -147,13 +151,13 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		f.Close()
 	}
 
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := front.listen(*addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
+		return err
 	}
 	url := "http://" + ln.Addr().String()
-	if *token == "" && !isLoopback(ln.Addr()) {
-		fmt.Fprintf(s.err, "warning: listening on %s without a token: anyone who can reach it can run environments and rollouts; set --token or RETRAIN_SERVE_TOKEN\n", ln.Addr())
+	if *front.token == "" && !httpsec.IsLoopbackAddr(ln.Addr()) {
+		fmt.Fprintf(s.err, "warning: listening on %s without a token (--insecure): anyone who can reach it can run environments and rollouts\n", ln.Addr())
 	}
 	fmt.Fprintf(s.out, "listening on %s\n", url)
 	fmt.Fprintf(s.err, "retrain serve: %s at the root, all environments under %s/envs/NAME (see %s/envs); %s/metrics, %s/health\n",
@@ -171,20 +175,16 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 			return fmt.Errorf("--ready-file: %w", err)
 		}
 	}
-	err = httpserve.Serve(ctx, ln, srv, &httpserve.Options{
-		ReadHeaderTimeout: 30 * time.Second,
-		ErrorLog:          slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn),
-		Stopping:          func() { fmt.Fprintln(s.err, "retrain serve: shutting down") },
-	})
+	// The server checks each request itself (Options.Token, AllowOrigins,
+	// MaxMessageBytes, BodyTimeout); httpserve bounds the connections.
+	so := front.serveOptions()
+	so.ErrorLog = slog.NewLogLogger(opts.Logger.Handler(), slog.LevelWarn)
+	so.Stopping = func() { fmt.Fprintln(s.err, "retrain serve: shutting down") }
+	err = httpserve.Serve(ctx, ln, srv, so)
 	if cerr := srv.Close(); err == nil {
 		err = cerr
 	}
 	return err
-}
-
-func isLoopback(a net.Addr) bool {
-	ta, ok := a.(*net.TCPAddr)
-	return ok && ta.IP.IsLoopback()
 }
 
 // listFlag is a repeatable flag collecting its values.

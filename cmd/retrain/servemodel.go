@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"net"
+	"net/http"
 	"time"
 
+	"github.com/retrain-rl/retrain/internal/httpserve"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/endpoint"
 	"github.com/retrain-rl/retrain/model/local"
@@ -21,7 +23,9 @@ func init() {
 var serveModelCommand = &command{
 	name:    "serve-model",
 	summary: "serve the built-in local model as an OpenAI-compatible endpoint (/v1/chat/completions, /v1/models)",
-	usage: "[--addr HOST:PORT] [--name NAME] [--weights FILE]\n\n" +
+	usage: "[--addr HOST:PORT] [--name NAME] [--weights FILE] [--token TOKEN]\n\n" +
+		"The listener flags (--token, --insecure, --allow-origin, --max-conns, --max-body and the timeouts)\n" +
+		"work as for \"retrain serve\"; see docs/security.md. Clients send the token as their API key.\n\n" +
 		"Example:\n" +
 		"  retrain serve-model &   # then: retrain rollout --model http://127.0.0.1:8000/v1 --token-ids",
 }
@@ -31,16 +35,20 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 	addr := fs.String("addr", "127.0.0.1:8000", "listen `address` (host:port; port 0 picks a free one)")
 	name := fs.String("name", local.DefaultName, "the model `id` clients ask for")
 	weights := fs.String("weights", "", "weights `file` to serve instead of the built-in ones (see model/local/TRAINING.md)")
+	front := addFrontFlags(fs, "RETRAIN_SERVE_MODEL_TOKEN")
 	if err := parseOnlyFlags(fs, args); err != nil {
+		return err
+	}
+	if err := front.check(); err != nil {
 		return err
 	}
 	m, err := endpoint.Local(model.Endpoint{Model: *name, Weights: *weights})
 	if err != nil {
 		return usageErrorf("%v", err)
 	}
-	ln, err := net.Listen("tcp", *addr)
+	ln, err := front.listen(*addr)
 	if err != nil {
-		return fmt.Errorf("listen on %s: %w", *addr, err)
+		return err
 	}
 	h := serve.NewHandler(m, &serve.Options{
 		Name:          m.Name(),
@@ -49,5 +57,23 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 	})
 	fmt.Fprintf(s.err, "serving %s (the built-in local model: %s parameters, trained on calculator tasks) at http://%s/v1 — Ctrl-C stops it\n",
 		m.Name(), m.ParamsText(), ln.Addr())
-	return serve.Serve(ctx, ln, h, 5*time.Second)
+	so := front.serveOptions()
+	so.Grace = 5 * time.Second
+	return httpserve.Serve(ctx, ln, front.handler(h, refuseOpenAI), so)
+}
+
+// refuseOpenAI writes a request refused at the front door as an OpenAI
+// error reply, as the handler writes its own.
+func refuseOpenAI(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+	typ := "BadRequestError"
+	switch status {
+	case http.StatusUnauthorized:
+		typ = "AuthenticationError"
+	case http.StatusForbidden:
+		typ = "PermissionDeniedError"
+	}
+	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": status}})
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(append(b, '\n'))
 }

@@ -17,12 +17,14 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/retrain-rl/retrain/internal/httpsec"
 )
 
 // Default values of Options' fields.
 const (
 	DefaultGrace             = 5 * time.Second
-	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultReadHeaderTimeout = httpsec.DefaultReadHeaderTimeout
 )
 
 // Options configure Serve. A nil *Options, or a zero field, means the
@@ -34,6 +36,18 @@ type Options struct {
 	// ReadHeaderTimeout bounds the reading of a request's headers (default
 	// DefaultReadHeaderTimeout).
 	ReadHeaderTimeout time.Duration
+	// IdleTimeout closes a keep-alive connection waiting this long for its
+	// next request (default httpsec.DefaultIdleTimeout).
+	IdleTimeout time.Duration
+	// MaxHeaderBytes bounds a request's headers (default
+	// httpsec.DefaultMaxHeaderBytes).
+	MaxHeaderBytes int
+	// MaxConns bounds the connections open at once (default
+	// httpsec.DefaultMaxConns); past it a connection is answered 503 (see
+	// httpsec.Listener). There is no read or write timeout on the whole
+	// request: bound a request body with httpsec.Handler, and let streamed
+	// responses and WebSockets last.
+	MaxConns int
 	// ErrorLog receives the server's own errors (nil: the log package's
 	// standard logger, as for http.Server).
 	ErrorLog *log.Logger
@@ -46,6 +60,10 @@ type Options struct {
 // waiting up to the grace period for the requests in flight and closing the
 // connections still open after it, and returns nil. It returns an error
 // when the server fails before ctx is done. Serve closes ln.
+//
+// The server is bounded: ln is wrapped by httpsec.Listener (the connection
+// cap), and the header, idle and header size limits of opts are set.
+// Wrap h with httpsec.Handler for the checks of each request.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts *Options) error {
 	var o Options
 	if opts != nil {
@@ -57,7 +75,20 @@ func Serve(ctx context.Context, ln net.Listener, h http.Handler, opts *Options) 
 	if o.ReadHeaderTimeout <= 0 {
 		o.ReadHeaderTimeout = DefaultReadHeaderTimeout
 	}
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: o.ReadHeaderTimeout, ErrorLog: o.ErrorLog}
+	if o.IdleTimeout <= 0 {
+		o.IdleTimeout = httpsec.DefaultIdleTimeout
+	}
+	if o.MaxHeaderBytes <= 0 {
+		o.MaxHeaderBytes = httpsec.DefaultMaxHeaderBytes
+	}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: o.ReadHeaderTimeout,
+		IdleTimeout:       o.IdleTimeout,
+		MaxHeaderBytes:    o.MaxHeaderBytes,
+		ErrorLog:          o.ErrorLog,
+	}
+	ln = httpsec.Listener(ln, o.MaxConns)
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
 	select {
