@@ -15,6 +15,7 @@ import (
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/endpoint"
+	"github.com/retrain-rl/retrain/model/openai"
 	"github.com/retrain-rl/retrain/reward"
 )
 
@@ -76,6 +77,12 @@ type Job struct {
 	MaxEpisodeTokens int `json:"max_episode_tokens,omitempty" doc:"completion tokens over a whole episode (0: none)"`
 	// Timeout is the time limit of one episode attempt; zero means none.
 	Timeout env.Duration `json:"timeout,omitempty" doc:"time limit of one episode, e.g. \"2m\" (0: none)"`
+	// RequestTimeout bounds each attempt of a model request; zero means
+	// openai.DefaultTimeout (10 minutes). A timed-out attempt is retried.
+	RequestTimeout env.Duration `json:"request_timeout,omitempty" doc:"time limit of one model request attempt, e.g. \"90s\" (0: 10m); a timed-out attempt is retried"`
+	// MaxReplyBytes bounds the size of one model reply; zero means
+	// openai.DefaultMaxReplyBytes (32 MiB).
+	MaxReplyBytes int `json:"max_reply_bytes,omitempty" doc:"largest model reply accepted, in bytes (0: 32 MiB)"`
 	// Seed seeds the environments and the generated tasks (see
 	// [RunnerOptions.Seed]).
 	Seed *int64 `json:"seed,omitempty" doc:"seed of the environments and the generated tasks"`
@@ -114,7 +121,7 @@ func (j *Job) Validate() error {
 	}{
 		{"n", j.N}, {"concurrency", j.Concurrency}, {"generate", j.Generate}, {"limit", j.Limit},
 		{"max_turns", j.MaxTurns}, {"max_episode_tokens", j.MaxEpisodeTokens}, {"retries", j.Retries},
-		{"sampling.max_tokens", j.Sampling.MaxTokens},
+		{"sampling.max_tokens", j.Sampling.MaxTokens}, {"max_reply_bytes", j.MaxReplyBytes},
 	} {
 		if c.v < 0 {
 			return bad(c.key, "is %d; it must not be negative", c.v)
@@ -122,6 +129,12 @@ func (j *Job) Validate() error {
 	}
 	if j.Timeout < 0 {
 		return bad("timeout", "is %v; it must not be negative", time.Duration(j.Timeout))
+	}
+	if j.RequestTimeout < 0 {
+		return bad("request_timeout", "is %v; it must not be negative", time.Duration(j.RequestTimeout))
+	}
+	if j.MaxReplyBytes > openai.MaxReplyBytesLimit {
+		return bad("max_reply_bytes", "is %d; it must be at most %d (%d MiB)", j.MaxReplyBytes, openai.MaxReplyBytesLimit, openai.MaxReplyBytesLimit>>20)
 	}
 	if t := j.Sampling.Temperature; t != nil && (*t < 0 || math.IsNaN(*t) || math.IsInf(*t, 0)) {
 		return bad("sampling.temperature", "is %g; it must be a number, not negative", *t)
@@ -261,6 +274,12 @@ func Prepare(ctx context.Context, job *Job, opts *PrepareOptions) (_ *Prepared, 
 	}
 	if mo.Notice == nil {
 		mo.Notice = o.Notices
+	}
+	if mo.RequestTimeout == 0 {
+		mo.RequestTimeout = time.Duration(job.RequestTimeout)
+	}
+	if mo.MaxReplyBytes == 0 {
+		mo.MaxReplyBytes = job.MaxReplyBytes
 	}
 	if p.model, err = endpoint.Open(ctx, job.Model, &mo); err != nil {
 		kind := PrepareModel

@@ -22,6 +22,7 @@ import (
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/endpoint"
+	"github.com/retrain-rl/retrain/model/openai"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
@@ -72,6 +73,8 @@ type rolloutConfig struct {
 	Seed             *int64         `yaml:"seed"`
 	MaxTurns         int            `yaml:"max_turns"`
 	Timeout          time.Duration  `yaml:"timeout"`
+	RequestTimeout   time.Duration  `yaml:"request_timeout"`
+	MaxReplyBytes    int            `yaml:"max_reply_bytes"`
 	Retries          int            `yaml:"retries"`
 	Rewards          rewardsSpec    `yaml:"rewards"`
 	Out              string         `yaml:"out"`
@@ -137,6 +140,8 @@ func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 	fs.Var(optIntFlag{&c.Seed}, "seed", "seed of the environments, the sampling and the generated tasks")
 	fs.IntVar(&c.MaxTurns, "max-turns", 0, fmt.Sprintf("assistant turns per episode (0: %d)", rollout.DefaultMaxTurns))
 	fs.DurationVar(&c.Timeout, "timeout", 0, "time limit of one episode, e.g. 2m (0: none)")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", 0, fmt.Sprintf("time limit of one model request attempt, e.g. 90s; a timed-out attempt is retried (0: %v)", openai.DefaultTimeout))
+	fs.IntVar(&c.MaxReplyBytes, "max-reply-bytes", 0, fmt.Sprintf("largest model reply accepted, in bytes (0: %d, i.e. %d MiB)", openai.DefaultMaxReplyBytes, openai.DefaultMaxReplyBytes>>20))
 	fs.IntVar(&c.Retries, "retries", c.Retries, "extra attempts of an episode whose model calls failed")
 	fs.Var(&c.Rewards, "rewards", "reward configuration `file` (YAML or JSON: step and rollout components, distribution, advantage); the trajectories then hold rewards, and advantages when it names an estimator")
 	fs.StringVar(&c.Out, "out", c.Out, "output JSONL `file`, one trajectory per line")
@@ -237,6 +242,8 @@ func (c *rolloutConfig) job(rewards *reward.Config) (*rollout.Job, error) {
 		MaxTurns:         c.MaxTurns,
 		MaxEpisodeTokens: c.MaxEpisodeTokens,
 		Timeout:          env.Duration(c.Timeout),
+		RequestTimeout:   env.Duration(c.RequestTimeout),
+		MaxReplyBytes:    c.MaxReplyBytes,
 		Seed:             c.Seed,
 		Retries:          c.Retries,
 		Reward:           rewards,
