@@ -540,9 +540,7 @@ func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, f Failure
 		const unit = "all work and no play "
 		body := make([]byte, 0, n+256)
 		body = append(body, `{"id":"chatcmpl-openaitest-huge","object":"chat.completion","model":"`+DefaultModel+`","choices":[{"index":0,"message":{"role":"assistant","content":"`...)
-		for i := 0; i < n; i++ {
-			body = append(body, unit[i%len(unit)])
-		}
+		body = append(body, bytes.Repeat([]byte(unit), n/len(unit)+1)[:n]...)
 		body = append(body, `"},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":1}}`...)
 		w.Header().Set("Content-Type", "application/json")
 		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
