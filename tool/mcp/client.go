@@ -514,6 +514,9 @@ func (c *Client) call(ctx context.Context, name, remote string, args json.RawMes
 	defer stop()
 	res, err := s.cs.CallTool(callCtx, &sdk.CallToolParams{Name: remote, Arguments: args})
 	if err == nil {
+		if slot, ok := ctx.Value(resultSlotKey{}).(*resultSlot); ok {
+			slot.Store(res)
+		}
 		return convertResult(name, res)
 	}
 

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/retrain-rl/retrain/tool"
 	"github.com/retrain-rl/retrain/tool/mcp/mcptest"
 )
@@ -86,6 +88,22 @@ func TestReferenceEverythingStdio(t *testing.T) {
 		res, err := call(t, tools["get-structured-content"], `{"location":"New York"}`)
 		if err != nil || !json.Valid(res.Structured) || len(res.Structured) < 3 {
 			t.Errorf("get-structured-content = %+v, %v; want structured content", res, err)
+		}
+	})
+	t.Run("image served again", func(t *testing.T) {
+		cs := serveInMemory(t, []tool.Tool{tools["get-tiny-image"]})
+		res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "get-tiny-image", Arguments: map[string]any{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var image *sdk.ImageContent
+		for _, c := range res.Content {
+			if ic, ok := c.(*sdk.ImageContent); ok {
+				image = ic
+			}
+		}
+		if image == nil || image.MIMEType != "image/png" || len(image.Data) != tinyImageBytes(t) {
+			t.Errorf("content %+v, want server-everything's PNG of %d bytes, unchanged", res.Content, tinyImageBytes(t))
 		}
 	})
 	t.Run("invalid arguments", func(t *testing.T) {

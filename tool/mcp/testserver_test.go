@@ -1,10 +1,10 @@
 package mcp
 
 import (
-	"io"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
