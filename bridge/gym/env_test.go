@@ -269,4 +269,3 @@ func TestStepLimit(t *testing.T) {
 		t.Errorf("StepLimit with MaxSteps 7 = %d", got)
 	}
 }
-
