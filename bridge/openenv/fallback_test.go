@@ -88,3 +88,17 @@ func TestWebSocketRefusedSaysWhy(t *testing.T) {
 		t.Errorf("Reset error %v, want a 403 saying to set transport \"http\"", err)
 	}
 }
+
+// TestWebSocketStepErrorCarriesReply checks that an error frame's fields
+// beyond its message (a traceback) reach the error.
+func TestWebSocketStepErrorCarriesReply(t *testing.T) {
+	url := startFake(t, &fakeOpenEnv{})
+	e := bridged(t, `{"url": "`+url+`", "observation_field": "echoed_message"}`)
+	if _, _, err := e.Reset(t.Context(), retrain.ResetOptions{Task: retrain.Task{Prompt: "say hi"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.Step(t.Context(), text("<answer>explode</answer>"))
+	if err == nil || !strings.Contains(err.Error(), "step failed") || !strings.Contains(err.Error(), "RuntimeError: exploded in step()") {
+		t.Errorf("Step error %v, want the message and the server's reply with its traceback", err)
+	}
+}

@@ -477,7 +477,7 @@ func (c *Client) transportError(ctx, actx context.Context, method, url string, e
 	case ctx.Err() != nil:
 		return outcome{err: ctxError(ctx, method, url)}
 	case actx.Err() != nil:
-		return outcome{err: fmt.Errorf("%w: no complete answer from %s %s within %v (Options.Timeout)", ErrTimeout, method, url, c.opts.Timeout), retry: true}
+		return outcome{err: fmt.Errorf("%w: no complete answer from %s %s within %v (the per-request timeout: Options.Timeout, --request-timeout)", ErrTimeout, method, url, c.opts.Timeout), retry: true}
 	case isTimeout(err):
 		return outcome{err: fmt.Errorf("%w: %s %s: %w", ErrTimeout, method, url, err), retry: true}
 	case errors.Is(err, syscall.ECONNREFUSED):
