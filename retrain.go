@@ -112,7 +112,10 @@ type Action struct {
 	ToolCalls []ToolCall `json:"tool_calls,omitempty"`
 	// Reasoning is the model's thinking (e.g. a <think> block), if any.
 	Reasoning string `json:"reasoning,omitempty"`
-	// Raw is the model's output exactly as generated.
+	// Raw is the model's output exactly as generated. A trajectory file
+	// leaves out a long one (64 KiB or more) that equals the content of the
+	// assistant message it became, and Text with it when equal; package
+	// rollout's readers restore both (see rollout.LongReply).
 	Raw string `json:"raw"`
 	// Tokens are the generated tokens when the model reported them.
 	Tokens *Tokens `json:"tokens,omitempty"`

@@ -15,6 +15,7 @@ import (
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/endpoint"
+	"github.com/retrain-rl/retrain/model/openai"
 	"github.com/retrain-rl/retrain/reward"
 )
 
@@ -52,7 +53,9 @@ type Job struct {
 	IDField     string `json:"id_field,omitempty" doc:"the dataset's task id field (default \"id\", else the line number)"`
 	// Generate is the number of generated arithmetic tasks (see
 	// [ArithmeticTasks]) to run when there are no Tasks and no Dataset;
-	// they are generated from Seed (1 when unset).
+	// they are generated from Seed (1 when unset). An environment that
+	// needs no task ([env.TaskFree]: a game, a Gymnasium environment) gets
+	// that many empty tasks instead (see [EmptyTasks]).
 	Generate int `json:"generate,omitempty" doc:"how many arithmetic tasks to generate when there are no tasks and no dataset"`
 	// Limit keeps only the first Limit tasks; zero means all.
 	Limit int `json:"limit,omitempty" doc:"use only the first n tasks (0: all)"`
@@ -68,7 +71,8 @@ type Job struct {
 	// Sampling holds the sampling settings of every request.
 	Sampling model.Sampling `json:"sampling" doc:"sampling settings: temperature, top_p, max_tokens, stop, seed"`
 
-	// MaxTurns bounds the assistant turns of an episode; zero means
+	// MaxTurns bounds the assistant turns of an episode; zero means the
+	// environment's own step limit ([env.StepLimiter]), else
 	// [DefaultMaxTurns].
 	MaxTurns int `json:"max_turns,omitempty" doc:"assistant turns per episode"`
 	// MaxEpisodeTokens is a budget of completion tokens over a whole
@@ -76,6 +80,12 @@ type Job struct {
 	MaxEpisodeTokens int `json:"max_episode_tokens,omitempty" doc:"completion tokens over a whole episode (0: none)"`
 	// Timeout is the time limit of one episode attempt; zero means none.
 	Timeout env.Duration `json:"timeout,omitempty" doc:"time limit of one episode, e.g. \"2m\" (0: none)"`
+	// RequestTimeout bounds each attempt of a model request; zero means
+	// openai.DefaultTimeout (10 minutes). A timed-out attempt is retried.
+	RequestTimeout env.Duration `json:"request_timeout,omitempty" doc:"time limit of one model request attempt, e.g. \"90s\" (0: 10m); a timed-out attempt is retried"`
+	// MaxReplyBytes bounds the size of one model reply; zero means
+	// openai.DefaultMaxReplyBytes (32 MiB).
+	MaxReplyBytes int `json:"max_reply_bytes,omitempty" doc:"largest model reply accepted, in bytes (0: 32 MiB)"`
 	// Seed seeds the environments and the generated tasks (see
 	// [RunnerOptions.Seed]).
 	Seed *int64 `json:"seed,omitempty" doc:"seed of the environments and the generated tasks"`
@@ -114,7 +124,7 @@ func (j *Job) Validate() error {
 	}{
 		{"n", j.N}, {"concurrency", j.Concurrency}, {"generate", j.Generate}, {"limit", j.Limit},
 		{"max_turns", j.MaxTurns}, {"max_episode_tokens", j.MaxEpisodeTokens}, {"retries", j.Retries},
-		{"sampling.max_tokens", j.Sampling.MaxTokens},
+		{"sampling.max_tokens", j.Sampling.MaxTokens}, {"max_reply_bytes", j.MaxReplyBytes},
 	} {
 		if c.v < 0 {
 			return bad(c.key, "is %d; it must not be negative", c.v)
@@ -122,6 +132,12 @@ func (j *Job) Validate() error {
 	}
 	if j.Timeout < 0 {
 		return bad("timeout", "is %v; it must not be negative", time.Duration(j.Timeout))
+	}
+	if j.RequestTimeout < 0 {
+		return bad("request_timeout", "is %v; it must not be negative", time.Duration(j.RequestTimeout))
+	}
+	if j.MaxReplyBytes > openai.MaxReplyBytesLimit {
+		return bad("max_reply_bytes", "is %d; it must be at most %d (%d MiB)", j.MaxReplyBytes, openai.MaxReplyBytesLimit, openai.MaxReplyBytesLimit>>20)
 	}
 	if t := j.Sampling.Temperature; t != nil && (*t < 0 || math.IsNaN(*t) || math.IsInf(*t, 0)) {
 		return bad("sampling.temperature", "is %g; it must be a number, not negative", *t)
@@ -172,7 +188,8 @@ type PrepareOptions struct {
 	// model is used); nil discards them.
 	Notices io.Writer
 	// OnTasks, when set, is called once the tasks are loaded, before the
-	// model is opened; generated says they were generated (Job.Generate).
+	// model is opened; generated says they are generated arithmetic tasks
+	// (Job.Generate, for an environment that needs tasks).
 	OnTasks func(tasks []retrain.Task, generated bool)
 	// Model holds the options of opening the model endpoint that are not
 	// part of the job (see endpoint.Options); its MaxInFlight defaults to
@@ -249,11 +266,13 @@ func Prepare(ctx context.Context, job *Job, opts *PrepareOptions) (_ *Prepared, 
 	if p.factory, err = o.Envs.New(job.Env, job.EnvConfig); err != nil {
 		return nil, &PrepareError{Kind: PrepareInvalid, Err: err}
 	}
-	if p.tasks, err = job.loadTasks(&o); err != nil {
+	tf, _ := p.factory.(env.TaskFree)
+	taskFree := tf != nil && tf.TaskFree()
+	if p.tasks, err = job.loadTasks(&o, taskFree); err != nil {
 		return nil, err
 	}
 	if o.OnTasks != nil {
-		o.OnTasks(p.tasks, len(job.Tasks) == 0 && job.Dataset == "")
+		o.OnTasks(p.tasks, len(job.Tasks) == 0 && job.Dataset == "" && !taskFree)
 	}
 	mo := o.Model
 	if mo.MaxInFlight == 0 {
@@ -261,6 +280,12 @@ func Prepare(ctx context.Context, job *Job, opts *PrepareOptions) (_ *Prepared, 
 	}
 	if mo.Notice == nil {
 		mo.Notice = o.Notices
+	}
+	if mo.RequestTimeout == 0 {
+		mo.RequestTimeout = time.Duration(job.RequestTimeout)
+	}
+	if mo.MaxReplyBytes == 0 {
+		mo.MaxReplyBytes = job.MaxReplyBytes
 	}
 	if p.model, err = endpoint.Open(ctx, job.Model, &mo); err != nil {
 		kind := PrepareModel
@@ -274,8 +299,8 @@ func Prepare(ctx context.Context, job *Job, opts *PrepareOptions) (_ *Prepared, 
 }
 
 // loadTasks returns the job's tasks: inline (ids filled in), read from its
-// dataset, or generated.
-func (j *Job) loadTasks(o *PrepareOptions) ([]retrain.Task, error) {
+// dataset, or generated: empty ones when the environment needs none.
+func (j *Job) loadTasks(o *PrepareOptions, taskFree bool) ([]retrain.Task, error) {
 	dopts := &DatasetOptions{PromptField: j.PromptField, AnswerField: j.AnswerField, IDField: j.IDField, Limit: j.Limit}
 	switch {
 	case len(j.Tasks) > 0:
@@ -323,11 +348,24 @@ func (j *Job) loadTasks(o *PrepareOptions) ([]retrain.Task, error) {
 	if j.Limit > 0 {
 		n = min(n, j.Limit)
 	}
+	if taskFree {
+		return EmptyTasks(n), nil
+	}
 	seed := int64(1)
 	if j.Seed != nil {
 		seed = *j.Seed
 	}
 	return ArithmeticTasks(n, seed), nil
+}
+
+// EmptyTasks returns n tasks with ids "episode-1" to "episode-n" and
+// nothing else: the tasks of environments that need none ([env.TaskFree]).
+func EmptyTasks(n int) []retrain.Task {
+	tasks := make([]retrain.Task, n)
+	for i := range tasks {
+		tasks[i].ID = fmt.Sprintf("episode-%d", i+1)
+	}
+	return tasks
 }
 
 func (j *Job) concurrency() int {

@@ -99,9 +99,7 @@ func (w *JSONLWriter) Write(t *retrain.Trajectory) error {
 		}
 	}()
 	buf.Reset()
-	enc := json.NewEncoder(buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(t); err != nil { // Encode ends the line with "\n"
+	if err := EncodeTrajectory(buf, t); err != nil {
 		return fmt.Errorf("rollout: encode trajectory %s: %w", t.ID, err)
 	}
 	w.mu.Lock()

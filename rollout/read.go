@@ -186,7 +186,8 @@ func ReadTrajectoryFile(path string, opts *ReadOptions) iter.Seq2[*retrain.Traje
 // DecodeTrajectory decodes one JSON trajectory. It is the one place that
 // reads files written by older versions as today's: a trajectory without
 // a "dialect" takes it from its reset info's "dialect" (where toolenv put
-// it before the field existed). It checks nothing else.
+// it before the field existed). It also restores the long replies that
+// [EncodeTrajectory] stored once (see [LongReply]). It checks nothing else.
 func DecodeTrajectory(data []byte) (*retrain.Trajectory, error) {
 	return decodeTrajectory(data, false)
 }
@@ -224,6 +225,9 @@ func decodeTrajectory(data []byte, identity bool) (*retrain.Trajectory, error) {
 		if d, ok := t.ResetInfo["dialect"].(string); ok {
 			t.Dialect = d
 		}
+	}
+	if err := restoreReplies(t, data); err != nil {
+		return nil, err
 	}
 	return t, nil
 }

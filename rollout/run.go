@@ -12,6 +12,7 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/dialect"
+	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
 )
 
@@ -34,7 +35,9 @@ type Options struct {
 	// text: each completion becomes a text action (or a tool_call action when
 	// the model returned native tool calls).
 	Dialect dialect.Dialect
-	// MaxTurns limits the assistant turns; zero means [DefaultMaxTurns].
+	// MaxTurns limits the assistant turns; zero means the environment's
+	// own step limit when it declares one ([env.StepLimiter]), else
+	// [DefaultMaxTurns].
 	MaxTurns int
 	// MaxTokens is the episode's budget of completion tokens over all turns;
 	// zero means none. Each request's max_tokens is capped to what is left.
@@ -96,6 +99,9 @@ func Run(ctx context.Context, e retrain.Environment, m model.Model, opts *Option
 	}
 	if o.MaxTurns <= 0 {
 		o.MaxTurns = DefaultMaxTurns
+		if sl, ok := e.(env.StepLimiter); ok && sl.StepLimit() > 0 {
+			o.MaxTurns = sl.StepLimit()
+		}
 	}
 	if o.Dialect == nil {
 		if de, ok := e.(dialectEnv); ok {

@@ -144,6 +144,11 @@ func New(opts *Options) *Env {
 // Dialect returns the format in which the model's answers are parsed.
 func (e *Env) Dialect() dialect.Dialect { return e.dialect }
 
+// StepLimit is the most steps an episode takes (see env.StepLimiter):
+// Options.MaxSteps, else, once set up, the environment's TimeLimit
+// (max_episode_steps) when it has one, else DefaultMaxSteps.
+func (e *Env) StepLimit() int { return e.maxSteps }
+
 // Info describes the environment (spaces, render mode); it is empty before
 // Setup.
 func (e *Env) Info() EnvInfo { return e.info }

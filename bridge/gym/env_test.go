@@ -258,3 +258,14 @@ func TestStructuredActions(t *testing.T) {
 		})
 	}
 }
+
+// TestStepLimit checks the limit a rollout uses when the user sets none:
+// the environment's TimeLimit once set up, max_steps when given.
+func TestStepLimit(t *testing.T) {
+	if got := gym.New(nil).StepLimit(); got != gym.DefaultMaxSteps {
+		t.Errorf("StepLimit before Setup = %d, want %d", got, gym.DefaultMaxSteps)
+	}
+	if got := gym.New(&gym.Options{MaxSteps: 7}).StepLimit(); got != 7 {
+		t.Errorf("StepLimit with MaxSteps 7 = %d", got)
+	}
+}

@@ -244,6 +244,9 @@ func TestFrozenLakeByID(t *testing.T) {
 	if info := e.Info(); info.RenderMode != "ansi" || info.MaxEpisodeSteps != 100 || info.ActionSpace.N != 4 || info.ObservationSpace.N != 16 {
 		t.Errorf("Info() = %+v; want render mode ansi, max_episode_steps 100, Discrete(4) actions, Discrete(16) observations", info)
 	}
+	if e.StepLimit() != 100 {
+		t.Errorf("StepLimit = %d, want FrozenLake's TimeLimit, 100 (a rollout's default turn limit)", e.StepLimit())
+	}
 	obs, info, err := e.Reset(t.Context(), retrain.ResetOptions{Seed: retrain.Seed(42)})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -30,7 +31,9 @@ type (
 // Transports of a session.
 const (
 	// TransportAuto uses the WebSocket session, and the HTTP routes when
-	// the server has no /ws.
+	// the server refuses the upgrade to /ws with a 4xx (other than 429) or
+	// 501: a server without /ws (Starlette answers 403, others 404, 405 or
+	// 426). When HTTP fails too, the error says both.
 	TransportAuto = "auto"
 	// TransportWebSocket uses the WebSocket session /ws only.
 	TransportWebSocket = "websocket"
@@ -75,6 +78,41 @@ type ServerError struct {
 	Message string
 	// ActiveSessions and MaxSessions come with CAPACITY_REACHED.
 	ActiveSessions, MaxSessions int
+	// Body is the start of the server's reply (at most maxErrorBody
+	// bytes) when it holds more than Message: a traceback, other fields.
+	Body string
+}
+
+// maxErrorBody bounds ServerError.Body.
+const maxErrorBody = 1 << 10
+
+// errorBody returns the start of b as valid UTF-8 on one line, at most
+// maxErrorBody bytes.
+func errorBody(b []byte) string {
+	b = bytes.TrimSpace(b)
+	cut := len(b) > maxErrorBody
+	if cut {
+		b = b[:maxErrorBody]
+	}
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(string(b), "")), " ")
+	if cut {
+		s += " ..."
+	}
+	return s
+}
+
+// extraKeys reports whether the JSON object b has keys besides known.
+func extraKeys(b []byte, known ...string) bool {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return true
+	}
+	for k := range m {
+		if !slices.Contains(known, k) {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *ServerError) Error() string {
@@ -87,6 +125,9 @@ func (e *ServerError) Error() string {
 		fmt.Fprintf(&b, " (HTTP %d)", e.Status)
 	}
 	fmt.Fprintf(&b, ": %s", e.Message)
+	if e.Body != "" {
+		fmt.Fprintf(&b, " (the server's reply: %s)", e.Body)
+	}
 	if e.Code == wire.CodeCapacityReached {
 		if e.MaxSessions > 0 {
 			fmt.Fprintf(&b, " (%d of %d sessions in use)", e.ActiveSessions, e.MaxSessions)
@@ -266,11 +307,11 @@ func httpError(op string, status int, body []byte) *ServerError {
 			e.Message = string(he.Detail)
 		}
 		e.Code, e.ActiveSessions, e.MaxSessions = he.Code, he.ActiveSessions, he.MaxSessions
-	} else {
-		e.Message = strings.TrimSpace(string(body))
-		if len(e.Message) > 300 {
-			e.Message = e.Message[:300] + "..."
+		if extraKeys(body, "detail", "code", "active_sessions", "max_sessions") {
+			e.Body = errorBody(body)
 		}
+	} else {
+		e.Message = errorBody(body)
 		if e.Message == "" {
 			e.Message = http.StatusText(status)
 		}
@@ -322,10 +363,23 @@ func (c *Client) Connect(ctx context.Context) (*Session, error) {
 	}
 	s, err := c.connectWS(ctx)
 	var se *ServerError
-	if errors.As(err, &se) && se.Op == "connect" && (se.Status == http.StatusNotFound || se.Status == http.StatusMethodNotAllowed) {
-		return c.connectHTTP(ctx)
+	if errors.As(err, &se) && se.Op == "connect" && upgradeRefused(se.Status) {
+		hs, herr := c.connectHTTP(ctx)
+		if herr != nil {
+			return nil, fmt.Errorf("openenv: %s refused the WebSocket upgrade (HTTP %d), and the HTTP routes failed too: %w", c.wsURL(), se.Status, herr)
+		}
+		return hs, nil
 	}
 	return s, err
+}
+
+// upgradeRefused reports whether a refused WebSocket upgrade with this
+// status may mean a server without /ws, so that TransportAuto tries its
+// HTTP routes: any 4xx but 429 (Starlette answers a route it lacks with
+// 403, others with 404, 405 or 426), and 501. A full server (503) has a
+// /ws.
+func upgradeRefused(status int) bool {
+	return status >= 400 && status < 500 && status != http.StatusTooManyRequests || status == http.StatusNotImplemented
 }
 
 // Session is one environment session on the server: reset, step and state

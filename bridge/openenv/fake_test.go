@@ -19,7 +19,8 @@ import (
 // sessions made at connect time, error frames {message, code}, a
 // CAPACITY_REACHED frame then close when full, no request ids echoed and
 // no session ids given. The action "drop" closes the connection abruptly;
-// "hang" is never answered; "reject" gets a VALIDATION_ERROR.
+// "hang" is never answered; "reject" gets a VALIDATION_ERROR; "explode" an
+// EXECUTION_ERROR with a traceback.
 type fakeOpenEnv struct {
 	maxSessions int
 	steps       int // episode length
@@ -135,6 +136,10 @@ func (f *fakeOpenEnv) serveWS(w http.ResponseWriter, r *http.Request) {
 			case "hang":
 				<-f.hangs
 				return
+			case "explode":
+				send(map[string]any{"type": "error", "data": map[string]any{"message": "step failed", "code": "EXECUTION_ERROR",
+					"traceback": "RuntimeError: exploded in step()"}})
+				continue
 			case "reject":
 				send(map[string]any{"type": "error", "data": map[string]any{"message": "Invalid message", "code": "VALIDATION_ERROR",
 					"errors": []map[string]any{{"type": "value_error", "loc": []string{"message"}, "msg": "reject is not allowed"}}}})

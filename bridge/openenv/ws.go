@@ -72,8 +72,13 @@ func (t *wsTransport) dial(ctx context.Context) error {
 	if err != nil {
 		if resp != nil && resp.StatusCode != http.StatusSwitchingProtocols {
 			se := &ServerError{Op: "connect", Status: resp.StatusCode, Message: fmt.Sprintf("%s refused the WebSocket upgrade: %v", t.wsURL, err)}
-			if resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden {
+			switch resp.StatusCode {
+			case http.StatusUnauthorized:
 				se.Message += " (set the bridge's token or headers)"
+			case http.StatusForbidden:
+				se.Message += ` (a server without a /ws route answers 403 too, as OpenEnv's servers before their WebSocket sessions do: set transport "http" or "auto"; else set the bridge's token or headers)`
+			case http.StatusNotFound, http.StatusMethodNotAllowed, http.StatusUpgradeRequired, http.StatusNotImplemented:
+				se.Message += ` (the server has no WebSocket route /ws: set transport "http" or "auto")`
 			}
 			if resp.StatusCode == http.StatusServiceUnavailable {
 				se.Code = wire.CodeCapacityReached
@@ -255,7 +260,9 @@ func (t *wsTransport) decode(typ string, f wire.Frame) (json.RawMessage, error) 
 			se.MaxSessions = *ed.MaxSessions
 		}
 		if se.Message == "" {
-			se.Message = string(f.Data)
+			se.Message = errorBody(f.Data)
+		} else if extraKeys(f.Data, "message", "code", "active_sessions", "max_sessions", "errors") {
+			se.Body = errorBody(f.Data)
 		}
 		if ed.Errors != nil {
 			if b, err := json.Marshal(ed.Errors); err == nil {

@@ -124,6 +124,34 @@ func lookup(args []string) (*command, []string) {
 	return nil, args
 }
 
+// groupCommands returns the names of the commands whose first word is
+// group ("tool call", "tool list" for "tool"), sorted; none when group is
+// not the first word of a command of several words.
+func groupCommands(group string) []string {
+	var names []string
+	for n := range commands {
+		if first, _, ok := strings.Cut(n, " "); ok && first == group {
+			names = append(names, n)
+		}
+	}
+	sort.Strings(names)
+	return names
+}
+
+// printGroupHelp lists the subcommands of a group.
+func printGroupHelp(w io.Writer, group string, names []string) {
+	fmt.Fprintf(w, "Usage: retrain %s SUBCOMMAND [flags] [args]\n\nSubcommands:\n", group)
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-14s %s\n", n, commands[n].summary)
+	}
+	fmt.Fprintf(w, "\nRun \"retrain %s SUBCOMMAND --help\" for a subcommand's flags.\n", group)
+}
+
+// isHelp reports whether arg asks for help.
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
+}
+
 func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "retrain: environments, tools, rewards and rollouts for RL training of language models.")
 	fmt.Fprintln(w, "\nUsage: retrain COMMAND [flags] [args]\n\nCommands:")
@@ -145,6 +173,10 @@ func run(ctx context.Context, args []string, s stdio) int {
 			if c, _ := lookup(args[1:]); c != nil {
 				return run(ctx, append(strings.Fields(c.name), "--help"), s)
 			}
+			if names := groupCommands(args[1]); len(names) > 0 {
+				printGroupHelp(s.out, args[1], names)
+				return 0
+			}
 		}
 		printHelp(s.out)
 		if len(args) == 0 {
@@ -154,6 +186,17 @@ func run(ctx context.Context, args []string, s stdio) int {
 	}
 	c, rest := lookup(args)
 	if c == nil {
+		if names := groupCommands(args[0]); len(names) > 0 {
+			switch {
+			case len(args) > 1 && isHelp(args[1]):
+				printGroupHelp(s.out, args[0], names)
+				return 0
+			case len(args) > 1:
+				fmt.Fprintf(s.err, "retrain: unknown command \"%s %s\"\n\n", args[0], args[1])
+			}
+			printGroupHelp(s.err, args[0], names)
+			return 2
+		}
 		fmt.Fprintf(s.err, "retrain: unknown command %q; run \"retrain help\" for the list\n", args[0])
 		return 2
 	}

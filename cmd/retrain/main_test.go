@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"io"
 	"strings"
 	"testing"
 )
@@ -27,5 +29,49 @@ func TestFlagErrors(t *testing.T) {
 	code, _, errOut = runCLI(t, "", "nonsense")
 	if code != 2 || !strings.Contains(errOut, `unknown command "nonsense"`) {
 		t.Errorf("unknown command: exit %d, %q", code, errOut)
+	}
+}
+
+// TestEveryCommandAnswersHelp walks every command and subcommand, and every
+// group of subcommands ("tool", "mcp"): each answers --help (and -h, and
+// "retrain help NAME") with its usage and exit code 0.
+func TestEveryCommandAnswersHelp(t *testing.T) {
+	groups := map[string]bool{}
+	for name := range commands {
+		if first, _, ok := strings.Cut(name, " "); ok {
+			groups[first] = true
+		}
+		for _, args := range [][]string{
+			append(strings.Fields(name), "--help"),
+			append(strings.Fields(name), "-h"),
+			append([]string{"help"}, strings.Fields(name)...),
+		} {
+			var out, errOut bytes.Buffer
+			code := run(t.Context(), args, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+			if code != 0 || !strings.Contains(out.String()+errOut.String(), "Usage: retrain "+name) {
+				t.Errorf("retrain %s: exit %d, output:\n%s%s", strings.Join(args, " "), code, out.String(), errOut.String())
+			}
+		}
+	}
+	if len(groups) == 0 {
+		t.Fatal("no command has subcommands; the walk tests nothing of groups")
+	}
+	for group := range groups {
+		for _, args := range [][]string{{group, "--help"}, {group, "-h"}, {"help", group}} {
+			var out, errOut bytes.Buffer
+			code := run(t.Context(), args, stdio{in: strings.NewReader(""), out: &out, err: &errOut})
+			if code != 0 || !strings.Contains(out.String(), "Usage: retrain "+group+" SUBCOMMAND") {
+				t.Errorf("retrain %s: exit %d, output:\n%s%s", strings.Join(args, " "), code, out.String(), errOut.String())
+			}
+			for name := range commands {
+				if strings.HasPrefix(name, group+" ") && !strings.Contains(out.String(), name) {
+					t.Errorf("retrain %s does not list %q:\n%s", strings.Join(args, " "), name, out.String())
+				}
+			}
+		}
+		var errOut bytes.Buffer
+		if code := run(t.Context(), []string{group, "nosuch"}, stdio{in: strings.NewReader(""), out: io.Discard, err: &errOut}); code != 2 || !strings.Contains(errOut.String(), `unknown command "`+group+` nosuch"`) {
+			t.Errorf("retrain %s nosuch: exit %d, stderr:\n%s", group, code, errOut.String())
+		}
 	}
 }

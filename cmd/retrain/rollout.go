@@ -21,6 +21,7 @@ import (
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/endpoint"
+	"github.com/retrain-rl/retrain/model/openai"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
@@ -72,6 +73,8 @@ type rolloutConfig struct {
 	Seed             *int64         `json:"seed"`
 	MaxTurns         int            `json:"max_turns"`
 	Timeout          time.Duration  `json:"timeout"`
+	RequestTimeout   time.Duration  `json:"request_timeout"`
+	MaxReplyBytes    int            `json:"max_reply_bytes"`
 	Retries          int            `json:"retries"`
 	Rewards          rewardsSpec    `json:"rewards"`
 	Out              string         `json:"out"`
@@ -118,8 +121,8 @@ func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 	configPath := fs.String("config", "", "YAML `file` setting any of these flags (keys like max_turns); flags given here override it")
 	fs.StringVar(&c.Env, "env", c.Env, "environment `name` (see \"retrain envs\")")
 	fs.Var(jsonObjectFlag{&c.EnvConfig}, "env-config", "environment configuration as a JSON `object`, e.g. '{\"max_steps\": 5}'")
-	fs.StringVar(&c.Data, "data", "", "JSONL `file` of tasks (GSM8K's layout works as is); omitted: generated arithmetic tasks")
-	fs.IntVar(&c.Tasks, "tasks", c.Tasks, "how many arithmetic tasks to generate when --data is omitted")
+	fs.StringVar(&c.Data, "data", "", "JSONL `file` of tasks (GSM8K's layout works as is); omitted: generated arithmetic tasks, or empty ones for environments that need no task (games, gym)")
+	fs.IntVar(&c.Tasks, "tasks", c.Tasks, "how many tasks to generate when --data is omitted")
 	fs.IntVar(&c.Limit, "limit", 0, "use only the first `n` tasks (0: all)")
 	fs.StringVar(&c.PromptField, "prompt-field", "", "the dataset's prompt `field` (default \"prompt\", else \"question\")")
 	fs.StringVar(&c.AnswerField, "answer-field", "", "the dataset's reference answer `field` (default \"answer\")")
@@ -135,8 +138,10 @@ func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 	fs.IntVar(&c.MaxTokens, "max-tokens", 0, "max_tokens of each model request (0: the server's default)")
 	fs.IntVar(&c.MaxEpisodeTokens, "max-episode-tokens", 0, "budget of completion tokens over a whole episode (0: none)")
 	fs.Var(optIntFlag{&c.Seed}, "seed", "seed of the environments, the sampling and the generated tasks")
-	fs.IntVar(&c.MaxTurns, "max-turns", 0, fmt.Sprintf("assistant turns per episode (0: %d)", rollout.DefaultMaxTurns))
+	fs.IntVar(&c.MaxTurns, "max-turns", 0, fmt.Sprintf("assistant turns per episode (0: the environment's own step limit when it has one, e.g. a Gymnasium TimeLimit, else %d)", rollout.DefaultMaxTurns))
 	fs.DurationVar(&c.Timeout, "timeout", 0, "time limit of one episode, e.g. 2m (0: none)")
+	fs.DurationVar(&c.RequestTimeout, "request-timeout", 0, fmt.Sprintf("time limit of one model request attempt, e.g. 90s; a timed-out attempt is retried (0: %v)", openai.DefaultTimeout))
+	fs.IntVar(&c.MaxReplyBytes, "max-reply-bytes", 0, fmt.Sprintf("largest model reply accepted, in bytes (0: %d, i.e. %d MiB)", openai.DefaultMaxReplyBytes, openai.DefaultMaxReplyBytes>>20))
 	fs.IntVar(&c.Retries, "retries", c.Retries, "extra attempts of an episode whose model calls failed")
 	fs.Var(&c.Rewards, "rewards", "reward configuration `file` (YAML or JSON: step and rollout components, distribution, advantage); the trajectories then hold rewards, and advantages when it names an estimator")
 	fs.StringVar(&c.Out, "out", c.Out, "output JSONL `file`, one trajectory per line")
@@ -237,6 +242,8 @@ func (c *rolloutConfig) job(rewards *reward.Config) (*rollout.Job, error) {
 		MaxTurns:         c.MaxTurns,
 		MaxEpisodeTokens: c.MaxEpisodeTokens,
 		Timeout:          env.Duration(c.Timeout),
+		RequestTimeout:   env.Duration(c.RequestTimeout),
+		MaxReplyBytes:    c.MaxReplyBytes,
 		Seed:             c.Seed,
 		Retries:          c.Retries,
 		Reward:           rewards,

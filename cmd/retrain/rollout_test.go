@@ -324,3 +324,34 @@ func TestFakeResponder(t *testing.T) {
 		})
 	}
 }
+
+// A game needs no task: without --data its episodes get empty tasks (no
+// arithmetic prompt above the board, no notice about generated tasks), and
+// the game's own step limit (64 for tic-tac-toe) applies, not 16 turns.
+func TestRolloutGameWithoutData(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "g.jsonl")
+	code, _, stderr := rolloutCLI(t, "rollout", "--model", "fake", "--env", "tictactoe", "--tasks", "2", "--out", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	if strings.Contains(stderr, "arithmetic") {
+		t.Errorf("stderr speaks of arithmetic tasks:\n%s", stderr)
+	}
+	trs := readTrajectories(t, out)
+	if len(trs) != 2 {
+		t.Fatalf("%d trajectories, want 2", len(trs))
+	}
+	for _, tr := range trs {
+		if tr.Task.Prompt != "" || tr.Task.Answer != "" || !strings.HasPrefix(tr.Task.ID, "episode-") {
+			t.Errorf("%s: task %+v, want an empty task with an id", tr.ID, tr.Task)
+		}
+		for _, m := range tr.Messages {
+			if strings.Contains(m.Content, "What is") {
+				t.Errorf("%s: an arithmetic prompt leaked into the game: %q", tr.ID, m.Content)
+			}
+		}
+		if tr.StopReason == retrain.StopMaxTurns && len(tr.Turns) == 16 {
+			t.Errorf("%s: cut at the default 16 turns, not the game's own limit", tr.ID)
+		}
+	}
+}

@@ -124,6 +124,10 @@ func New(opts *Options) *Env {
 // Dialect returns the format in which the model's answers are parsed.
 func (e *Env) Dialect() dialect.Dialect { return e.dialect }
 
+// StepLimit is the most steps an episode takes (see env.StepLimiter):
+// Options.MaxSteps, else DefaultMaxSteps.
+func (e *Env) StepLimit() int { return e.maxSteps }
+
 // Setup does nothing: a game needs no resources.
 func (e *Env) Setup(ctx context.Context) error {
 	if e.closed {
@@ -430,6 +434,10 @@ func NewSeatFactory(name string, seat *Seat, newEnv func() retrain.Environment) 
 // OnClose sets what the first Close releases, such as the configured
 // opponent's model client. Call it before the factory is shared.
 func (f *Factory) OnClose(release func()) { f.onClose = release }
+
+// TaskFree reports that a game needs no task (see env.TaskFree): the board
+// is the task.
+func (f *Factory) TaskFree() bool { return true }
 
 // NewEnv makes an environment that plays at the factory's seat.
 func (f *Factory) NewEnv() (retrain.Environment, error) {

@@ -33,6 +33,7 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/local"
@@ -64,6 +65,14 @@ type Options struct {
 	// openai.DefaultBaseURL) instead of the local model: the older default
 	// of a game's model opponent.
 	EmptyIsOpenAI bool
+	// RequestTimeout bounds each attempt of a request to an
+	// OpenAI-compatible server (default openai.DefaultTimeout; see
+	// openai.Options.Timeout).
+	RequestTimeout time.Duration
+	// MaxReplyBytes bounds the size of a reply from an OpenAI-compatible
+	// server (default openai.DefaultMaxReplyBytes; see
+	// openai.Options.MaxReplyBytes).
+	MaxReplyBytes int
 	// NoLookup makes Open do no I/O: an OpenAI-compatible server with no
 	// Endpoint.Model named is asked which model it serves on the first
 	// request instead, and Opened.Name is then empty.
@@ -224,6 +233,8 @@ func openOpenAI(ctx context.Context, baseURL string, ep model.Endpoint, o *Optio
 		ReturnTokenIDs: ep.TokenIDs,
 		MaxInFlight:    o.MaxInFlight,
 		HTTPClient:     o.HTTPClient,
+		Timeout:        o.RequestTimeout,
+		MaxReplyBytes:  o.MaxReplyBytes,
 	})
 	if err != nil {
 		return nil, &invalid{err}

@@ -12,13 +12,16 @@
 //
 // It speaks plain net/http and encoding/json. Requests are retried with
 // exponential backoff and full jitter on connection errors, timeouts, 429
-// (honouring Retry-After), 5xx, and malformed 200 bodies (at most twice);
-// never on other 4xx. Errors match the sentinels of this package
+// (honouring Retry-After), 5xx, and 2xx answers that are not a completion
+// (empty, truncated or not JSON, JSON without "choices": a server fault, at
+// most twice); never on other 4xx. Each attempt is bounded by
+// Options.Timeout, and a reply by Options.MaxReplyBytes. Errors match the sentinels of this package
 // (ErrModelNotFound, ErrContextLength, ...) with errors.Is, carry an
 // *APIError for HTTP errors, and say what to do.
 package openai
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,14 +50,18 @@ const (
 	DefaultBackoffBase = 500 * time.Millisecond
 	DefaultBackoffMax  = 30 * time.Second
 	DefaultMaxInFlight = 256
+	// DefaultMaxReplyBytes bounds a response body: room for a 128k-token
+	// completion with its log-probabilities.
+	DefaultMaxReplyBytes = 32 << 20
 )
 
-// maxMalformedRetries bounds retries of 200 responses whose body is not
-// valid JSON: one truncated body is a glitch, three are a broken server.
+// maxMalformedRetries bounds retries of 2xx responses that are not what
+// was asked (empty, truncated, not JSON, JSON of another shape): one is a
+// glitch, three are a broken server.
 const maxMalformedRetries = 2
 
-// maxBody bounds the size of a response body.
-const maxBody = 512 << 20
+// MaxReplyBytesLimit is the largest Options.MaxReplyBytes accepted.
+const MaxReplyBytesLimit = 512 << 20
 
 // Options configure a Client. The zero value (or nil) talks to
 // DefaultBaseURL and uses the one model it serves.
@@ -72,6 +79,10 @@ type Options struct {
 	// Timeout bounds each attempt, reading the body included (default
 	// DefaultTimeout). A timed-out attempt is retried.
 	Timeout time.Duration
+	// MaxReplyBytes bounds the size of a response body (default
+	// DefaultMaxReplyBytes, at most MaxReplyBytesLimit). A larger reply
+	// fails the request with ErrReplyTooLarge, without retrying.
+	MaxReplyBytes int
 	// MaxRetries is how many times a failed request is retried (default
 	// DefaultMaxRetries; negative means never).
 	MaxRetries int
@@ -138,6 +149,12 @@ func New(opts *Options) (*Client, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = DefaultTimeout
+	}
+	switch {
+	case o.MaxReplyBytes <= 0:
+		o.MaxReplyBytes = DefaultMaxReplyBytes
+	case o.MaxReplyBytes > MaxReplyBytesLimit:
+		return nil, fmt.Errorf("openai: Options.MaxReplyBytes is %d; want at most %d (%d MiB)", o.MaxReplyBytes, MaxReplyBytesLimit, MaxReplyBytesLimit>>20)
 	}
 	switch {
 	case o.MaxRetries == 0:
@@ -323,6 +340,9 @@ type outcome struct {
 	retry    bool
 	after    time.Duration
 	hasAfter bool
+	// okFault marks a 2xx answer that is not what was asked: retried at
+	// most maxMalformedRetries times.
+	okFault bool
 }
 
 // do sends a request with retries; decode reads a 2xx body. bd may be nil
@@ -340,7 +360,7 @@ func (c *Client) do(ctx context.Context, method, url string, bd *body, modelName
 		if !o.retry {
 			return o.err
 		}
-		if errors.Is(o.err, ErrMalformedResponse) {
+		if o.okFault {
 			if malformed++; malformed > maxMalformedRetries {
 				return fmt.Errorf("%w (after %d attempts)", o.err, attempt+1)
 			}
@@ -391,40 +411,20 @@ func (c *Client) attempt(ctx context.Context, method, url string, bd *body, mode
 		return c.transportError(ctx, actx, method, url, err)
 	}
 	defer resp.Body.Close()
-	data, release, err := readBody(resp.Body, resp.ContentLength)
+	if resp.ContentLength > int64(c.opts.MaxReplyBytes) {
+		return outcome{err: &ReplyTooLargeError{URL: url, Limit: c.opts.MaxReplyBytes, Size: resp.ContentLength}}
+	}
+	data, release, err := readBody(resp.Body, resp.ContentLength, c.opts.MaxReplyBytes)
 	defer release()
 	if errors.Is(err, errBodyTooLarge) {
-		return outcome{err: fmt.Errorf("openai: %s %s: %w", method, url, err)}
+		return outcome{err: &ReplyTooLargeError{URL: url, Limit: c.opts.MaxReplyBytes, Size: -1}}
 	}
 	if err != nil {
 		return c.transportError(ctx, actx, method, url, err)
 	}
 
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
-		if !looksJSON(data) {
-			if len(data) == 0 {
-				return outcome{err: fmt.Errorf("%w: %s %s answered %d with an empty body", ErrMalformedResponse, method, url, resp.StatusCode), retry: true}
-			}
-			e := &APIError{Status: resp.StatusCode, URL: url, Body: snippet(data)}
-			e.kind = ErrNotOpenAI
-			e.hint = fmt.Sprintf("the server at %s did not answer like an OpenAI-compatible API (%s, Content-Type %q); check that the base URL points at the inference server's /v1",
-				c.base, describeBody(e), resp.Header.Get("Content-Type"))
-			return outcome{err: e}
-		}
-		err := decode(data)
-		switch {
-		case err == nil:
-			return outcome{}
-		case errors.Is(err, errWrongShape):
-			if e, ok := parseError(resp.StatusCode, url, data); ok {
-				classify(e, true, c.base, modelName)
-				return outcome{err: e}
-			}
-			e := &APIError{Status: resp.StatusCode, URL: url, Body: snippet(data), kind: ErrNotOpenAI}
-			e.hint = fmt.Sprintf("the server at %s answered JSON without the expected fields; check that the base URL points at an OpenAI-compatible /v1", c.base)
-			return outcome{err: e}
-		}
-		return outcome{err: fmt.Errorf("%w from %s %s: %v", ErrMalformedResponse, method, url, err), retry: true}
+		return c.okOutcome(resp, method, url, modelName, data, decode)
 	}
 
 	e, parsed := parseError(resp.StatusCode, url, data)
@@ -436,13 +436,48 @@ func (c *Client) attempt(ctx context.Context, method, url string, bd *body, mode
 	return o
 }
 
+// okOutcome reads a 2xx answer. One that is not what was asked (empty,
+// truncated, not JSON, JSON without the expected fields, an error with no
+// status of its own) is a server fault, retried like a 5xx; an error body
+// that says what is wrong (context length, unknown model) is not.
+func (c *Client) okOutcome(resp *http.Response, method, url, modelName string, data []byte, decode func([]byte) error) outcome {
+	fault := func(err error) outcome { return outcome{err: err, retry: true, okFault: true} }
+	if !looksJSON(data) {
+		if len(bytes.TrimSpace(data)) == 0 {
+			return fault(fmt.Errorf("%w: %s %s answered %d with an empty body", ErrMalformedResponse, method, url, resp.StatusCode))
+		}
+		e := &APIError{Status: resp.StatusCode, URL: url, Body: snippet(data), kind: ErrNotOpenAI, fault: true}
+		e.hint = fmt.Sprintf("the server at %s did not answer like an OpenAI-compatible API (%s, Content-Type %q); check that the base URL points at the inference server's /v1",
+			c.base, describeBody(e), resp.Header.Get("Content-Type"))
+		return fault(e)
+	}
+	err := decode(data)
+	switch {
+	case err == nil:
+		return outcome{}
+	case errors.Is(err, errWrongShape):
+		if e, ok := parseError(resp.StatusCode, url, data); ok {
+			classify(e, true, c.base, modelName)
+			if e.kind != nil {
+				return outcome{err: e}
+			}
+			e.fault = true
+			return fault(e)
+		}
+		e := &APIError{Status: resp.StatusCode, URL: url, Body: snippet(data), kind: ErrNotOpenAI, fault: true}
+		e.hint = fmt.Sprintf("the server at %s answered JSON without the expected fields; check that the base URL points at an OpenAI-compatible /v1", c.base)
+		return fault(e)
+	}
+	return fault(fmt.Errorf("%w from %s %s: %v", ErrMalformedResponse, method, url, err))
+}
+
 // transportError turns an error from sending or reading into an outcome.
 func (c *Client) transportError(ctx, actx context.Context, method, url string, err error) outcome {
 	switch {
 	case ctx.Err() != nil:
 		return outcome{err: ctxError(ctx, method, url)}
 	case actx.Err() != nil:
-		return outcome{err: fmt.Errorf("%w: no complete answer from %s %s within %v (Options.Timeout)", ErrTimeout, method, url, c.opts.Timeout), retry: true}
+		return outcome{err: fmt.Errorf("%w: no complete answer from %s %s within %v (the per-request timeout: Options.Timeout, --request-timeout)", ErrTimeout, method, url, c.opts.Timeout), retry: true}
 	case isTimeout(err):
 		return outcome{err: fmt.Errorf("%w: %s %s: %w", ErrTimeout, method, url, err), retry: true}
 	case errors.Is(err, syscall.ECONNREFUSED):
@@ -521,38 +556,38 @@ func sleep(ctx context.Context, d time.Duration) error {
 	}
 }
 
-// errBodyTooLarge means a response body exceeded maxBody.
-var errBodyTooLarge = fmt.Errorf("response body larger than %d MiB", maxBody>>20)
+// errBodyTooLarge means a response body exceeded its limit.
+var errBodyTooLarge = errors.New("response body too large")
 
 var readPool = sync.Pool{New: func() any { b := make([]byte, 0, 32<<10); return &b }}
 
-// readBody reads r. A body of known size (Content-Length) is read into a
+// readBody reads r, up to limit bytes. A body of known size (Content-Length) is read into a
 // buffer of exactly that size, garbage once decoded: pooling those would
 // keep one buffer per concurrent request alive between requests, thousands
 // of them with thousands of episodes in flight. A body of unknown size is
 // read into a pooled buffer. Call release when done with data.
-func readBody(r io.Reader, size int64) (data []byte, release func(), err error) {
-	if size > 0 && size <= maxBody {
-		data, err = readInto(r, make([]byte, 0, size+1))
+func readBody(r io.Reader, size int64, limit int) (data []byte, release func(), err error) {
+	if size > 0 && size <= int64(limit) {
+		data, err = readInto(r, make([]byte, 0, size+1), limit)
 		return data, func() {}, err
 	}
 	bp := readPool.Get().(*[]byte)
-	data, err = readInto(r, (*bp)[:0])
+	data, err = readInto(r, (*bp)[:0], limit)
 	*bp = data
 	return data, func() { putReadBuffer(bp) }, err
 }
 
-// readInto appends what r holds to b, up to maxBody bytes.
-func readInto(r io.Reader, b []byte) ([]byte, error) {
+// readInto appends what r holds to b, up to limit bytes.
+func readInto(r io.Reader, b []byte, limit int) ([]byte, error) {
 	for {
 		if len(b) == cap(b) {
-			if len(b) >= maxBody {
-				return b, errBodyTooLarge
-			}
 			b = append(b, 0)[:len(b)]
 		}
-		n, err := r.Read(b[len(b):cap(b)])
+		n, err := r.Read(b[len(b):min(cap(b), limit+1)])
 		b = b[:len(b)+n]
+		if len(b) > limit {
+			return b, errBodyTooLarge
+		}
 		if err == io.EOF {
 			return b, nil
 		}

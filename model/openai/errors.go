@@ -34,7 +34,47 @@ var (
 	// ErrMalformedResponse means a 200 response body was not valid JSON
 	// (e.g. truncated), even after retrying.
 	ErrMalformedResponse = errors.New("openai: malformed response")
+	// ErrReplyTooLarge means a response body was larger than
+	// Options.MaxReplyBytes; the error is a *ReplyTooLargeError.
+	ErrReplyTooLarge = errors.New("openai: reply too large")
 )
+
+// ReplyTooLargeError is the error of a request whose response body was
+// larger than Options.MaxReplyBytes. It is not retried: the same request
+// would most likely get the same reply.
+type ReplyTooLargeError struct {
+	// URL is the requested URL.
+	URL string
+	// Limit is Options.MaxReplyBytes.
+	Limit int
+	// Size is the body's announced size (Content-Length), or -1 when it
+	// was not announced and reading stopped at Limit.
+	Size int64
+}
+
+// Error says how large the reply was and what to raise.
+func (e *ReplyTooLargeError) Error() string {
+	size := "more than " + mib(int64(e.Limit))
+	if e.Size >= 0 {
+		size = mib(e.Size)
+	}
+	return fmt.Sprintf("openai: the reply from %s is %s, larger than the limit of %s; raise the client's maximum reply size (Options.MaxReplyBytes, the rollout's max_reply_bytes) or lower max_tokens",
+		e.URL, size, mib(int64(e.Limit)))
+}
+
+// Unwrap returns ErrReplyTooLarge.
+func (e *ReplyTooLargeError) Unwrap() error { return ErrReplyTooLarge }
+
+// Retryable is false: see [ReplyTooLargeError].
+func (e *ReplyTooLargeError) Retryable() bool { return false }
+
+// mib writes a byte count in MiB, or in bytes below one MiB.
+func mib(n int64) string {
+	if n < 1<<20 {
+		return fmt.Sprintf("%d bytes", n)
+	}
+	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+}
 
 // APIError is an error answer from the server. Errors returned by the
 // client wrap it; get it with errors.As.
@@ -51,8 +91,9 @@ type APIError struct {
 	// URL is the requested URL.
 	URL string
 
-	hint string // what it means and what to do
-	kind error  // the sentinel it matches, if any
+	hint  string // what it means and what to do
+	kind  error  // the sentinel it matches, if any
+	fault bool   // a 2xx answer that is not what was asked: a server fault
 }
 
 // Error says what failed, what the server said, and what to do.
@@ -241,14 +282,17 @@ func describeBody(e *APIError) string {
 	return "a non-JSON body"
 }
 
-// Retryable reports whether the request may succeed if tried again (a 429
-// or a 5xx); model.Retryable reads it, so a runner does not replay an
+// Retryable reports whether the request may succeed if tried again (a 429,
+// a 5xx, or a 2xx answer that was not a completion: a server fault);
+// model.Retryable reads it, so a runner does not replay an
 // episode that failed on a 400.
 func (e *APIError) Retryable() bool { return retryable(e) }
 
 // retryable reports whether an HTTP error is worth retrying.
 func retryable(e *APIError) bool {
 	switch {
+	case e.fault:
+		return true
 	case e.Code == "insufficient_quota":
 		return false
 	case e.Status == http.StatusTooManyRequests, e.Status == http.StatusRequestTimeout:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -11,6 +12,7 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+	"unicode/utf8"
 
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
@@ -171,18 +173,26 @@ func TestParseError(t *testing.T) {
 	}
 }
 
-// TestOKBodies checks 200 answers that are not completions: they are not
-// retried and say what is wrong.
+// TestOKBodies checks 200 answers that are not completions: a server fault,
+// tried maxMalformedRetries more times, then an error that says what is
+// wrong and that model.Retryable takes as retryable; an error body that
+// says what is wrong is not retried.
 func TestOKBodies(t *testing.T) {
 	tests := []struct {
 		name     string
 		body     string
 		sentinel error
 		want     string
+		calls    int32
 	}{
-		{"error object", `{"error":{"message":"This model's maximum context length is 8 tokens","type":"invalid_request_error"}}`, ErrContextLength, "maximum context length is 8"},
-		{"other JSON", `{"status":"ok"}`, ErrNotOpenAI, "JSON without the expected fields"},
-		{"plain text", `OK`, ErrNotOpenAI, "a non-JSON body"},
+		{"error object", `{"error":{"message":"This model's maximum context length is 8 tokens","type":"invalid_request_error"}}`, ErrContextLength, "maximum context length is 8", 1},
+		{"other JSON", `{"status":"ok"}`, ErrNotOpenAI, "JSON without the expected fields", 1 + maxMalformedRetries},
+		{"no choices", `{"id":"x","object":"chat.completion","choices":[]}`, ErrNotOpenAI, "JSON without the expected fields", 1 + maxMalformedRetries},
+		{"error without status", `{"error":{"message":"engine crashed"}}`, nil, "engine crashed", 1 + maxMalformedRetries},
+		{"plain text", `OK`, ErrNotOpenAI, "a non-JSON body", 1 + maxMalformedRetries},
+		{"empty", ``, ErrMalformedResponse, "empty body", 1 + maxMalformedRetries},
+		{"truncated", `{"choices":[{"message":{"content":"ab`, ErrMalformedResponse, "malformed", 1 + maxMalformedRetries},
+		{"invalid UTF-8 outside strings", "{\"choices\":[\xff]}", ErrMalformedResponse, "malformed", 1 + maxMalformedRetries},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -198,12 +208,93 @@ func TestOKBodies(t *testing.T) {
 			}
 			t.Cleanup(c.CloseIdleConnections)
 			_, err = c.Generate(context.Background(), userRequest("hi"))
-			if !errors.Is(err, tt.sentinel) || !contains(err.Error(), tt.want) {
+			if err == nil || (tt.sentinel != nil && !errors.Is(err, tt.sentinel)) || !contains(err.Error(), tt.want) {
 				t.Errorf("error %v, want %v saying %q", err, tt.sentinel, tt.want)
 			}
-			if calls.Load() != 1 {
-				t.Errorf("server saw %d requests, want 1", calls.Load())
+			if calls.Load() != tt.calls {
+				t.Errorf("server saw %d requests, want %d", calls.Load(), tt.calls)
+			}
+			if retry := tt.calls > 1; model.Retryable(err) != retry {
+				t.Errorf("model.Retryable(%v) = %v, want %v", err, !retry, retry)
 			}
 		})
+	}
+}
+
+// TestOKFaultRetried checks that one 2xx answer that is not a completion
+// costs a retry, not the request.
+func TestOKFaultRetried(t *testing.T) {
+	for _, f := range []openaitest.Failure{openaitest.FailNoChoices, openaitest.FailEmpty, openaitest.FailMalformed} {
+		t.Run(string(f), func(t *testing.T) {
+			s := newServer(t, &openaitest.Options{Failures: openaitest.FailurePlan{Schedule: []openaitest.Failure{f}}})
+			got, err := newClient(t, s, nil).Generate(context.Background(), userRequest("hi"))
+			if err != nil || got.Text != "You said: hi" {
+				t.Fatalf("Generate = %q, %v; want the second attempt's reply", got.Text, err)
+			}
+			if s.Requests() != 2 {
+				t.Errorf("server saw %d requests, want 2", s.Requests())
+			}
+		})
+	}
+}
+
+// TestInvalidUTF8Content checks that bytes that are not UTF-8 inside the
+// content are replaced, not an error.
+func TestInvalidUTF8Content(t *testing.T) {
+	s := newServer(t, &openaitest.Options{Failures: openaitest.FailurePlan{Schedule: []openaitest.Failure{openaitest.FailInvalidUTF8}}})
+	got, err := newClient(t, s, nil).Generate(context.Background(), userRequest("hi"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !utf8.ValidString(got.Text) || !strings.Contains(got.Text, "\uFFFD") {
+		t.Errorf("Text = %q, want valid UTF-8 with U+FFFD for the bad bytes", got.Text)
+	}
+}
+
+// TestReplyTooLarge checks the reply size cap, with and without a
+// Content-Length: an error naming the limit and what to raise, not retried.
+func TestReplyTooLarge(t *testing.T) {
+	for _, chunked := range []bool{false, true} {
+		t.Run(fmt.Sprint("chunked=", chunked), func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				calls.Add(1)
+				body := `{"choices":[{"message":{"content":"` + strings.Repeat("x", 4000) + `"}}]}`
+				if !chunked {
+					w.Header().Set("Content-Length", fmt.Sprint(len(body)))
+				}
+				for i := 0; i < len(body); i += 100 {
+					io.WriteString(w, body[i:min(i+100, len(body))])
+					if chunked {
+						w.(http.Flusher).Flush()
+					}
+				}
+			}))
+			t.Cleanup(srv.Close)
+			c, err := New(&Options{BaseURL: srv.URL + "/v1", Model: "m", MaxReplyBytes: 1000, BackoffBase: time.Millisecond})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c.CloseIdleConnections)
+			_, err = c.Generate(context.Background(), userRequest("hi"))
+			var tl *ReplyTooLargeError
+			if !errors.Is(err, ErrReplyTooLarge) || !errors.As(err, &tl) || tl.Limit != 1000 || !contains(err.Error(), "MaxReplyBytes") {
+				t.Errorf("error %v, want a *ReplyTooLargeError for 1000 bytes saying what to raise", err)
+			}
+			if model.Retryable(err) || calls.Load() != 1 {
+				t.Errorf("retried: %d requests, model.Retryable %v", calls.Load(), model.Retryable(err))
+			}
+			c2, err := New(&Options{BaseURL: srv.URL + "/v1", Model: "m", MaxReplyBytes: 10000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(c2.CloseIdleConnections)
+			if _, err := c2.Generate(context.Background(), userRequest("hi")); err != nil {
+				t.Errorf("under the limit: %v", err)
+			}
+		})
+	}
+	if _, err := New(&Options{MaxReplyBytes: MaxReplyBytesLimit + 1}); err == nil {
+		t.Error("New accepted MaxReplyBytes over MaxReplyBytesLimit")
 	}
 }

@@ -45,11 +45,14 @@ type Options struct {
 	// altogether.
 	Timeout time.Duration
 	// ConnectTimeout bounds starting a server and the MCP handshake; zero
-	// means DefaultConnectTimeout (30s).
+	// means DefaultConnectTimeout (30s). A server config's own Timeout,
+	// when shorter, bounds them too.
 	ConnectTimeout time.Duration
 	// Attempts is how many times a server is started (or an HTTP session
 	// opened) before a call gives up; zero means DefaultAttempts (3). A server
-	// that died is started again on the next call, with the same bound.
+	// that died is started again on the next call, with the same bound. A
+	// server that gave no answer within the connect time limit is not tried
+	// again for that call: waiting longer is the job of the limit.
 	Attempts int
 	// TerminateTimeout is how long Close waits for a stdio server to exit
 	// after its stdin is closed before it is sent SIGTERM (and, as long
@@ -317,11 +320,11 @@ func (c *Client) connect(a *attempt) {
 			break
 		}
 		s, err = c.dial()
-		if err == nil {
+		if err == nil || errors.Is(err, errNoAnswer) {
 			break
 		}
 	}
-	if err != nil && c.opts.Attempts > 1 && !errors.Is(err, ErrClosed) {
+	if err != nil && c.opts.Attempts > 1 && !errors.Is(err, ErrClosed) && !errors.Is(err, errNoAnswer) {
 		err = fmt.Errorf("%w (gave up after %d attempts)", err, c.opts.Attempts)
 	}
 
@@ -344,10 +347,36 @@ func (c *Client) connect(a *attempt) {
 	c.mu.Unlock()
 }
 
+// errNoAnswer marks a connection attempt that got no answer within the
+// connect time limit.
+var errNoAnswer = errors.New("no answer")
+
+// noAnswerError is the error of such an attempt; it matches errNoAnswer
+// and the SDK's error.
+type noAnswerError struct {
+	limit time.Duration
+	err   error
+}
+
+func (e *noAnswerError) Error() string {
+	return fmt.Sprintf("no answer within %v: %v", e.limit, e.err)
+}
+func (e *noAnswerError) Unwrap() []error { return []error{errNoAnswer, e.err} }
+
+// connectTimeout bounds one connection attempt: Options.ConnectTimeout,
+// or the server's own Timeout when that is shorter.
+func (c *Client) connectTimeout() time.Duration {
+	if t := time.Duration(c.cfg.Timeout); t > 0 && t < c.opts.ConnectTimeout {
+		return t
+	}
+	return c.opts.ConnectTimeout
+}
+
 // dial opens one session: it starts the server (stdio) or opens an HTTP
 // session, and completes the MCP handshake.
 func (c *Client) dial() (*session, error) {
-	ctx, cancel := context.WithTimeout(c.ctx, c.opts.ConnectTimeout)
+	limit := c.connectTimeout()
+	ctx, cancel := context.WithTimeout(c.ctx, limit)
 	defer cancel()
 	s := &session{ended: make(chan struct{})}
 	var (
@@ -395,7 +424,7 @@ func (c *Client) dial() (*session, error) {
 	cs, err := c.client.Connect(ctx, t, nil)
 	if err != nil {
 		if ctx.Err() != nil && c.ctx.Err() == nil {
-			err = fmt.Errorf("no answer within %v: %w", c.opts.ConnectTimeout, err)
+			err = &noAnswerError{limit: limit, err: err}
 		}
 		return nil, fmt.Errorf("%s MCP server %q (%s): %w%s", what, c.cfg.Name, c.describe(), err, s.stderrNote())
 	}
@@ -485,6 +514,9 @@ func (c *Client) call(ctx context.Context, name, remote string, args json.RawMes
 	defer stop()
 	res, err := s.cs.CallTool(callCtx, &sdk.CallToolParams{Name: remote, Arguments: args})
 	if err == nil {
+		if slot, ok := ctx.Value(resultSlotKey{}).(*resultSlot); ok {
+			slot.Store(res)
+		}
 		return convertResult(name, res)
 	}
 

@@ -68,7 +68,9 @@ type ServerConfig struct {
 	// Deny drops the tools whose server-side names match one of its patterns.
 	Deny []string `json:"deny,omitempty"`
 	// Timeout bounds each tool call, e.g. "30s"; zero means
-	// [Options.Timeout].
+	// [Options.Timeout]. It bounds starting the server and the MCP
+	// handshake too, when shorter than [Options.ConnectTimeout]: give a
+	// server that starts slowly (npx downloading it) a longer one.
 	Timeout Duration `json:"timeout,omitzero"`
 	// Disabled servers are skipped.
 	Disabled bool `json:"disabled,omitempty"`

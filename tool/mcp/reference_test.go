@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
+
 	"github.com/retrain-rl/retrain/tool"
 	"github.com/retrain-rl/retrain/tool/mcp/mcptest"
 )
@@ -88,16 +90,33 @@ func TestReferenceEverythingStdio(t *testing.T) {
 			t.Errorf("get-structured-content = %+v, %v; want structured content", res, err)
 		}
 	})
+	t.Run("image served again", func(t *testing.T) {
+		cs := serveInMemory(t, []tool.Tool{tools["get-tiny-image"]})
+		res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "get-tiny-image", Arguments: map[string]any{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var image *sdk.ImageContent
+		for _, c := range res.Content {
+			if ic, ok := c.(*sdk.ImageContent); ok {
+				image = ic
+			}
+		}
+		if image == nil || image.MIMEType != "image/png" || len(image.Data) != tinyImageBytes(t) {
+			t.Errorf("content %+v, want server-everything's PNG of %d bytes, unchanged", res.Content, tinyImageBytes(t))
+		}
+	})
 	t.Run("invalid arguments", func(t *testing.T) {
 		_, err := call(t, tools["get-sum"], `{"a":"2"}`)
 		wantToolError(t, err, "at /a: expected number, got string")
 		wantToolError(t, err, "at /b: missing required property")
 	})
 	t.Run("timeout", func(t *testing.T) {
-		c2 := newClient(t, ServerConfig{Name: "everything", Command: cmd[0], Args: cmd[1:], Timeout: Duration(300 * time.Millisecond)}, nil)
+		// The timeout bounds the server's start too: long enough for node.
+		c2 := newClient(t, ServerConfig{Name: "everything", Command: cmd[0], Args: cmd[1:], Timeout: Duration(3 * time.Second)}, nil)
 		slow := toolsByName(t, c2)["trigger-long-running-operation"]
-		_, err := call(t, slow, `{"duration":10,"steps":2}`)
-		wantToolError(t, err, "timed out after 300ms")
+		_, err := call(t, slow, `{"duration":30,"steps":2}`)
+		wantToolError(t, err, "timed out after 3s")
 		if c2.Starts() != 1 {
 			t.Errorf("Starts = %d after a timeout, want 1", c2.Starts())
 		}

@@ -7,9 +7,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync/atomic"
 
 	sdk "github.com/modelcontextprotocol/go-sdk/mcp"
 
+	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/tool"
 )
 
@@ -92,16 +94,46 @@ func objectSchema(schema json.RawMessage) (json.RawMessage, error) {
 	}
 }
 
-// serveTool answers tools/call for t.
+// resultSlot is where a tool of an MCP server (a proxied tool) leaves the
+// server's own result for [NewServer] to pass on: its images, audio and
+// resources, which a tool.Result holds only as text. It is found in the
+// call's context under resultSlotKey; a call that outlives its time limit
+// may still fill it, hence the atomic.
+type resultSlot = atomic.Pointer[sdk.CallToolResult]
+
+type resultSlotKey struct{}
+
+// passThrough returns the proxied result raw unchanged when it holds
+// content that text cannot carry (images, audio, resources) and agrees with
+// the outcome res of the call (a timeout may have cut the call short after
+// the server answered): nil otherwise.
+func passThrough(raw *sdk.CallToolResult, res retrain.ToolResult) *sdk.CallToolResult {
+	if raw == nil || raw.IsError == res.Success {
+		return nil
+	}
+	for _, c := range raw.Content {
+		if _, text := c.(*sdk.TextContent); !text {
+			return &sdk.CallToolResult{Content: raw.Content, StructuredContent: raw.StructuredContent, IsError: raw.IsError}
+		}
+	}
+	return nil
+}
+
+// serveTool answers tools/call for t. A tool proxied from another MCP
+// server passes its images, audio and resources through unchanged.
 func serveTool(t tool.Tool, opts *tool.CallOptions) sdk.ToolHandler {
 	return func(ctx context.Context, req *sdk.CallToolRequest) (*sdk.CallToolResult, error) {
 		var args json.RawMessage
 		if req.Params != nil {
 			args = req.Params.Arguments
 		}
-		res, err := tool.Invoke(ctx, t, args, opts)
+		slot := new(resultSlot)
+		res, err := tool.Invoke(context.WithValue(ctx, resultSlotKey{}, slot), t, args, opts)
 		if err != nil {
 			return nil, err // the request was cancelled
+		}
+		if out := passThrough(slot.Load(), res); out != nil {
+			return out, nil
 		}
 		if !res.Success {
 			return &sdk.CallToolResult{IsError: true, Content: []sdk.Content{&sdk.TextContent{Text: res.Error}}}, nil

@@ -1,6 +1,7 @@
 package mcp
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -208,4 +209,55 @@ func (s schemaTool) Spec() retrain.ToolSpec {
 
 func (schemaTool) Call(context.Context, json.RawMessage) (tool.Result, error) {
 	return tool.Result{}, nil
+}
+
+// TestServePassesMediaThrough checks that a tool proxied from another MCP
+// server keeps its images, audio and resources when served again, instead
+// of their description in brackets.
+func TestServePassesMediaThrough(t *testing.T) {
+	ts := &testServer{}
+	upstream := ts.newServer(0, nil)
+	c := newClient(t, ServerConfig{Name: "up", Dial: func(ctx context.Context) (sdk.Transport, error) {
+		ct, st := sdk.NewInMemoryTransports()
+		if _, err := upstream.Connect(ctx, st, nil); err != nil {
+			return nil, err
+		}
+		return ct, nil
+	}}, nil)
+	proxied := toolsByName(t, c)
+	cs := serveInMemory(t, []tool.Tool{proxied["media"], proxied["echo"]})
+
+	res, err := cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "media", Arguments: map[string]any{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var image *sdk.ImageContent
+	var audio *sdk.AudioContent
+	for _, c := range res.Content {
+		switch c := c.(type) {
+		case *sdk.ImageContent:
+			image = c
+		case *sdk.AudioContent:
+			audio = c
+		case *sdk.TextContent:
+			if strings.Contains(c.Text, "[image:") {
+				t.Errorf("the image became text: %q", c.Text)
+			}
+		}
+	}
+	if image == nil || image.MIMEType != "image/png" || !bytes.Equal(image.Data, tinyPNG) {
+		t.Errorf("image = %+v, want the upstream PNG unchanged", image)
+	}
+	if audio == nil || audio.MIMEType != "audio/wav" || string(audio.Data) != "RIFFxxxx" {
+		t.Errorf("audio = %+v, want the upstream WAV unchanged", audio)
+	}
+	if len(res.Content) != 6 || res.IsError {
+		t.Errorf("%d content blocks (isError %v), want the upstream's 6", len(res.Content), res.IsError)
+	}
+
+	// Text stays as it was served before.
+	res, err = cs.CallTool(context.Background(), &sdk.CallToolParams{Name: "echo", Arguments: map[string]any{"text": "hi"}})
+	if err != nil || len(res.Content) != 1 {
+		t.Fatalf("echo: %+v, %v", res, err)
+	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"strconv"
@@ -131,6 +132,10 @@ var toolNames = []string{"add", "broken", "crash", "echo", "fail", "media", "pid
 
 // runStdioServer serves the test tools on stdin/stdout until stdin closes.
 func runStdioServer(mode string) {
+	if mode == "silent" { // reads requests and never answers
+		io.Copy(io.Discard, os.Stdin)
+		os.Exit(0)
+	}
 	ts := &testServer{}
 	fmt.Fprintln(os.Stderr, "test server starting")
 	if mode == "stubborn" {

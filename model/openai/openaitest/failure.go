@@ -29,10 +29,29 @@ const (
 	FailMalformed Failure = "malformed"
 	// FailDrop closes the connection without answering.
 	FailDrop Failure = "drop"
+	// FailNoChoices answers 200 with JSON that is not a completion (an
+	// object without "choices").
+	FailNoChoices Failure = "no_choices"
+	// FailEmpty answers 200 with an empty body.
+	FailEmpty Failure = "empty"
+	// FailHuge answers 200 with a valid completion whose content is
+	// FailurePlan.HugeBytes long (default DefaultHugeBytes).
+	FailHuge Failure = "huge"
+	// FailInvalidUTF8 answers 200 with a valid completion whose content
+	// holds bytes that are not UTF-8.
+	FailInvalidUTF8 Failure = "invalid_utf8"
 )
 
-// failureKinds is the fixed order in which rates are drawn.
-var failureKinds = []Failure{Fail500, Fail503, Fail429, FailTimeout, FailMalformed, FailDrop}
+// DefaultHugeBytes is the content size of a FailHuge reply: 10 MB.
+const DefaultHugeBytes = 10_000_000
+
+// failureKinds is the fixed order in which rates are drawn (new kinds go at
+// the end, so that older plans draw as before).
+var failureKinds = []Failure{Fail500, Fail503, Fail429, FailTimeout, FailMalformed, FailDrop,
+	FailNoChoices, FailEmpty, FailHuge, FailInvalidUTF8}
+
+// FailureKinds returns every kind of failure, FailNone excluded.
+func FailureKinds() []Failure { return append([]Failure(nil), failureKinds...) }
 
 // FailurePlan says which chat completion requests fail and how. Requests are
 // numbered from 0 in order of arrival; GET /v1/models never fails.
@@ -46,6 +65,13 @@ type FailurePlan struct {
 	Rates map[Failure]float64
 	// Seed seeds the draws for Rates.
 	Seed uint64
+	// Decide, when set, decides the failure of each request past the
+	// Schedule instead of Rates, from its number and its body (a retried
+	// request has the same body). It is called concurrently.
+	Decide func(n int64, body []byte) Failure
+	// HugeBytes is the content size of a FailHuge reply (default
+	// DefaultHugeBytes).
+	HugeBytes int
 	// RetryAfter is sent in the Retry-After header of 429 and 503 replies:
 	// whole seconds when it is a whole number of seconds, else fractional
 	// seconds (e.g. "0.05", which lenient clients accept). Zero sends none.
@@ -80,10 +106,13 @@ func newFailures(p FailurePlan) *failures {
 	return &failures{plan: p, rng: rand.New(rand.NewPCG(p.Seed, p.Seed^0x9e3779b97f4a7c15))}
 }
 
-// forRequest returns the failure of request n.
-func (f *failures) forRequest(n int64) Failure {
+// forRequest returns the failure of request n, whose body is body.
+func (f *failures) forRequest(n int64, body []byte) Failure {
 	if n < int64(len(f.plan.Schedule)) {
 		return f.plan.Schedule[n]
+	}
+	if f.plan.Decide != nil {
+		return f.plan.Decide(n, body)
 	}
 	if len(f.plan.Rates) == 0 {
 		return FailNone

@@ -261,7 +261,7 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 	if !s.authorized(w, r) {
 		return
 	}
-	if s.injectFailure(w, r, s.fail.forRequest(n)) {
+	if s.injectFailure(w, r, s.fail.forRequest(n, body)) {
 		return
 	}
 	req, err := chatwire.Decode(body)
@@ -526,6 +526,28 @@ func (s *Server) injectFailure(w http.ResponseWriter, r *http.Request, f Failure
 		if err == nil {
 			conn.Close()
 		}
+	case FailNoChoices:
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"chatcmpl-openaitest","object":"chat.completion","model":"`+DefaultModel+`","usage":{"prompt_tokens":1,"completion_tokens":0}}`) //nolint:errcheck // the client went away
+	case FailEmpty:
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusOK)
+	case FailHuge:
+		n := s.opts.Failures.HugeBytes
+		if n <= 0 {
+			n = DefaultHugeBytes
+		}
+		const unit = "all work and no play "
+		body := make([]byte, 0, n+256)
+		body = append(body, `{"id":"chatcmpl-openaitest-huge","object":"chat.completion","model":"`+DefaultModel+`","choices":[{"index":0,"message":{"role":"assistant","content":"`...)
+		body = append(body, bytes.Repeat([]byte(unit), n/len(unit)+1)[:n]...)
+		body = append(body, `"},"finish_reason":"length"}],"usage":{"prompt_tokens":1,"completion_tokens":1}}`...)
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Content-Length", strconv.Itoa(len(body)))
+		w.Write(body) //nolint:errcheck // the client went away
+	case FailInvalidUTF8:
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"id":"chatcmpl-openaitest-utf8","object":"chat.completion","model":"`+DefaultModel+`","choices":[{"index":0,"message":{"role":"assistant","content":"bad `+"\xff\xfe"+` bytes `+"\xc3("+`"},"finish_reason":"stop"}],"usage":{"prompt_tokens":1,"completion_tokens":3}}`) //nolint:errcheck // the client went away
 	default:
 		panic(fmt.Sprintf("openaitest: unknown failure %q", f))
 	}

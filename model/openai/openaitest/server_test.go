@@ -317,7 +317,7 @@ func TestFailureRatesDeterministic(t *testing.T) {
 	a, b := newFailures(plan), newFailures(plan)
 	counts := map[Failure]int{}
 	for i := range int64(2000) {
-		fa, fb := a.forRequest(i), b.forRequest(i)
+		fa, fb := a.forRequest(i, nil), b.forRequest(i, nil)
 		if fa != fb {
 			t.Fatalf("request %d: %q and %q from the same seed", i, fa, fb)
 		}
