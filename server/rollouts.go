@@ -93,10 +93,11 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 		rolloutError(w, http.StatusNotFound, "unknown environment %q; served: %s", req.Env, strings.Join(s.served(), ", "))
 		return
 	}
-	switch {
-	case req.Concurrency > MaxRolloutConcurrency:
-		rolloutError(w, http.StatusBadRequest, "concurrency %d is above the limit of %d", req.Concurrency, MaxRolloutConcurrency)
+	if err := s.checkJob(&req); err != nil {
+		rolloutError(w, http.StatusBadRequest, "%v", err)
 		return
+	}
+	switch {
 	case req.Model.BaseURL == "":
 		rolloutError(w, http.StatusBadRequest, "model.base_url is required: the base URL of an OpenAI-compatible server, e.g. http://127.0.0.1:8000/v1")
 		return
@@ -125,6 +126,10 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer prepared.Close()
+	if err := s.checkEpisodes(len(prepared.Tasks()), req.Limit, req.N); err != nil {
+		rolloutError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 
 	select {
 	case s.rollouts <- struct{}{}:
