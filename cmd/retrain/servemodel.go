@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"runtime"
 	"time"
 
 	"github.com/retrain-rl/retrain/model"
@@ -21,7 +22,7 @@ func init() {
 var serveModelCommand = &command{
 	name:    "serve-model",
 	summary: "serve the built-in local model as an OpenAI-compatible endpoint (/v1/chat/completions, /v1/models)",
-	usage: "[--addr HOST:PORT] [--name NAME] [--weights FILE]\n\n" +
+	usage: "[--addr HOST:PORT] [--name NAME] [--weights FILE] [--max-concurrent N] [--max-prompt-tokens N]\n\n" +
 		"Example:\n" +
 		"  retrain serve-model &   # then: retrain rollout --model http://127.0.0.1:8000/v1 --token-ids",
 }
@@ -31,8 +32,13 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 	addr := fs.String("addr", "127.0.0.1:8000", "listen `address` (host:port; port 0 picks a free one)")
 	name := fs.String("name", local.DefaultName, "the model `id` clients ask for")
 	weights := fs.String("weights", "", "weights `file` to serve instead of the built-in ones (see model/local/TRAINING.md)")
+	maxConcurrent := fs.Int("max-concurrent", runtime.NumCPU(), "requests generating at once; more are answered 429 with Retry-After")
+	maxPrompt := fs.Int("max-prompt-tokens", 0, "longest prompt in `tokens`; longer ones are answered 400 (default: the model's context window)")
 	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
+	}
+	if *maxConcurrent < 1 || *maxPrompt < 0 {
+		return usageErrorf("--max-concurrent must be at least 1 and --max-prompt-tokens not negative")
 	}
 	m, err := endpoint.Local(model.Endpoint{Model: *name, Weights: *weights})
 	if err != nil {
@@ -46,6 +52,10 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 		Name:          m.Name(),
 		ContextLength: m.Config().Context,
 		BadRequest:    func(err error) bool { return errors.Is(err, local.ErrContextLength) },
+
+		MaxConcurrent:   *maxConcurrent,
+		PromptTokens:    func(r model.Request) int { return len(local.Render(r.Messages)) },
+		MaxPromptTokens: *maxPrompt,
 	})
 	fmt.Fprintf(s.err, "serving %s (the built-in local model: %s parameters, trained on calculator tasks) at http://%s/v1 — Ctrl-C stops it\n",
 		m.Name(), humanCount(m.Params()), ln.Addr())
