@@ -1,6 +1,8 @@
 package server
 
 import (
+	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"net/http"
@@ -84,6 +86,18 @@ func (s *Server) checkTimeout(seconds float64) error {
 	}
 	return checkRanges(nil, []floatRange{{key: "timeout_s", v: seconds, min: minTimeout.Seconds(), max: s.opts.StepTimeout.Seconds(),
 		hint: "0 or absent means the server's step timeout, the longest allowed (retrain serve --step-timeout)"}})
+}
+
+// timeoutDecodeError turns the error of decoding a request whose timeout_s
+// is not a float64 (1e400 overflows) into the range error, or returns nil
+// when err is about something else.
+func (s *Server) timeoutDecodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) && te.Field == "timeout_s" {
+		return &rangeError{key: "timeout_s", value: te.Value, allowed: fmt.Sprintf("[%g, %g]", minTimeout.Seconds(), s.opts.StepTimeout.Seconds()),
+			hint: "seconds, a number; 0 or absent means the server's step timeout"}
+	}
+	return nil
 }
 
 // Upper bounds of the numbers of a /v1/rollouts job, besides the episodes

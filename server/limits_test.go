@@ -11,6 +11,8 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/coder/websocket"
+
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
 	wire "github.com/retrain-rl/retrain/internal/openenvwire"
@@ -136,7 +138,7 @@ func TestActionLimit(t *testing.T) {
 // WebSocket: out of [1 ms, step timeout] is 400 with the allowed range.
 func TestTimeoutRange(t *testing.T) {
 	_, url := start(t, &Options{DefaultEnv: "counter"})
-	for _, v := range []string{"1e300", "1e-300", "-1", "0.0000001", "301"} {
+	for _, v := range []string{"1e300", "1e-300", "-1", "0.0000001", "301", "1e400"} {
 		for _, route := range []struct{ path, body string }{
 			{"/reset", `{"timeout_s": ` + v + `}`},
 			{"/step", `{"action": {"raw": "x"}, "timeout_s": ` + v + `}`},
@@ -156,6 +158,13 @@ func TestTimeoutRange(t *testing.T) {
 	c.send(wire.Frame{Type: "step", Data: json.RawMessage(`{"raw":"x"}`), RequestID: "s", TimeoutS: 1e300})
 	if e := errData(t, c.recv()); e.Code != wire.CodeValidationError || !strings.Contains(e.Message, "allowed range") {
 		t.Errorf("WebSocket step with timeout_s 1e300: %+v", e)
+	}
+	// 1e400 does not fit a float64: wire.Frame cannot carry it, so the frame is written raw.
+	if err := c.c.Write(t.Context(), websocket.MessageText, []byte(`{"type":"step","data":{"raw":"x"},"timeout_s":1e400}`)); err != nil {
+		t.Fatal(err)
+	}
+	if e := errData(t, c.recv()); e.Code != wire.CodeValidationError || !strings.Contains(e.Message, "timeout_s is number 1e400; the allowed range") {
+		t.Errorf("WebSocket step with timeout_s 1e400: %+v", e)
 	}
 }
 
