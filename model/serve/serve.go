@@ -10,8 +10,11 @@
 //	log.Fatal(srv.ListenAndServe())
 //
 // One request is one Generate call; requests run concurrently (the model
-// must be safe for concurrent use). Streaming and n > 1 are not supported
-// and answered with 400.
+// must be safe for concurrent use), up to Options.MaxConcurrent at once:
+// more are answered 429 with Retry-After. Sampling numbers out of range
+// (temperature in [0, 2], top_p in (0, 1], max_tokens up to the context)
+// and prompts over Options.MaxPromptTokens are answered 400. Streaming and
+// n > 1 are not supported and answered with 400.
 package serve
 
 import (
