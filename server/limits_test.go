@@ -40,12 +40,21 @@ func (c *chatEnv) Step(_ context.Context, a retrain.Action) (retrain.Step, error
 
 func (c *chatEnv) Close() error { c.closed.Add(1); c.msgs = nil; return nil }
 
+// closeCounter counts its Close calls.
+type closeCounter struct {
+	env.Factory
+	closed *atomic.Int32
+}
+
+func (f closeCounter) Close() error { f.closed.Add(1); return f.Factory.Close() }
+
 // chatRegistry is testRegistry with "chat" (a chatEnv) added; closed
-// counts its closed environments.
+// counts its closed environments, and the closed factories of its chat
+// factories.
 func chatRegistry(closed *atomic.Int32) *env.Registry {
 	reg := testRegistry()
 	reg.MustRegister("chat", "keeps the conversation", func(json.RawMessage) (env.Factory, error) {
-		return env.FactoryFunc(func() (retrain.Environment, error) { return &chatEnv{closed: closed}, nil }), nil
+		return closeCounter{env.FactoryFunc(func() (retrain.Environment, error) { return &chatEnv{closed: closed}, nil }), closed}, nil
 	})
 	return reg
 }
@@ -236,10 +245,11 @@ func TestRolloutCanceledOnDisconnect(t *testing.T) {
 	}))
 	t.Cleanup(model.Close)
 	t.Cleanup(func() { close(stop) }) // runs first: a failed test does not hang in model.Close
-	srv, url := start(t, nil)
+	var closed atomic.Int32 // environments and factories of "chat"
+	srv, url := start(t, &Options{Registry: chatRegistry(&closed)})
 
 	const concurrency = 3
-	body := `{"env": "single_turn", "generate": 50, "n": 4, "concurrency": 3, "model": {"base_url": "` + model.URL + `/v1", "model": "m"}}`
+	body := `{"env": "chat", "generate": 50, "n": 4, "concurrency": 3, "model": {"base_url": "` + model.URL + `/v1", "model": "m"}}`
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, "POST", url+"/v1/rollouts", strings.NewReader(body))
@@ -262,5 +272,8 @@ func TestRolloutCanceledOnDisconnect(t *testing.T) {
 	waitFor(t, "the model's requests to be canceled", func() bool { return inFlight.Load() == 0 })
 	if n := requests.Load(); n != concurrency {
 		t.Errorf("the model got %d requests, want %d: requests were sent after the client went away", n, concurrency)
+	}
+	if n := closed.Load(); n != concurrency+1 {
+		t.Errorf("%d environments and factories closed, want %d (one environment per worker, and the job's factory)", n, concurrency+1)
 	}
 }
