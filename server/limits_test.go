@@ -245,7 +245,7 @@ func TestRolloutCanceledOnDisconnect(t *testing.T) {
 	}))
 	t.Cleanup(model.Close)
 	t.Cleanup(func() { close(stop) }) // runs first: a failed test does not hang in model.Close
-	var closed atomic.Int32 // environments and factories of "chat"
+	var closed atomic.Int32           // environments and factories of "chat"
 	srv, url := start(t, &Options{Registry: chatRegistry(&closed)})
 
 	const concurrency = 3
