@@ -7,6 +7,7 @@ import (
 	"math"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	wire "github.com/retrain-rl/retrain/internal/openenvwire"
@@ -124,18 +125,7 @@ const (
 // known before the job is prepared (inline or generated; a dataset's are
 // checked once loaded, with checkEpisodes).
 func (s *Server) checkJob(j *rollout.Job) error {
-	maxEp := int64(s.opts.MaxEpisodesPerRequest)
-	ints := []intRange{
-		{key: "n", v: int64(j.N), min: 0, max: maxEp, hint: "samples per task; tasks × n may not exceed the server's --max-episodes-per-request"},
-		{key: "generate", v: int64(j.Generate), min: 0, max: maxEp, hint: "the server's --max-episodes-per-request"},
-		{key: "limit", v: int64(j.Limit), min: 0, max: math.MaxInt32},
-		{key: "concurrency", v: int64(j.Concurrency), min: 0, max: MaxRolloutConcurrency},
-		{key: "max_turns", v: int64(j.MaxTurns), min: 0, max: MaxRolloutTurns},
-		{key: "max_episode_tokens", v: int64(j.MaxEpisodeTokens), min: 0, max: MaxRolloutEpisodeTokens},
-		{key: "retries", v: int64(j.Retries), min: 0, max: MaxRolloutRetries},
-		{key: "sampling.max_tokens", v: int64(j.Sampling.MaxTokens), min: 0, max: MaxRolloutTokens},
-		{key: "timeout", v: int64(time.Duration(j.Timeout) / time.Second), min: 0, max: int64(MaxRolloutTimeout / time.Second), hint: "seconds"},
-	}
+	ints := s.jobInts(j)
 	var floats []floatRange
 	if t := j.Sampling.Temperature; t != nil {
 		floats = append(floats, floatRange{key: "sampling.temperature", v: *t, min: 0, max: MaxTemperature})
@@ -154,6 +144,38 @@ func (s *Server) checkJob(j *rollout.Job) error {
 		return nil
 	}
 	return s.checkEpisodes(tasks, j.Limit, j.N)
+}
+
+// jobDecodeError turns the error of decoding a job whose integer does not
+// fit (1e30, 1.5) into the range error of its key, or returns nil when err
+// is about something else.
+func (s *Server) jobDecodeError(err error) error {
+	var te *json.UnmarshalTypeError
+	if !errors.As(err, &te) || !strings.HasPrefix(te.Value, "number") {
+		return nil
+	}
+	for _, c := range s.jobInts(&rollout.Job{}) {
+		if c.key == te.Field {
+			return &rangeError{key: c.key, value: te.Value, allowed: fmt.Sprintf("integers in [%d, %d]", c.min, c.max), hint: c.hint}
+		}
+	}
+	return nil
+}
+
+// jobInts are the integers of a job with their allowed ranges.
+func (s *Server) jobInts(j *rollout.Job) []intRange {
+	maxEp := int64(s.opts.MaxEpisodesPerRequest)
+	return []intRange{
+		{key: "n", v: int64(j.N), min: 0, max: maxEp, hint: "samples per task; tasks × n may not exceed the server's --max-episodes-per-request"},
+		{key: "generate", v: int64(j.Generate), min: 0, max: maxEp, hint: "the server's --max-episodes-per-request"},
+		{key: "limit", v: int64(j.Limit), min: 0, max: math.MaxInt32},
+		{key: "concurrency", v: int64(j.Concurrency), min: 0, max: MaxRolloutConcurrency},
+		{key: "max_turns", v: int64(j.MaxTurns), min: 0, max: MaxRolloutTurns},
+		{key: "max_episode_tokens", v: int64(j.MaxEpisodeTokens), min: 0, max: MaxRolloutEpisodeTokens},
+		{key: "retries", v: int64(j.Retries), min: 0, max: MaxRolloutRetries},
+		{key: "sampling.max_tokens", v: int64(j.Sampling.MaxTokens), min: 0, max: MaxRolloutTokens},
+		{key: "timeout", v: int64(time.Duration(j.Timeout) / time.Second), min: 0, max: int64(MaxRolloutTimeout / time.Second), hint: "seconds"},
+	}
 }
 
 // checkEpisodes checks that tasks (cut to limit when positive) × n (0

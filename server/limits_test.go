@@ -210,6 +210,8 @@ func TestRolloutNumbers(t *testing.T) {
 		{"concurrency", job(tasks(1) + `, "concurrency": 100000`), "concurrency is 100000; the allowed range is [0, 1024]"},
 		{"retries", job(tasks(1) + `, "retries": 1000`), "retries is 1000; the allowed range is [0, 10]"},
 		{"timeout", job(tasks(1) + `, "timeout": "1000h"`), "timeout is 3600000; the allowed range is [0, 86400]"},
+		{"n overflows", job(tasks(1) + `, "n": 1e30`), "n is number 1e30; the allowed range is integers in [0, 1000]"},
+		{"max_tokens overflows", job(tasks(1) + `, "sampling": {"max_tokens": 1e30}`), "sampling.max_tokens is number 1e30; the allowed range is integers in [0, 1048576]"},
 	} {
 		status, _, body := rolloutLines(t, url, c.body)
 		if status != http.StatusBadRequest || !strings.Contains(body, c.want) {

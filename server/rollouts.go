@@ -83,6 +83,10 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		if rerr := s.jobDecodeError(err); rerr != nil {
+			rolloutError(w, http.StatusBadRequest, "%v", rerr)
+			return
+		}
 		rolloutError(w, http.StatusBadRequest, "invalid rollout request: %v; see rollout.Job for the fields", err)
 		return
 	}
