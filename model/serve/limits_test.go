@@ -6,8 +6,10 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/serve"
@@ -45,7 +47,11 @@ func TestConcurrencyCap(t *testing.T) {
 	m := newGate()
 	srv := httptest.NewServer(serve.NewHandler(m, &serve.Options{MaxConcurrent: 1}))
 	t.Cleanup(srv.Close)
+	var release sync.Once
+	open := func() { release.Do(func() { close(m.release) }) }
+	t.Cleanup(open) // before srv.Close, should the test fail with a request waiting
 	url := srv.URL + "/v1/chat/completions"
+	queued := &http.Client{Timeout: 10 * time.Second} // a server that queues fails the test, not hangs it
 
 	first := make(chan int, 1)
 	go func() {
@@ -58,9 +64,9 @@ func TestConcurrencyCap(t *testing.T) {
 		first <- resp.StatusCode
 	}()
 	<-m.entered
-	resp, err := http.Post(url, "application/json", strings.NewReader(hi))
+	resp, err := queued.Post(url, "application/json", strings.NewReader(hi))
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("a second request with --max-concurrent 1: %v; want 429 at once", err)
 	}
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") == "" {
@@ -71,7 +77,7 @@ func TestConcurrencyCap(t *testing.T) {
 	if code != http.StatusTooManyRequests || e["code"] != "rate_limit_exceeded" || !strings.Contains(fmt.Sprint(e["message"]), "--max-concurrent") {
 		t.Errorf("429 body %v", v)
 	}
-	close(m.release)
+	open()
 	if code := <-first; code != 200 {
 		t.Errorf("the first request: %d", code)
 	}
