@@ -7,6 +7,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"runtime"
 	"slices"
@@ -147,6 +149,81 @@ func BenchmarkServeSessions(b *testing.B) {
 		b.ReportMetric(rss, "rss-MB")
 	}
 	b.ReportMetric(float64(runtime.NumGoroutine()), "goroutines")
+}
+
+// BenchmarkServeHTTPSessions measures how many sessions the server holds
+// and what each costs: b.N sessions created over the HTTP session routes
+// (POST /envs/counter/sessions, then a reset of each), by 32 clients on
+// keep-alive connections, all held open at the end. It reports sessions/s
+// created, the sessions open, and the heap and resident memory per session
+// (the clients' share is a fixed 32 connections).
+//
+//	go test -run '^$' -bench ServeHTTPSessions -benchtime 65536x ./server/
+func BenchmarkServeHTTPSessions(b *testing.B) {
+	const workers = 32
+	raiseFDLimit(b, 4*workers+512)
+	n := b.N
+	srv, url := start(b, &Options{MaxSessions: n + 16, DefaultEnv: "counter", IdleTimeout: time.Hour, ResumeTimeout: time.Hour})
+	tr := &http.Transport{MaxIdleConnsPerHost: workers, MaxConnsPerHost: workers}
+	defer tr.CloseIdleConnections()
+	cl := &http.Client{Transport: tr}
+	post := func(path, body string) (string, error) {
+		resp, err := cl.Post(url+path, "application/json", strings.NewReader(body))
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		reply, err := io.ReadAll(resp.Body)
+		if err == nil && resp.StatusCode/100 != 2 {
+			err = fmt.Errorf("POST %s: %d %s", path, resp.StatusCode, reply)
+		}
+		return resp.Header.Get(wire.HeaderSessionID), err
+	}
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	rssBefore := rssMB()
+	b.ResetTimer()
+	began := time.Now()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				id, err := post("/envs/counter/sessions", "{}")
+				if err == nil {
+					_, err = post("/envs/counter/sessions/"+id+"/reset", `{"prompt":"go"}`)
+				}
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(began)
+	b.StopTimer()
+	close(errs)
+	for err := range errs {
+		b.Fatalf("after %d sessions: %v", srv.SessionsOpen(), err)
+	}
+	if open := srv.SessionsOpen(); open != n {
+		b.Fatalf("%d sessions open, want %d", open, n)
+	}
+	runtime.GC()
+	var after runtime.MemStats
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(n)/elapsed.Seconds(), "sessions/s")
+	b.ReportMetric(float64(srv.SessionsOpen()), "sessions")
+	b.ReportMetric(float64(int64(after.HeapInuse)-int64(before.HeapInuse))/float64(n), "heap-B/session")
+	b.ReportMetric(float64(after.HeapInuse)/(1<<20), "heap-MB")
+	if rss := rssMB(); rss > 0 {
+		b.ReportMetric(rss, "rss-MB")
+		b.ReportMetric((rss-rssBefore)*(1<<20)/float64(n), "rss-B/session")
+	}
 }
 
 // roundTrip sends one frame and reads one reply.

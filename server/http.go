@@ -118,7 +118,13 @@ func (s *Server) httpReset(w http.ResponseWriter, r *http.Request, sess *session
 		RequestID string  `json:"request_id"`
 		TimeoutS  float64 `json:"timeout_s"`
 	}
-	json.Unmarshal(body, &meta)
+	if err := json.Unmarshal(body, &meta); err != nil {
+		if rerr := s.timeoutDecodeError(err); rerr != nil {
+			s.metrics.errorf(wire.CodeValidationError)
+			rangeReply(rerr).write(w, meta.RequestID, sess.id)
+			return
+		}
+	}
 	id, client := s.requestID(r, meta.RequestID)
 	req := request{typ: wire.TypeReset, data: body, timeout: meta.TimeoutS}
 	if client {
@@ -139,6 +145,10 @@ func (s *Server) httpStep(w http.ResponseWriter, r *http.Request, sess *session)
 	if body != nil {
 		if err := json.Unmarshal(body, &sr); err != nil {
 			s.metrics.errorf(wire.CodeValidationError)
+			if rerr := s.timeoutDecodeError(err); rerr != nil {
+				rangeReply(rerr).write(w, sr.RequestID, sess.id)
+				return
+			}
 			writeJSON(w, http.StatusUnprocessableEntity, wire.HTTPError{Detail: "the step body must be {\"action\": {...}}: " + err.Error(), Code: wire.CodeValidationError})
 			return
 		}

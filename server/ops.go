@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/env"
 	wire "github.com/retrain-rl/retrain/internal/openenvwire"
 )
 
@@ -93,6 +94,10 @@ func (s *Server) do(ctx context.Context, sess *session, req request) *reply {
 		s.metrics.replays.Add(1)
 		return sess.lastReply
 	}
+	if err := s.checkTimeout(req.timeout); err != nil {
+		s.metrics.errorf(wire.CodeValidationError)
+		return rangeReply(err)
+	}
 	timeout := s.opts.StepTimeout
 	if req.timeout > 0 {
 		timeout = min(timeout, time.Duration(req.timeout*float64(time.Second)))
@@ -145,6 +150,16 @@ func (s *Server) reset(ctx context.Context, sess *session, data json.RawMessage)
 	case d.Prompt != nil:
 		opts.Task = retrain.Task{ID: d.TaskID, Prompt: *d.Prompt, Answer: d.Answer}
 	}
+	if sess.env == nil { // released when the last episode was truncated
+		e, err := openEnv(ctx, sess.factory, sess.envName)
+		if err != nil {
+			return envError(ctx, "reset", err)
+		}
+		sess.env = e
+		if de, ok := e.(env.DialectEnv); ok {
+			sess.dialect = de.Dialect()
+		}
+	}
 	obs, info, err := sess.env.Reset(ctx, opts)
 	s.metrics.resets.Add(1)
 	if err != nil {
@@ -159,6 +174,9 @@ func (s *Server) reset(ctx context.Context, sess *session, data json.RawMessage)
 	if err != nil {
 		return errorReply(http.StatusInternalServerError, wire.CodeExecutionError, "encode observation: %v", err)
 	}
+	if int64(len(o)) > s.opts.MaxSessionBytes {
+		return s.truncate(sess, len(o), retrain.Step{Info: info})
+	}
 	f := false
 	return &reply{typ: wire.TypeObservation, result: &wire.Result{
 		Observation: o,
@@ -170,6 +188,14 @@ func (s *Server) reset(ctx context.Context, sess *session, data json.RawMessage)
 }
 
 func (s *Server) step(ctx context.Context, sess *session, data json.RawMessage) *reply {
+	if n := int64(len(data)); n > s.opts.MaxActionBytes {
+		return errorReply(http.StatusRequestEntityTooLarge, wire.CodeValidationError,
+			"the action is %d bytes, over the server's limit of %d bytes per action (retrain serve --max-action-bytes)", n, s.opts.MaxActionBytes)
+	}
+	if sess.env == nil {
+		return errorReply(http.StatusConflict, wire.CodeExecutionError,
+			"step: the last episode was truncated at the server's conversation limit and its environment released: send a reset first")
+	}
 	action, msg := decodeAction(data, sess)
 	if msg != "" {
 		return errorReply(http.StatusUnprocessableEntity, wire.CodeValidationError, "%s", msg)
@@ -187,12 +213,46 @@ func (s *Server) step(ctx context.Context, sess *session, data json.RawMessage) 
 	if err != nil {
 		return errorReply(http.StatusInternalServerError, wire.CodeExecutionError, "encode observation: %v", err)
 	}
+	if int64(len(o)) > s.opts.MaxSessionBytes {
+		return s.truncate(sess, len(o), st)
+	}
 	reward, term, trunc := st.Reward, st.Terminated, st.Truncated
 	return &reply{typ: wire.TypeObservation, result: &wire.Result{
 		Observation: o,
 		Reward:      &reward,
 		Done:        st.Done(),
 		Metadata:    withEpisode(st.Info, sess.episodeID),
+		Terminated:  &term,
+		Truncated:   &trunc,
+	}}
+}
+
+// InfoTruncatedReason is the info key of a reply whose episode the server
+// truncated, saying why (the conversation grew past
+// Options.MaxSessionBytes).
+const InfoTruncatedReason = "truncated_reason"
+
+// truncate ends the episode of sess, whose last observation (size bytes,
+// from the reset or the step st) is over the session's conversation limit:
+// the reply says so, in place of the observation, and the environment is
+// closed, releasing the conversation; the next reset opens a new one.
+func (s *Server) truncate(sess *session, size int, st retrain.Step) *reply {
+	reason := fmt.Sprintf("the conversation reached %d bytes, over the server's limit of %d bytes per session (retrain serve --max-session-bytes): the episode is truncated and its environment released; send a reset to start a new one",
+		size, s.opts.MaxSessionBytes)
+	s.metrics.errorf("SESSION_TRUNCATED")
+	if err := sess.env.Close(); err != nil {
+		s.log.Warn("close truncated session's environment", "session", sess.id, "err", err)
+	}
+	sess.env, sess.resetDone, sess.done = nil, false, true
+	o, _ := json.Marshal(retrain.Observation{Kind: retrain.ObsEnvironmentState, Content: reason})
+	info := withEpisode(st.Info, sess.episodeID)
+	info[InfoTruncatedReason] = reason
+	reward, term, trunc := st.Reward, st.Terminated, true
+	return &reply{typ: wire.TypeObservation, result: &wire.Result{
+		Observation: o,
+		Reward:      &reward,
+		Done:        true,
+		Metadata:    info,
 		Terminated:  &term,
 		Truncated:   &trunc,
 	}}

@@ -83,6 +83,10 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&req); err != nil {
+		if rerr := s.jobDecodeError(err); rerr != nil {
+			rolloutError(w, http.StatusBadRequest, "%v", rerr)
+			return
+		}
 		rolloutError(w, http.StatusBadRequest, "invalid rollout request: %v; see rollout.Job for the fields", err)
 		return
 	}
@@ -93,10 +97,11 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 		rolloutError(w, http.StatusNotFound, "unknown environment %q; served: %s", req.Env, strings.Join(s.served(), ", "))
 		return
 	}
-	switch {
-	case req.Concurrency > MaxRolloutConcurrency:
-		rolloutError(w, http.StatusBadRequest, "concurrency %d is above the limit of %d", req.Concurrency, MaxRolloutConcurrency)
+	if err := s.checkJob(&req); err != nil {
+		rolloutError(w, http.StatusBadRequest, "%v", err)
 		return
+	}
+	switch {
 	case req.Model.BaseURL == "":
 		rolloutError(w, http.StatusBadRequest, "model.base_url is required: \"local\" (the built-in model), \"fake\", or the base URL of an OpenAI-compatible server the operator allowed (retrain serve --model-url)")
 		return
@@ -125,6 +130,10 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer prepared.Close()
+	if err := s.checkEpisodes(len(prepared.Tasks()), req.Limit, req.N); err != nil {
+		rolloutError(w, http.StatusBadRequest, "%v", err)
+		return
+	}
 
 	select {
 	case s.rollouts <- struct{}{}:

@@ -26,6 +26,13 @@ const (
 	DefaultStepTimeout     = 5 * time.Minute
 	DefaultMaxMessageBytes = 16 << 20
 	DefaultMaxRollouts     = 8
+	// DefaultMaxSessionBytes bounds the conversation a session holds.
+	DefaultMaxSessionBytes = 16 << 20
+	// DefaultMaxActionBytes bounds one step's action.
+	DefaultMaxActionBytes = 1 << 20
+	// DefaultMaxEpisodesPerRequest bounds the episodes (tasks × n) of one
+	// /v1/rollouts request.
+	DefaultMaxEpisodesPerRequest = 10000
 	// DefaultEnvName is the default environment when Options.DefaultEnv is
 	// empty and it is served.
 	DefaultEnvName = "single_turn"
@@ -84,6 +91,20 @@ type Options struct {
 	// MaxMessageBytes bounds a WebSocket message or request body (default
 	// DefaultMaxMessageBytes); a longer body is answered 413.
 	MaxMessageBytes int64
+	// MaxSessionBytes bounds the conversation a session holds: the bytes of
+	// its last observation, which carries the conversation so far (default
+	// DefaultMaxSessionBytes). Past it the episode is truncated (its reply
+	// says why, in info.truncated_reason) and the environment is released;
+	// a reset starts a new one.
+	MaxSessionBytes int64
+	// MaxActionBytes bounds the action of one step (default
+	// DefaultMaxActionBytes); a longer one is refused with 413.
+	MaxActionBytes int64
+	// MaxEpisodesPerRequest bounds the episodes, tasks × n, of one
+	// /v1/rollouts request (default DefaultMaxEpisodesPerRequest); more
+	// are refused with 400.
+	MaxEpisodesPerRequest int
+
 	// Logger receives the server's log; nil discards it.
 	Logger *slog.Logger
 }
@@ -141,6 +162,15 @@ func New(opts *Options) (*Server, error) {
 	}
 	if o.MaxMessageBytes <= 0 {
 		o.MaxMessageBytes = DefaultMaxMessageBytes
+	}
+	if o.MaxSessionBytes <= 0 {
+		o.MaxSessionBytes = DefaultMaxSessionBytes
+	}
+	if o.MaxActionBytes <= 0 {
+		o.MaxActionBytes = DefaultMaxActionBytes
+	}
+	if o.MaxEpisodesPerRequest <= 0 {
+		o.MaxEpisodesPerRequest = DefaultMaxEpisodesPerRequest
 	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -29,8 +29,9 @@ type session struct {
 
 	// mu serializes the environment's calls and guards the episode.
 	mu        sync.Mutex
-	env       retrain.Environment
-	owned     env.Factory // a factory made for this session alone, or nil
+	env       retrain.Environment // nil once released (see Server.truncate) until the next reset
+	factory   env.Factory         // the factory of env: owned, or the environment's shared one
+	owned     env.Factory         // a factory made for this session alone, or nil
 	dialect   dialect.Dialect
 	episodeID string
 	steps     int
@@ -59,7 +60,10 @@ func (s *session) close() error {
 		return nil
 	}
 	s.closed = true
-	err := s.env.Close()
+	var err error
+	if s.env != nil {
+		err = s.env.Close()
+	}
 	if s.owned != nil {
 		err = errors.Join(err, s.owned.Close())
 	}
@@ -252,28 +256,34 @@ func (s *Server) buildSession(ctx context.Context, name string, config json.RawM
 	if err != nil {
 		return nil, err
 	}
-	e, err := f.NewEnv()
+	ctx, cancel := context.WithTimeout(ctx, s.opts.StepTimeout)
+	defer cancel()
+	e, err := openEnv(ctx, f, name)
 	if err != nil {
 		if owned != nil {
 			owned.Close()
 		}
-		return nil, fmt.Errorf("environment %q: new environment: %w", name, err)
+		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(ctx, s.opts.StepTimeout)
-	defer cancel()
-	if err := e.Setup(ctx); err != nil {
-		e.Close()
-		if owned != nil {
-			owned.Close()
-		}
-		return nil, fmt.Errorf("environment %q: setup: %w", name, err)
-	}
-	sess := &session{id: newID(), envName: name, env: e, owned: owned}
+	sess := &session{id: newID(), envName: name, env: e, factory: f, owned: owned}
 	if de, ok := e.(env.DialectEnv); ok {
 		sess.dialect = de.Dialect()
 	}
 	sess.touch()
 	return sess, nil
+}
+
+// openEnv makes a new environment of f and sets it up.
+func openEnv(ctx context.Context, f env.Factory, name string) (retrain.Environment, error) {
+	e, err := f.NewEnv()
+	if err != nil {
+		return nil, fmt.Errorf("environment %q: new environment: %w", name, err)
+	}
+	if err := e.Setup(ctx); err != nil {
+		e.Close()
+		return nil, fmt.Errorf("environment %q: setup: %w", name, err)
+	}
+	return e, nil
 }
 
 // endSession removes sess and closes it.

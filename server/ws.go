@@ -136,7 +136,12 @@ func (s *Server) serveFrames(wc *wsConn, sess *session) bool {
 		if typ != websocket.MessageText {
 			r = errorReply(http.StatusBadRequest, wire.CodeInvalidJSON, "binary frames are not understood; send JSON text frames")
 		} else if err := json.Unmarshal(msg, &f); err != nil {
-			r = errorReply(http.StatusBadRequest, wire.CodeInvalidJSON, "Invalid JSON: %v", err)
+			if rerr := s.timeoutDecodeError(err); rerr != nil {
+				r, reqID = rangeReply(rerr), f.RequestID
+				s.metrics.errorf(wire.CodeValidationError)
+			} else {
+				r = errorReply(http.StatusBadRequest, wire.CodeInvalidJSON, "Invalid JSON: %v", err)
+			}
 		} else {
 			reqID = f.RequestID
 			switch f.Type {

@@ -76,6 +76,9 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 	fs.Var(&modelURLs, "model-url", "base `URL` of an OpenAI-compatible server that /v1/rollouts requests may name (repeatable; \"local\" and \"fake\" are always allowed, nothing else is)")
 	dataDir := fs.String("data-dir", "", "`directory` that /v1/rollouts may read datasets from (default: none; requests send their tasks)")
 	maxRollouts := fs.Int("max-rollouts", server.DefaultMaxRollouts, "rollout requests running at once")
+	maxSessionBytes := fs.Int64("max-session-bytes", server.DefaultMaxSessionBytes, "`bytes` of conversation a session may hold; past it the episode is truncated")
+	maxActionBytes := fs.Int64("max-action-bytes", server.DefaultMaxActionBytes, "`bytes` of one step's action; a longer one is refused with 413")
+	maxEpisodes := fs.Int("max-episodes-per-request", server.DefaultMaxEpisodesPerRequest, "episodes (tasks × n) of one /v1/rollouts request")
 	readyFile := fs.String("ready-file", "", "write the server's URL to this `file` once it listens")
 	quiet := fs.Bool("quiet", false, "log only warnings and errors")
 	front := addFrontFlags(fs, "RETRAIN_SERVE_TOKEN")
@@ -89,6 +92,8 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		return usageErrorf("--idle-timeout, --resume-timeout and --step-timeout must be positive")
 	case *maxRollouts < 1:
 		return usageErrorf("--max-rollouts is %d; it must be at least 1", *maxRollouts)
+	case *maxSessionBytes < 1, *maxActionBytes < 1, *maxEpisodes < 1:
+		return usageErrorf("--max-session-bytes, --max-action-bytes and --max-episodes-per-request must be at least 1")
 	}
 	if err := front.check(); err != nil {
 		return err
@@ -115,7 +120,12 @@ func runServe(ctx context.Context, args []string, s stdio) error {
 		DataDir:         *dataDir,
 		ModelURLs:       modelURLs,
 		MaxRollouts:     *maxRollouts,
-		Logger:          slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level})),
+
+		MaxSessionBytes:       *maxSessionBytes,
+		MaxActionBytes:        *maxActionBytes,
+		MaxEpisodesPerRequest: *maxEpisodes,
+
+		Logger: slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: level})),
 	}
 	if *envList != "" {
 		for _, n := range strings.Split(*envList, ",") {

@@ -116,6 +116,8 @@ func TestServeUsageErrors(t *testing.T) {
 		{[]string{"serve", "--env-config", "5"}, "want a JSON object"},
 		{[]string{"serve", "--env", "calculator", "--env-config", `{"max_stepz": 5}`}, `unknown config key "max_stepz"`},
 		{[]string{"serve", "--max-sessions", "0"}, "--max-sessions is 0"},
+		{[]string{"serve", "--max-session-bytes", "0"}, "--max-session-bytes"},
+		{[]string{"serve", "--max-episodes-per-request", "-1"}, "--max-episodes-per-request"},
 		{[]string{"serve", "--data-dir", "/nonexistent/dir"}, "is not a directory"},
 		{[]string{"serve", "extra"}, "unexpected argument"},
 	} {

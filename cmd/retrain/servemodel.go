@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime"
 	"time"
 
 	"github.com/retrain-rl/retrain/internal/httpserve"
@@ -23,7 +24,7 @@ func init() {
 var serveModelCommand = &command{
 	name:    "serve-model",
 	summary: "serve the built-in local model as an OpenAI-compatible endpoint (/v1/chat/completions, /v1/models)",
-	usage: "[--addr HOST:PORT] [--name NAME] [--weights FILE] [--token TOKEN]\n\n" +
+	usage: "[--addr HOST:PORT] [--name NAME] [--weights FILE] [--token TOKEN] [--max-concurrent N] [--max-prompt-tokens N]\n\n" +
 		"The listener flags (--token, --insecure, --allow-origin, --max-conns, --max-body and the timeouts)\n" +
 		"work as for \"retrain serve\"; see docs/security.md. Clients send the token as their API key.\n\n" +
 		"Example:\n" +
@@ -35,9 +36,14 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 	addr := fs.String("addr", "127.0.0.1:8000", "listen `address` (host:port; port 0 picks a free one)")
 	name := fs.String("name", local.DefaultName, "the model `id` clients ask for")
 	weights := fs.String("weights", "", "weights `file` to serve instead of the built-in ones (see model/local/TRAINING.md)")
+	maxConcurrent := fs.Int("max-concurrent", runtime.NumCPU(), "requests generating at once; more are answered 429 with Retry-After")
+	maxPrompt := fs.Int("max-prompt-tokens", 0, "longest prompt in `tokens`; longer ones are answered 400 (default: the model's context window)")
 	front := addFrontFlags(fs, "RETRAIN_SERVE_MODEL_TOKEN")
 	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
+	}
+	if *maxConcurrent < 1 || *maxPrompt < 0 {
+		return usageErrorf("--max-concurrent must be at least 1 and --max-prompt-tokens not negative")
 	}
 	if err := front.check(); err != nil {
 		return err
@@ -54,6 +60,10 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 		Name:          m.Name(),
 		ContextLength: m.Config().Context,
 		BadRequest:    func(err error) bool { return errors.Is(err, local.ErrContextLength) },
+
+		MaxConcurrent:   *maxConcurrent,
+		PromptTokens:    func(r model.Request) int { return len(local.Render(r.Messages)) },
+		MaxPromptTokens: *maxPrompt,
 	})
 	fmt.Fprintf(s.err, "serving %s (the built-in local model: %s parameters, trained on calculator tasks) at http://%s/v1 — Ctrl-C stops it\n",
 		m.Name(), m.ParamsText(), ln.Addr())

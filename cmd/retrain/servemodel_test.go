@@ -89,6 +89,7 @@ func TestServeModelErrors(t *testing.T) {
 		{[]string{"--weights", filepath.Join(t.TempDir(), "none.bin")}, "none.bin"},
 		{[]string{"--weights", bad}, "not a valid weights file"},
 		{[]string{"extra"}, `unexpected argument "extra"`},
+		{[]string{"--max-concurrent", "0"}, "--max-concurrent must be at least 1"},
 		{[]string{"--addr", "256.0.0.1:0", "--weights", writeRandomWeights(t)}, "listen on 256.0.0.1:0"},
 	}
 	for _, tt := range tests {

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/internal/chatwire"
@@ -24,9 +25,9 @@ type chatRequest struct {
 // them goes to Sampling.Extra.
 var ownFields = map[string]bool{"n": true, "tool_choice": true, "user": true}
 
-// decodeRequest decodes and checks a request body; the error says what is
-// wrong, for a 400 answer.
-func decodeRequest(body []byte) (*chatRequest, error) {
+// decodeRequest decodes and checks a request body, max_tokens up to
+// tokenLimit; the error says what is wrong, for a 400 answer.
+func decodeRequest(body []byte, tokenLimit int) (*chatRequest, error) {
 	w, err := chatwire.Decode(body)
 	if err != nil {
 		return nil, fmt.Errorf("invalid request body: %v", err)
@@ -66,12 +67,9 @@ func decodeRequest(body []byte) (*chatRequest, error) {
 		return nil, errors.New("the field \"model\" is required")
 	case len(r.Messages) == 0:
 		return nil, errors.New("the field \"messages\" must hold at least one message")
-	case r.Temperature != nil && *r.Temperature < 0:
-		return nil, fmt.Errorf("temperature %g must not be negative", *r.Temperature)
-	case r.TopP != nil && (*r.TopP <= 0 || *r.TopP > 1):
-		return nil, fmt.Errorf("top_p %g must be in (0, 1]", *r.TopP)
-	case maxTokens != nil && *maxTokens < 1, maxCompletionTokens != nil && *maxCompletionTokens < 1:
-		return nil, errors.New("max_tokens must be at least 1")
+	}
+	if err := checkNumbers(r, maxTokens, maxCompletionTokens, tokenLimit); err != nil {
+		return nil, err
 	}
 	for i, m := range r.Messages {
 		switch retrain.Role(m.Role) {
@@ -81,6 +79,55 @@ func decodeRequest(body []byte) (*chatRequest, error) {
 		}
 	}
 	return r, nil
+}
+
+// MaxTemperature is the highest temperature a request may ask for, as in
+// OpenAI's API.
+const MaxTemperature = 2
+
+// checkNumbers checks every number of a request that sampling uses against
+// its allowed range (NaN and infinities cannot be decoded from JSON); the
+// error says the allowed range.
+func checkNumbers(r *chatRequest, maxTokens, maxCompletionTokens *int, tokenLimit int) error {
+	type bound struct {
+		name     string
+		v        float64
+		set      bool
+		min, max float64
+		openMin  bool
+	}
+	var temp, topP float64
+	if r.Temperature != nil {
+		temp = *r.Temperature
+	}
+	if r.TopP != nil {
+		topP = *r.TopP
+	}
+	bounds := []bound{
+		{name: "temperature", v: temp, set: r.Temperature != nil, min: 0, max: MaxTemperature},
+		{name: "top_p", v: topP, set: r.TopP != nil, min: 0, max: 1, openMin: true},
+	}
+	for _, t := range []struct {
+		name string
+		v    *int
+	}{{"max_tokens", maxTokens}, {"max_completion_tokens", maxCompletionTokens}} {
+		if t.v != nil && (*t.v < 1 || *t.v > tokenLimit) {
+			return fmt.Errorf("%s is %d; the allowed range is [1, %d]", t.name, *t.v, tokenLimit)
+		}
+	}
+	for _, b := range bounds {
+		if !b.set {
+			continue
+		}
+		if b.v < b.min || (b.openMin && b.v == b.min) || b.v > b.max || math.IsNaN(b.v) || math.IsInf(b.v, 0) {
+			open := "["
+			if b.openMin {
+				open = "("
+			}
+			return fmt.Errorf("%s is %g; the allowed range is %s%g, %g]", b.name, b.v, open, b.min, b.max)
+		}
+	}
+	return nil
 }
 
 // unsupported names a requested feature the server lacks, or "".

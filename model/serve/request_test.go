@@ -10,7 +10,7 @@ func FuzzDecodeRequest(f *testing.F) {
 	f.Add([]byte(`{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"a"},{"type":"image_url"}]}]}`))
 	f.Add([]byte(`[]`))
 	f.Fuzz(func(t *testing.T, b []byte) {
-		r, err := decodeRequest(b)
+		r, err := decodeRequest(b, 1<<20)
 		if err != nil {
 			if r != nil {
 				t.Fatal("a request and an error")
@@ -31,7 +31,7 @@ func FuzzDecodeRequest(f *testing.F) {
 }
 
 func TestDecodeRequestExtra(t *testing.T) {
-	r, err := decodeRequest([]byte(`{"model":"m","messages":[{"role":"developer","content":"d"}],"top_k":5,"max_completion_tokens":7,"max_tokens":3}`))
+	r, err := decodeRequest([]byte(`{"model":"m","messages":[{"role":"developer","content":"d"}],"top_k":5,"max_completion_tokens":7,"max_tokens":3}`), 1<<20)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,8 +10,11 @@
 //	log.Fatal(srv.ListenAndServe())
 //
 // One request is one Generate call; requests run concurrently (the model
-// must be safe for concurrent use). Streaming and n > 1 are not supported
-// and answered with 400.
+// must be safe for concurrent use), up to Options.MaxConcurrent at once:
+// more are answered 429 with Retry-After. Sampling numbers out of range
+// (temperature in [0, 2], top_p in (0, 1], max_tokens up to the context)
+// and prompts over Options.MaxPromptTokens are answered 400. Streaming and
+// n > 1 are not supported and answered with 400.
 package serve
 
 import (
@@ -24,6 +27,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"runtime"
 	"strconv"
 	"time"
 
@@ -50,7 +54,30 @@ type Options struct {
 	// request (e.g. a prompt longer than the context); those are answered
 	// with 400 and the error's message, others with 500. Nil means none is.
 	BadRequest func(error) bool
+
+	// MaxConcurrent bounds the requests generating at once; more are
+	// answered 429 with Retry-After at once, rather than queued. Zero means
+	// runtime.NumCPU() (a local model uses a core per request).
+	MaxConcurrent int
+	// PromptTokens counts the tokens of a request's prompt; with
+	// MaxPromptTokens, a longer prompt is answered 400
+	// (context_length_exceeded) before any work. Nil means prompts are not
+	// counted here (Generate may still refuse them; see BadRequest).
+	PromptTokens func(model.Request) int
+	// MaxPromptTokens bounds a prompt's tokens when PromptTokens is set;
+	// zero means ContextLength.
+	MaxPromptTokens int
+	// MaxTokens bounds a request's max_tokens; zero means ContextLength,
+	// or DefaultMaxTokens when that is unknown.
+	MaxTokens int
 }
+
+// DefaultMaxTokens bounds max_tokens when neither Options.MaxTokens nor
+// Options.ContextLength is set.
+const DefaultMaxTokens = 1 << 20
+
+// RetryAfter is the Retry-After of a 429 answer, in seconds.
+const RetryAfter = 1
 
 // NewHandler returns the HTTP handler serving m.
 func NewHandler(m model.Model, opts *Options) http.Handler {
@@ -61,7 +88,19 @@ func NewHandler(m model.Model, opts *Options) http.Handler {
 	if o.Name == "" {
 		o.Name = DefaultName
 	}
-	h := &handler{m: m, o: o, created: time.Now().Unix()}
+	if o.MaxConcurrent <= 0 {
+		o.MaxConcurrent = runtime.NumCPU()
+	}
+	if o.MaxPromptTokens <= 0 {
+		o.MaxPromptTokens = o.ContextLength
+	}
+	if o.MaxTokens <= 0 {
+		o.MaxTokens = o.ContextLength
+	}
+	if o.MaxTokens <= 0 {
+		o.MaxTokens = DefaultMaxTokens
+	}
+	h := &handler{m: m, o: o, created: time.Now().Unix(), slots: make(chan struct{}, o.MaxConcurrent)}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/chat/completions", h.chat)
 	mux.HandleFunc("GET /v1/models", h.models)
@@ -76,6 +115,7 @@ type handler struct {
 	m       model.Model
 	o       Options
 	created int64
+	slots   chan struct{} // one per request generating now
 }
 
 func (h *handler) models(w http.ResponseWriter, _ *http.Request) {
@@ -101,7 +141,7 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("the request body is over %d bytes", maxBody))
 		return
 	}
-	req, err := decodeRequest(body)
+	req, err := decodeRequest(body, h.o.MaxTokens)
 	if err != nil {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
@@ -114,7 +154,24 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, msg)
 		return
 	}
-	c, err := h.m.Generate(r.Context(), req.modelRequest())
+	mreq := req.modelRequest()
+	if h.o.PromptTokens != nil && h.o.MaxPromptTokens > 0 {
+		if n := h.o.PromptTokens(mreq); n > h.o.MaxPromptTokens {
+			writeErrorCode(w, http.StatusBadRequest, fmt.Sprintf("This model's maximum prompt length is %d tokens. However, your messages resulted in %d tokens. Please reduce the length of the messages.", h.o.MaxPromptTokens, n),
+				"BadRequestError", "context_length_exceeded")
+			return
+		}
+	}
+	select {
+	case h.slots <- struct{}{}:
+		defer func() { <-h.slots }()
+	default:
+		w.Header().Set("Retry-After", strconv.Itoa(RetryAfter))
+		writeErrorCode(w, http.StatusTooManyRequests, fmt.Sprintf("%d requests are being generated, this server's limit (retrain serve-model --max-concurrent); retry after %d s", h.o.MaxConcurrent, RetryAfter),
+			"RateLimitError", "rate_limit_exceeded")
+		return
+	}
+	c, err := h.m.Generate(r.Context(), mreq)
 	switch {
 	case err == nil:
 	case r.Context().Err() != nil:
