@@ -130,6 +130,9 @@ func (j *Job) Validate() error {
 			return bad(c.key, "is %d; it must not be negative", c.v)
 		}
 	}
+	if j.N > MaxGroupSize {
+		return bad("n", "is %d; it must be at most %d", j.N, MaxGroupSize)
+	}
 	if j.Timeout < 0 {
 		return bad("timeout", "is %v; it must not be negative", time.Duration(j.Timeout))
 	}

@@ -31,6 +31,7 @@ func TestJobValidate(t *testing.T) {
 		{"ok", func(*Job) {}, ""},
 		{"inline tasks", func(j *Job) { j.Generate = 0; j.Tasks = []retrain.Task{{Prompt: "2+2"}} }, ""},
 		{"negative n", func(j *Job) { j.N = -1 }, "n"},
+		{"huge n", func(j *Job) { j.N = 9_000_000_000_000_000_000 }, "n"},
 		{"negative concurrency", func(j *Job) { j.Concurrency = -2 }, "concurrency"},
 		{"negative max_turns", func(j *Job) { j.MaxTurns = -1 }, "max_turns"},
 		{"negative max_tokens", func(j *Job) { j.Sampling.MaxTokens = -1 }, "sampling.max_tokens"},

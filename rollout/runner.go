@@ -38,6 +38,10 @@ type Progress struct {
 	Last *retrain.Trajectory
 }
 
+// MaxGroupSize bounds [RunnerOptions.N] (and a [Job]'s n): far above any
+// real group, low enough that counting episodes cannot overflow.
+const MaxGroupSize = 1 << 20
+
 // Defaults of [RunnerOptions].
 const (
 	DefaultConcurrency  = 16
@@ -189,6 +193,9 @@ func (s Summary) String() string {
 // returns an error only when the run itself stopped: ctx was canceled, or
 // the Sink or Scorer failed; the summary then counts what finished.
 func (r *Runner) Run(ctx context.Context, tasks []retrain.Task) (Summary, error) {
+	if r.o.N > MaxGroupSize {
+		return Summary{}, fmt.Errorf("rollout: %d samples per task is more than the limit of %d", r.o.N, MaxGroupSize)
+	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	st := &runState{
@@ -197,6 +204,11 @@ func (r *Runner) Run(ctx context.Context, tasks []retrain.Task) (Summary, error)
 		sum:  Summary{Failures: map[retrain.ErrorCause]int{}, StopReasons: map[retrain.StopReason]int{}},
 	}
 	for i, t := range tasks {
+		if len(r.o.Done) == 0 { // no loop over the samples: N may be large
+			st.left[i] = int32(r.o.N)
+			st.total += r.o.N
+			continue
+		}
 		for s := range r.o.N {
 			if r.o.Done[Key{t.ID, s}] {
 				st.sum.Skipped++

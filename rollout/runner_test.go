@@ -498,3 +498,14 @@ func TestRunnerPermanentModelErrorNotRetried(t *testing.T) {
 		t.Errorf("model called %d times, trajectory %+v, retries %d; want one attempt, failed with cause model", calls.Load(), tr, sum.Retries)
 	}
 }
+
+// A group size past MaxGroupSize is refused at once: the run neither
+// counts nor starts 9e18 episodes.
+func TestRunnerRefusesHugeN(t *testing.T) {
+	r := NewRunner(env.FactoryFunc(func() (retrain.Environment, error) { return &scriptEnv{}, nil }), textModel("answer 4"),
+		&RunnerOptions{N: 9_000_000_000_000_000_000})
+	sum, err := r.Run(t.Context(), []retrain.Task{{ID: "a", Prompt: "2+2", Answer: "4"}})
+	if err == nil || !strings.Contains(err.Error(), "limit") || sum.Episodes != 0 {
+		t.Fatalf("Run = %+v, %v; want the limit's error", sum, err)
+	}
+}
