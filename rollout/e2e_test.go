@@ -36,25 +36,35 @@ func calcResponder(req *openaitest.ChatRequest) openaitest.Reply {
 
 // Whole episodes of the real calculator environment through the real
 // OpenAI client and the fake server, written to a file.
-func TestEndToEndCalculator(t *testing.T) {
-	srv := openaitest.NewServer(&openaitest.Options{Responder: calcResponder})
-	defer srv.Close()
-	client, err := openai.New(&openai.Options{BaseURL: srv.URL, Model: openaitest.DefaultModel, ReturnTokenIDs: true})
+// calculatorRun starts a fake server with so, a real client of it with co
+// (its BaseURL and Model filled in), the calculator environment, and a
+// JSONL writer to a file named name in a temporary directory; all are
+// released when the test ends.
+func calculatorRun(t *testing.T, so *openaitest.Options, co openai.Options, name string) (*openai.Client, env.Factory, *JSONLWriter, string) {
+	t.Helper()
+	srv := openaitest.NewServer(so)
+	t.Cleanup(srv.Close)
+	co.BaseURL, co.Model = srv.URL, openaitest.DefaultModel
+	client, err := openai.New(&co)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer client.CloseIdleConnections()
+	t.Cleanup(client.CloseIdleConnections)
 	f, err := env.New("calculator", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-
-	path := filepath.Join(t.TempDir(), "out.jsonl")
+	t.Cleanup(func() { f.Close() })
+	path := filepath.Join(t.TempDir(), name)
 	w, err := OpenJSONL(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return client, f, w, path
+}
+
+func TestEndToEndCalculator(t *testing.T) {
+	client, f, w, path := calculatorRun(t, &openaitest.Options{Responder: calcResponder}, openai.Options{ReturnTokenIDs: true}, "out.jsonl")
 	tasks := ArithmeticTasks(6, 1)
 	sum, err := NewRunner(f, client, &RunnerOptions{N: 2, Concurrency: 4, Sink: w,
 		Episode: Options{EnvName: "calculator", ModelName: openaitest.DefaultModel}}).Run(context.Background(), tasks)

@@ -6,14 +6,12 @@ import (
 	"fmt"
 	"hash/fnv"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/retrain-rl/retrain"
-	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model/openai"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 )
@@ -103,26 +101,9 @@ func TestFaultInjectionRun(t *testing.T) {
 	if raceEnabled {
 		hugeBytes /= 10 // still stored once (see LongReply)
 	}
-	srv := openaitest.NewServer(&openaitest.Options{Responder: calcResponder,
-		Failures: openaitest.FailurePlan{Decide: plan.decide, RetryAfter: 20 * time.Millisecond, HugeBytes: hugeBytes}})
-	defer srv.Close()
-	client, err := openai.New(&openai.Options{BaseURL: srv.URL, Model: openaitest.DefaultModel,
-		Timeout: 3 * time.Second, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.CloseIdleConnections()
-	f, err := env.New("calculator", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-
-	path := filepath.Join(t.TempDir(), "faults.jsonl")
-	w, err := OpenJSONL(path, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	client, f, w, path := calculatorRun(t, &openaitest.Options{Responder: calcResponder,
+		Failures: openaitest.FailurePlan{Decide: plan.decide, RetryAfter: 20 * time.Millisecond, HugeBytes: hugeBytes}},
+		openai.Options{Timeout: 3 * time.Second, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond}, "faults.jsonl")
 	seed := int64(3)
 	sum, err := NewRunner(f, client, &RunnerOptions{Concurrency: 16, Sink: w, Seed: &seed, Retries: 1, RetryBackoff: time.Millisecond,
 		Episode: Options{EnvName: "calculator", ModelName: openaitest.DefaultModel}}).Run(context.Background(), tasks)
