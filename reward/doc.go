@@ -61,10 +61,15 @@
 // ("-2 \le x < 7" is [-2,7), "x > 3" is (3,\infty)); \mathbb{R} and "all
 // real numbers" are (-\infty,\infty); \varnothing and \{\} are \emptyset. A
 // matrix of one row or column equals the tuple of its entries in ( ) or
-// [ ]. "x = 5", "x \in [2,5]" and "2+3=5" are compared by the part after the
-// last relation; failing that, two equations are equal when their sides'
-// differences are proportional ("y = -x/2 + 3" and "x + 2y = 6"); in
-// "\frac13 \approx 0.33" the exact part counts too. Free variables are
+// [ ]. "x = 5", "f(x) = 2x+1", "a_n = 2n+1", "x \in [2,5]" and "2+3=5" are
+// compared by the part after the last relation: the left side of "=" names
+// the value (a variable, perhaps with a subscript or arguments whose
+// variables are the only ones the value may use) or is a number too. Any
+// other equation ("a + 3z = 0", "7 = 11a+c", "y = 2x+1") equals only an
+// equation, never one of its sides: two equations are equal when their
+// sides' differences are proportional by a nonzero constant ("y = -x/2 + 3"
+// and "x + 2y = 6", "a = b" and "b = a"), so a policy cannot score by
+// giving a side. In "\frac13 \approx 0.33" the exact part counts too. Free variables are
 // compared by evaluating both sides at fixed points, positive and negative
 // (so x is not |x|); "e" is Euler's number and "i" an ordinary variable;
 // "xy" is x times y and "\sin 2x" is sin(2x). Units are dropped: words and

@@ -14,17 +14,18 @@ import (
 type answerKind uint8
 
 const (
-	aScalar answerKind = iota
-	aTuple             // ordered, with its brackets: (1,2), [0,1)
-	aSet               // unordered: {1,2}, "1, 2", unions of intervals, ± pairs
-	aMatrix            // rows of a pmatrix/bmatrix, each an aTuple
+	aScalar   answerKind = iota
+	aTuple               // ordered, with its brackets: (1,2), [0,1)
+	aSet                 // unordered: {1,2}, "1, 2", unions of intervals, ± pairs
+	aMatrix              // rows of a pmatrix/bmatrix, each an aTuple
+	aEquation            // "a + 3z = 0": expr is left minus right
 )
 
 type answer struct {
 	kind        answerKind
 	open, close string // aTuple brackets
 	elems       []*answer
-	expr        *node // aScalar
+	expr        *node // aScalar, aEquation
 	pm          bool  // an aSet read from "a \pm b"
 }
 
@@ -97,8 +98,11 @@ func parseAnswerDepth(s string, depth int) (*answer, error) {
 		a.pm = true
 		return a, nil
 	}
-	// "x = 5", "x \in [0,1)", "2+3=5": the part after the last relation.
-	for _, rel := range []string{"=", `\approx`, `\in`} {
+	if parts := splitTop(s, "="); len(parts) > 1 {
+		return parseRelation(parts, depth)
+	}
+	// "x \in [0,1)", "\frac13 \approx 0.33": the part after the last relation.
+	for _, rel := range []string{`\approx`, `\in`} {
 		if parts := splitTop(s, rel); len(parts) > 1 {
 			last := strings.TrimSpace(parts[len(parts)-1])
 			if last == "" {
@@ -108,6 +112,101 @@ func parseAnswerDepth(s string, depth int) (*answer, error) {
 		}
 	}
 	return parseScalar(s)
+}
+
+// parseRelation reads s split at "=" outside brackets. A named value
+// ("x = 5", "f(x) = 2x+1", "a_n = 2n+1", "(p,q) = (1,2)": a name on the
+// left that names every variable of the right) and a calculation ("2+3=5",
+// no variables anywhere) are their last part. Anything else ("a + 3z = 0",
+// "7 = 11a+c", "y = 2x+1") is an equation, which only an equation equals,
+// so no side of it passes for the answer.
+func parseRelation(parts []string, depth int) (*answer, error) {
+	last := strings.TrimSpace(parts[len(parts)-1])
+	if last == "" {
+		return nil, fmt.Errorf("%w: nothing after \"=\"", errSyntax)
+	}
+	v, err := parseAnswerDepth(last, depth+1)
+	if err != nil {
+		return nil, err
+	}
+	vars := map[string]bool{}
+	answerVars(v, vars)
+	if covers(strings.TrimSpace(parts[0]), vars) {
+		return v, nil
+	}
+	calculation := len(vars) == 0 && v.kind != aEquation
+	for _, p := range parts[:len(parts)-1] {
+		n, err := parseExpr(strings.TrimSpace(p))
+		if err != nil {
+			continue // words name the value: "total = 260", "0.75 hours = 45"
+		}
+		vs := map[string]bool{}
+		freeVars(n, vs)
+		calculation = calculation && len(vs) == 0
+	}
+	if calculation {
+		return v, nil
+	}
+	if len(parts) != 2 || v.kind != aScalar {
+		return nil, fmt.Errorf("%w: not a value or an equation of two sides", errSyntax)
+	}
+	l, err := parseExpr(strings.TrimSpace(parts[0]))
+	if err != nil {
+		return nil, err
+	}
+	return &answer{kind: aEquation, expr: &node{op: opSub, args: []*node{l, v.expr}}}, nil
+}
+
+var (
+	// nameRE is a name a value is given under, perhaps with a subscript or
+	// arguments: x, \theta, a_n, f(x), P(A).
+	nameRE = regexp.MustCompile(`^(?:[A-Za-z]|\\[a-z]+)(?:_\{?\w+\}?)?(?:\s*\([^()=]*\))?$`)
+	// pointsNameRE is a segment or angle named by its points: AB,
+	// \overline{AB}, \angle ABC, m\angle A.
+	pointsNameRE = regexp.MustCompile(`^(?:[A-Z]{2,3}|\\overline\s*\{[A-Z]{2}\}|(?:m\s*)?\\angle\s*[A-Z]{1,3})$`)
+	// nameListRE is a tuple of names: (p,q,r).
+	nameListRE = regexp.MustCompile(`^\(\s*(?:[A-Za-z]|\\[a-z]+)(?:_\{?\w+\}?)?(?:\s*,\s*(?:[A-Za-z]|\\[a-z]+)(?:_\{?\w+\}?)?)+\s*\)$`)
+	// nameTokenRE is one letter or one command word of a name.
+	nameTokenRE = regexp.MustCompile(`\\([A-Za-z]+)|[A-Za-z]`)
+)
+
+// covers reports whether label is a name for a value with the variables
+// vars: the value may use the variables of the name's subscript or
+// arguments, never the name itself. "x" covers none, "f(x)" covers x,
+// "a_n" covers n.
+func covers(label string, vars map[string]bool) bool {
+	allowed := map[string]bool{}
+	switch {
+	case nameRE.MatchString(label):
+		head := nameTokenRE.FindStringIndex(label)
+		for _, m := range nameTokenRE.FindAllStringSubmatch(label[head[1]:], -1) {
+			allowed[m[0]], allowed[m[1]] = true, true
+		}
+	case !pointsNameRE.MatchString(label) && !nameListRE.MatchString(label):
+		return false
+	}
+	for v := range vars {
+		base, sub, _ := strings.Cut(v, "_")
+		if base == "" || !allowed[base] {
+			return false
+		}
+		for _, m := range nameTokenRE.FindAllString(sub, -1) {
+			if !allowed[m] {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// answerVars collects the free variables of every expression in a.
+func answerVars(a *answer, into map[string]bool) {
+	if a.expr != nil {
+		freeVars(a.expr, into)
+	}
+	for _, e := range a.elems {
+		answerVars(e, into)
+	}
 }
 
 func parseScalar(s string) (*answer, error) {
@@ -371,6 +470,8 @@ func equalAnswers(a, b *answer, tol float64) bool {
 	switch {
 	case a.kind == aScalar && b.kind == aScalar:
 		return equalScalars(a.expr, b.expr, tol)
+	case a.kind == aEquation || b.kind == aEquation:
+		return a.kind == b.kind && proportional(a.expr, b.expr, tol)
 	case a.kind == aMatrix && b.kind == aTuple:
 		return equalVector(a, b, tol)
 	case a.kind == aTuple && b.kind == aMatrix:
@@ -523,9 +624,13 @@ func equalEquations(a, b string, tol float64) bool {
 		return false
 	}
 	fb, ok := equationNode(b)
-	if !ok {
-		return false
-	}
+	return ok && proportional(fa, fb, tol)
+}
+
+// proportional reports whether fa and fb, each an equation's left side
+// minus its right, are proportional by a constant other than 0 at every
+// sample point: then the equations fa = 0 and fb = 0 are the same.
+func proportional(fa, fb *node, tol float64) bool {
 	vars := map[string]bool{}
 	freeVars(fa, vars)
 	freeVars(fb, vars)

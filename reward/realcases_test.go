@@ -823,6 +823,42 @@ var realCases = []struct {
 	{`5`, `5 \text{ m/s}`, true},
 	{`5`, `5 \, \text{m}/\text{s}`, true},
 	{`5`, `5 \frac{\text{m}}{\text{s}}`, true},
+
+	// An equation is equal only to an equation: no side of it passes for
+	// the answer, in either direction, unless the left side is a name for
+	// the right ("x = 5", "f(x) = 2x+1") or both sides are numbers ("2+3=5").
+	{`a + 3z = 0`, `0`, false},
+	{`a + 3z = 0`, `\boxed{0}`, false},
+	{`a + 3z = 0`, `\boxed{a = 0}`, false},
+	{`7 = 11a+c`, `11a+c`, false},
+	{`7 = 11a+c`, `The answer is $\boxed{7}$.`, false},
+	{`y = 2x+1`, `2x+1`, false},
+	{`y = 2x+1`, `\boxed{y = 2x}`, false},
+	{`a = b`, `b`, false},
+	{`x + y = 3, x - y = 1`, `3, 1`, false},
+	{`x + y = 3`, `\boxed{x + y = 4}`, false},
+	{`#### 10`, `\boxed{2x = 10}`, false},
+	{`0`, `\boxed{a + 3z = 0}`, false},
+	{`11a+c`, `\boxed{7 = 11a+c}`, false},
+	{`2x+1`, `\boxed{y = 2x+1}`, false},
+	{`b`, `\boxed{a = b}`, false},
+	{`2x+1`, `\boxed{x = 2x+1}`, false},
+	{`x = 2x+1`, `\boxed{2x+1}`, false},
+	{`a + 3z = 0`, `\boxed{0 = a + 3z}`, true},
+	{`a + 3z = 0`, `\boxed{2a + 6z = 0}`, true},
+	{`a + 3z = 0`, `\boxed{a = -3z}`, true},
+	{`7 = 11a+c`, `\boxed{11a+c = 7}`, true},
+	{`7 = 11a+c`, `\boxed{c + 11a = 7}`, true},
+	{`a = b`, `\boxed{b = a}`, true},
+	{`x + y = 3, x - y = 1`, `\boxed{x - y = 1, x + y = 3}`, true},
+	{`f(x) = 2x+1`, `\boxed{f(x) = 1 + 2x}`, true},
+	{`2n+1`, `\boxed{a_n = 2n+1}`, true},
+	{`2x+1`, `\boxed{f(x) = 2x+1}`, true},
+	{`#### 10`, `\boxed{2 \cdot 5 = 10}`, true},
+	{`#### 10`, `\boxed{x = 10}`, true},
+	{`5`, `\boxed{AB = 5}`, true},
+	{`30^\circ`, `\boxed{\angle ABC = 30^\circ}`, true},
+	{`(1, 2)`, `\boxed{(p, q) = (1, 2)}`, true},
 }
 
 func TestRealCases(t *testing.T) {
