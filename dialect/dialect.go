@@ -46,6 +46,8 @@ type Dialect interface {
 	Parse(text string, native []retrain.ToolCall) retrain.Action
 	// AssistantMessage is the assistant message that records action in the
 	// conversation (native tool calls kept as such where the dialect uses them).
+	// A text dialect writes the model's output exactly as generated, an empty
+	// one as empty content; only an action built in code is rendered.
 	AssistantMessage(action retrain.Action) retrain.Message
 	// ToolResults formats the results of one turn's tool calls as the
 	// messages the model sees next.

@@ -105,6 +105,21 @@ func TestAssistantMessageKeepsRaw(t *testing.T) {
 	}
 }
 
+// An empty completion is written back as nothing in every dialect: no
+// rendering of an empty answer (smolagent's "<answer></answer>" was), text
+// the model never wrote. White space alone is kept as written.
+func TestAssistantMessageEmptyCompletion(t *testing.T) {
+	for _, name := range Names() {
+		d, _ := Get(name)
+		for _, raw := range []string{"", " \n"} {
+			want := retrain.Message{Role: retrain.RoleAssistant, Content: raw}
+			if diff := cmp.Diff(want, d.AssistantMessage(d.Parse(raw, nil))); diff != "" {
+				t.Errorf("%s: AssistantMessage of %q mismatch (-want +got):\n%s", name, raw, diff)
+			}
+		}
+	}
+}
+
 func TestFeedback(t *testing.T) {
 	for _, name := range Names() {
 		d, _ := Get(name)

@@ -95,6 +95,9 @@ func fuzzParse(f *testing.F, d Dialect) {
 		if msg.Role != retrain.RoleAssistant {
 			t.Fatalf("AssistantMessage role = %q", msg.Role)
 		}
+		if msg.Content != text {
+			t.Fatalf("AssistantMessage content = %q, want the model's output %q", msg.Content, text)
+		}
 		a.Raw = ""
 		_ = d.AssistantMessage(a) // rendering an action must not panic either
 	})

@@ -54,14 +54,23 @@ func userFeedback(text string) retrain.Message {
 }
 
 // assistantText is the assistant message of a text dialect: the raw output
-// as generated, or, for an action built in code (Raw empty), the action
-// written in the dialect's format by render.
+// exactly as generated, or, for an action built in code, the action written
+// in the dialect's format by render. An action is the model's when it has
+// raw text or a parse error; one with neither but nothing in it either
+// (no text, reasoning or calls) is an empty completion too. The model's
+// empty output stays empty: rendering it would put text the model never
+// wrote (smolagent's "<answer></answer>") into the history.
 func assistantText(action retrain.Action, render func(retrain.Action) string) retrain.Message {
 	content := action.Raw
-	if content == "" {
+	if content == "" && action.ParseError == "" && !emptyAction(action) {
 		content = render(action)
 	}
 	return retrain.Message{Role: retrain.RoleAssistant, Content: content}
+}
+
+// emptyAction reports whether an action holds nothing to render.
+func emptyAction(a retrain.Action) bool {
+	return a.Text == "" && a.Reasoning == "" && len(a.ToolCalls) == 0
 }
 
 // renderBlocks writes an action built in code as the Qwen chat templates do:

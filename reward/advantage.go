@@ -31,7 +31,7 @@ func (c *Calculator) Advantages(group []*retrain.Trajectory) {
 		members = append(members, t)
 		totals = append(totals, t.Rewards.Total)
 	}
-	adv := advantages(c.cfg.Advantage, c.scale, totals)
+	adv := advantages(c.cfg.Advantage, c.scale, c.cfg.Std, totals)
 	for i, t := range members {
 		a := adv[i]
 		t.Rewards.Advantage = &a
@@ -49,9 +49,10 @@ func clearAdvantage(r *retrain.Rewards) {
 	}
 }
 
-// advantages computes one advantage per reward. A group of one, or one
-// whose rewards are all equal, gets zeros.
-func advantages(mode AdvantageEstimator, scale bool, rewards []float64) []float64 {
+// advantages computes one advantage per reward, GRPO's scaled by the std
+// of kind std (population when empty). A group of one, or one whose rewards
+// are all equal, gets zeros.
+func advantages(mode AdvantageEstimator, scale bool, std StdKind, rewards []float64) []float64 {
 	n := len(rewards)
 	out := make([]float64, n)
 	if n < 2 {
@@ -79,18 +80,22 @@ func advantages(mode AdvantageEstimator, scale bool, rewards []float64) []float6
 			out[i] = r - mean
 		}
 	default: // grpo
-		std := 0.0
+		sd := 0.0
 		if scale {
 			v := 0.0
 			for _, r := range rewards {
 				v += (r - mean) * (r - mean)
 			}
-			std = math.Sqrt(v / float64(n))
+			dof := float64(n)
+			if std == StdSample {
+				dof = float64(n - 1)
+			}
+			sd = math.Sqrt(v / dof)
 		}
 		for i, r := range rewards {
 			out[i] = r - mean
 			if scale {
-				out[i] /= std + stdEpsilon
+				out[i] /= sd + stdEpsilon
 			}
 		}
 	}

@@ -33,6 +33,19 @@ func TestAdvantages(t *testing.T) {
 		// mean 2, population std sqrt(8/3)
 		{"grpo three", Config{Advantage: AdvGRPO}, []float64{0, 2, 4}, nil,
 			[]float64{-2 / (math.Sqrt(8.0/3) + eps), 0, 2 / (math.Sqrt(8.0/3) + eps)}},
+		// 1,0,0,1: mean 0.5, squared deviations 4×0.25 = 1; population
+		// std sqrt(1/4) = 0.5, sample std sqrt(1/3) ≈ 0.577.
+		{"grpo population by default", Config{Advantage: AdvGRPO}, []float64{1, 0, 0, 1}, nil,
+			[]float64{0.5 / (0.5 + eps), -0.5 / (0.5 + eps), -0.5 / (0.5 + eps), 0.5 / (0.5 + eps)}},
+		{"grpo population", Config{Advantage: AdvGRPO, Std: StdPopulation}, []float64{1, 0, 0, 1}, nil,
+			[]float64{0.5 / (0.5 + eps), -0.5 / (0.5 + eps), -0.5 / (0.5 + eps), 0.5 / (0.5 + eps)}},
+		{"grpo sample", Config{Advantage: AdvGRPO, Std: StdSample}, []float64{1, 0, 0, 1}, nil,
+			[]float64{0.5 / (math.Sqrt(1.0/3) + eps), -0.5 / (math.Sqrt(1.0/3) + eps), -0.5 / (math.Sqrt(1.0/3) + eps), 0.5 / (math.Sqrt(1.0/3) + eps)}},
+		// mean 2, sample std sqrt(8/2) = 2
+		{"grpo sample three", Config{Advantage: AdvGRPO, Std: StdSample, ScaleByStd: new(true)}, []float64{0, 2, 4}, nil,
+			[]float64{-2 / (2 + eps), 0, 2 / (2 + eps)}},
+		{"grpo sample zero variance", Config{Advantage: AdvGRPO, Std: StdSample}, []float64{1, 1}, nil, []float64{0, 0}},
+		{"grpo sample group of one", Config{Advantage: AdvGRPO, Std: StdSample}, []float64{1}, nil, []float64{0}},
 		{"grpo unscaled", Config{Advantage: AdvGRPO, ScaleByStd: new(false)}, []float64{3, 1, 2}, nil, []float64{1, -1, 0}},
 		{"grpo zero variance", Config{Advantage: AdvGRPO}, []float64{0.1, 0.1, 0.1}, nil, []float64{0, 0, 0}},
 		{"grpo group of one", Config{Advantage: AdvGRPO}, []float64{5}, nil, []float64{0}},

@@ -318,6 +318,11 @@ func TestNewCalculatorErrors(t *testing.T) {
 		{Config{Advantage: "ppo"}, "unknown advantage"},
 		{Config{Advantage: AdvDrGRPO, ScaleByStd: new(true)}, "does not scale"},
 		{Config{OnError: "ignore"}, "unknown on_error"},
+		{Config{Advantage: AdvGRPO, Std: "bessel"}, `unknown std "bessel"; use population (the default) or sample`},
+		{Config{Advantage: AdvRLOO, Std: StdSample}, "applies only to advantage: grpo"},
+		{Config{Advantage: AdvDrGRPO, Std: StdPopulation}, "applies only to advantage: grpo"},
+		{Config{Std: StdSample}, "applies only to advantage: grpo"},
+		{Config{Advantage: AdvGRPO, ScaleByStd: new(false), Std: StdSample}, "applies only to advantage: grpo"},
 	}
 	for _, tt := range tests {
 		_, err := NewCalculator(&tt.cfg, nil)

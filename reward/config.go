@@ -32,13 +32,29 @@ type AdvantageEstimator string
 
 // Advantage estimators.
 const (
-	// AdvGRPO is (R - mean) / (std + 1e-6) with the population std (or
-	// R - mean when scale_by_std is false).
+	// AdvGRPO is (R - mean) / (std + 1e-6), with the std named by
+	// Config.Std (population by default), or R - mean when scale_by_std is
+	// false.
 	AdvGRPO AdvantageEstimator = "grpo"
 	// AdvDrGRPO is R - mean.
 	AdvDrGRPO AdvantageEstimator = "dr_grpo"
 	// AdvRLOO is R minus the mean of the others' rewards.
 	AdvRLOO AdvantageEstimator = "rloo"
+)
+
+// StdKind names the standard deviation GRPO divides by: one of the Std
+// constants, or empty for [StdPopulation].
+type StdKind string
+
+// Standard deviations.
+const (
+	// StdPopulation divides the squared deviations by n, as the GRPO paper
+	// (DeepSeekMath) does: the default.
+	StdPopulation StdKind = "population"
+	// StdSample divides them by n-1 (Bessel's correction), as TRL's
+	// GRPOTrainer (torch.std) does; at n=4 the population std is
+	// sqrt(3/4) ≈ 0.866 of it, so advantages are that much smaller.
+	StdSample StdKind = "sample"
 )
 
 // ErrorPolicy names what a failing reward function does: one of the
@@ -78,6 +94,10 @@ type Config struct {
 	// ScaleByStd divides GRPO advantages by the group's std; nil means true.
 	// Only grpo uses it.
 	ScaleByStd *bool `yaml:"scale_by_std" json:"scale_by_std"`
+	// Std is the standard deviation GRPO divides by: "population" (the
+	// default, as in the GRPO paper) or "sample" (n-1, as TRL). Only grpo
+	// scaled by the std uses it.
+	Std StdKind `yaml:"std" json:"std" doc:"std GRPO divides by: population (default, divides by n, as the GRPO paper) or sample (n-1, as TRL)"`
 	// OnError is what a failing reward function or verifier does: "score"
 	// (default: the component scores ErrorScore) or "fail" (Score returns an
 	// error). Either way the error is listed in Rewards.Errors.
@@ -174,6 +194,15 @@ func (c *Config) validate() error {
 		}
 	default:
 		return fmt.Errorf("unknown advantage %q; use %s, %s, %s or leave it empty", c.Advantage, AdvGRPO, AdvDrGRPO, AdvRLOO)
+	}
+	switch c.Std {
+	case "":
+	case StdPopulation, StdSample:
+		if c.Advantage != AdvGRPO || (c.ScaleByStd != nil && !*c.ScaleByStd) {
+			return fmt.Errorf("std %s applies only to advantage: grpo scaled by the std; remove std", c.Std)
+		}
+	default:
+		return fmt.Errorf("unknown std %q; use %s (the default) or %s", c.Std, StdPopulation, StdSample)
 	}
 	switch c.OnError {
 	case "", OnErrorScore, OnErrorFail:

@@ -82,6 +82,19 @@ func TestLoadConfigYAMLAndJSON(t *testing.T) {
 	}
 }
 
+// The std key decodes from YAML and JSON to the named StdKind.
+func TestLoadConfigStd(t *testing.T) {
+	for name, content := range map[string]string{
+		"r.yaml": "advantage: grpo\nstd: sample\n",
+		"r.json": `{"advantage": "grpo", "std": "sample"}`,
+	} {
+		cfg, err := LoadConfig(writeFile(t, name, content))
+		if err != nil || cfg.Std != StdSample {
+			t.Errorf("%s: %+v, %v; want std sample", name, cfg, err)
+		}
+	}
+}
+
 func TestLoadConfigErrors(t *testing.T) {
 	tests := []struct {
 		name, content string
@@ -95,6 +108,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"r.yaml", "distribution: sometimes\n", []string{"unknown distribution", "last_step"}},
 		{"r.yaml", "distribution: discounted\n", []string{"gamma"}},
 		{"r.yaml", "env_weight: [1]\n", []string{"r.yaml"}},
+		{"r.yaml", "advantage: grpo\nstd: unbiased\n", []string{`unknown std "unbiased"`, "population", "sample"}},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(writeFile(t, tt.name, tt.content))

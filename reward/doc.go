@@ -104,4 +104,10 @@
 // scores 1 for a clean parse, 0.5 (param partial) for balanced tags, else 0;
 // length scores inside (default 0) within [min, max], minus penalty (or
 // penalty per unit outside with per_unit) beyond.
+//
+// GRPO divides by the population standard deviation of the group (divide
+// by n, as the GRPO paper) by default, which is what it always did; std:
+// sample divides by n-1, as TRL's GRPOTrainer does (at n=4 its advantages
+// are sqrt(3/4) ≈ 0.866 of the default's). Dr. GRPO and RLOO divide by no
+// std, so std is an error with them.
 package reward

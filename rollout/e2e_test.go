@@ -120,6 +120,45 @@ func TestEndToEndCalculator(t *testing.T) {
 	}
 }
 
+// An empty completion stays empty in the conversation: the assistant
+// message holds exactly what the model wrote (nothing), not a rendering of
+// an empty answer.
+func TestEndToEndEmptyCompletion(t *testing.T) {
+	responder := func(req *openaitest.ChatRequest) openaitest.Reply {
+		for _, m := range req.Messages {
+			if m.Role == "assistant" {
+				return calcResponder(req)
+			}
+		}
+		return openaitest.Reply{Content: ""}
+	}
+	client, f, w, path := calculatorRun(t, &openaitest.Options{Responder: responder}, openai.Options{ReturnTokenIDs: true}, "out.jsonl")
+	sum, err := NewRunner(f, client, &RunnerOptions{N: 1, Sink: w,
+		Episode: Options{EnvName: "calculator", ModelName: openaitest.DefaultModel}}).Run(context.Background(), ArithmeticTasks(1, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	trs := readLines(t, path)
+	if len(trs) != 1 || sum.TemplateDrift != 0 {
+		t.Fatalf("%d trajectories, summary:\n%s", len(trs), sum)
+	}
+	tr := trs[0]
+	if len(tr.Turns) != 3 || tr.Turns[0].Action.Raw != "" || tr.Turns[0].Action.ParseError == "" {
+		t.Fatalf("turns %+v, want an empty completion (a parse error) then a call and an answer", tr.Turns)
+	}
+	if m := tr.Messages[2]; m.Role != retrain.RoleAssistant || m.Content != "" || len(m.ToolCalls) != 0 {
+		t.Errorf("assistant message of the empty completion = %+v, want empty content", m)
+	}
+	// The empty turn has no completion ids to check the next prompt against;
+	// the answer's prompt extends the call's.
+	if pm := tr.Turns[2].PrefixMatch; pm == nil || !*pm {
+		t.Errorf("answer turn: PrefixMatch %v, want true", pm)
+	}
+}
+
 // A failing server gives failed records with cause model. A 503 (the
 // server may recover) is retried; a 400 (the same request fails again) is not.
 func TestEndToEndServerErrors(t *testing.T) {
