@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -270,6 +271,13 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		ep.conv = append(ep.conv, retrain.Message{Role: retrain.RoleUser, Content: obs.Content})
 	}
 	native := o.Dialect != nil && o.Dialect.Name() == "native"
+	sampling := o.Sampling
+	if sampling.Seed == nil {
+		// Drawn once per episode and recorded on every turn, so that the
+		// episode can be reproduced (see docs/design.md).
+		seed := rand.Int64()
+		sampling.Seed = &seed
+	}
 	for {
 		if len(t.Turns) >= o.MaxTurns {
 			t.StopReason = retrain.StopMaxTurns
@@ -282,7 +290,7 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		if err := ctx.Err(); err != nil {
 			return ep.fail(ctx, retrain.CauseCanceled, "after %d turns: %w", len(t.Turns), err)
 		}
-		req := model.Request{Messages: ep.conv, Sampling: o.Sampling}
+		req := model.Request{Messages: ep.conv, Sampling: sampling}
 		if native {
 			req.Tools = obs.Tools
 		}
@@ -303,7 +311,9 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 			Action:         ep.parse(c),
 			PromptTokenIDs: c.PromptTokenIDs,
 			FinishReason:   retrain.FinishReason(c.FinishReason),
-			ModelSeconds:   modelSecs,
+			Sampling: &retrain.TurnSampling{Temperature: req.Sampling.Temperature, TopP: req.Sampling.TopP,
+				MaxTokens: req.Sampling.MaxTokens, Seed: req.Sampling.Seed},
+			ModelSeconds: modelSecs,
 		}
 		if n := len(t.Turns); n > 0 {
 			prev := &t.Turns[n-1]
