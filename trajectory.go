@@ -147,6 +147,14 @@ type Turn struct {
 	FinishReason FinishReason `json:"finish_reason,omitempty"`
 	// Sampling is the sampling settings this turn's request was sent with.
 	Sampling *TurnSampling `json:"sampling,omitempty"`
+	// PolicyVersion names the policy that generated this turn: the model's
+	// name and a hash of its weights for the local model, the endpoint's
+	// policy_version (default: the served model's name) for a server.
+	PolicyVersion string `json:"policy_version,omitempty"`
+	// LogprobsMode says what Action.Tokens.Logprobs are: "raw" (the
+	// log-softmax of the raw logits, before temperature and top-p: the local
+	// model's and vLLM's default) or "processed" (after them).
+	LogprobsMode string `json:"logprobs_mode,omitempty"`
 	// Reward is the environment's step reward.
 	Reward float64 `json:"reward"`
 	// Observation is the environment's answer. Its Messages are omitted (the

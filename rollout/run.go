@@ -47,6 +47,9 @@ type Options struct {
 	Timeout time.Duration
 	// EnvName and ModelName are recorded in the trajectory.
 	EnvName, ModelName string
+	// PolicyVersion and LogprobsMode are recorded on every turn (see
+	// retrain.Turn); empty means unknown, and the field is left out.
+	PolicyVersion, LogprobsMode string
 }
 
 // Roller is an optional ability of an Environment: running a whole episode
@@ -313,7 +316,9 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 			FinishReason:   retrain.FinishReason(c.FinishReason),
 			Sampling: &retrain.TurnSampling{Temperature: req.Sampling.Temperature, TopP: req.Sampling.TopP,
 				MaxTokens: req.Sampling.MaxTokens, Seed: req.Sampling.Seed},
-			ModelSeconds: modelSecs,
+			PolicyVersion: o.PolicyVersion,
+			LogprobsMode:  o.LogprobsMode,
+			ModelSeconds:  modelSecs,
 		}
 		if n := len(t.Turns); n > 0 {
 			prev := &t.Turns[n-1]

@@ -50,9 +50,15 @@ func TestRunRecordsSamplingPerTurn(t *testing.T) {
 	}
 
 	temp, seed := 0.5, int64(7)
-	tr, _ = Run(context.Background(), &scriptEnv{}, m, &Options{Task: task, Sampling: model.Sampling{Temperature: &temp, Seed: &seed, MaxTokens: 4}})
+	tr, _ = Run(context.Background(), &scriptEnv{}, m, &Options{Task: task, Sampling: model.Sampling{Temperature: &temp, Seed: &seed, MaxTokens: 4},
+		PolicyVersion: "step-3", LogprobsMode: model.LogprobsRaw})
 	if s := tr.Turns[0].Sampling; s == nil || *s.Temperature != 0.5 || *s.Seed != 7 || s.MaxTokens != 4 {
 		t.Errorf("given settings recorded as %+v", s)
+	}
+	for i, turn := range tr.Turns {
+		if turn.PolicyVersion != "step-3" || turn.LogprobsMode != "raw" {
+			t.Errorf("turn %d: policy %q, logprobs %q", i, turn.PolicyVersion, turn.LogprobsMode)
+		}
 	}
 }
 
