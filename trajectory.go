@@ -117,6 +117,19 @@ const (
 // Failed reports whether the episode failed for an infrastructure reason.
 func (t *Trajectory) Failed() bool { return t.Error != "" }
 
+// TurnSampling records the sampling settings one turn's request was sent
+// with, as sent: a nil Temperature or TopP and a zero MaxTokens mean the
+// request left them to the server's default (the built-in local model's are
+// temperature 1, top_p 1). MaxTokens is the value actually sent, capped by
+// the episode's token budget. Seed is always set by package rollout: when
+// the job sets none it draws one per episode, so a turn can be reproduced.
+type TurnSampling struct {
+	Temperature *float64 `json:"temperature,omitempty"`
+	TopP        *float64 `json:"top_p,omitempty"`
+	MaxTokens   int      `json:"max_tokens,omitempty"`
+	Seed        *int64   `json:"seed,omitempty"`
+}
+
 // Turn is one assistant turn: the model's action and the environment's answer.
 type Turn struct {
 	// PromptMessages is how many messages of Trajectory.Messages formed this
@@ -132,6 +145,16 @@ type Turn struct {
 	PrefixMatch *bool `json:"prefix_match,omitempty"`
 	// FinishReason is the model's finish reason, as the server reported it.
 	FinishReason FinishReason `json:"finish_reason,omitempty"`
+	// Sampling is the sampling settings this turn's request was sent with.
+	Sampling *TurnSampling `json:"sampling,omitempty"`
+	// PolicyVersion names the policy that generated this turn: the model's
+	// name and a hash of its weights for the local model, the endpoint's
+	// policy_version (default: the served model's name) for a server.
+	PolicyVersion string `json:"policy_version,omitempty"`
+	// LogprobsMode says what Action.Tokens.Logprobs are: "raw" (the
+	// log-softmax of the raw logits, before temperature and top-p: the local
+	// model's and vLLM's default) or "processed" (after them).
+	LogprobsMode string `json:"logprobs_mode,omitempty"`
 	// Reward is the environment's step reward.
 	Reward float64 `json:"reward"`
 	// Observation is the environment's answer. Its Messages are omitted (the

@@ -32,7 +32,24 @@ type Endpoint struct {
 	// TokenIDs asks the server for prompt and completion token ids (vLLM's
 	// return_token_ids); the local model and the fake always report them.
 	TokenIDs bool `json:"token_ids,omitempty" yaml:"token_ids" doc:"ask for prompt and completion token ids (vLLM's return_token_ids)"`
+	// LogprobsMode says what an OpenAI-compatible server's log-probs are:
+	// [LogprobsRaw] (the default, vLLM's default) or [LogprobsProcessed].
+	// The local model's are always raw. It is recorded on every turn.
+	LogprobsMode string `json:"logprobs_mode,omitempty" yaml:"logprobs_mode" doc:"what the server's log-probs are: raw (of the raw logits; vLLM's default, the default) or processed (after temperature and top-p)"`
+	// PolicyVersion names the policy a remote server serves (e.g. a training
+	// step), recorded on every turn; the local model's is its name and a hash
+	// of its weights. Empty means the served model's name.
+	PolicyVersion string `json:"policy_version,omitempty" yaml:"policy_version" doc:"the served policy's version, recorded on every turn (default: the model's name; the local model's name and weights hash)"`
 }
+
+// Log-prob modes: what a completion's log-probabilities are.
+const (
+	// LogprobsRaw: the log-softmax of the raw logits, before temperature
+	// and top-p (the local model's, and vLLM's default).
+	LogprobsRaw = "raw"
+	// LogprobsProcessed: the log-softmax after temperature and top-p.
+	LogprobsProcessed = "processed"
+)
 
 // Kind returns what the endpoint names: [EndpointLocal], [EndpointFake] or
 // "openai" for an OpenAI-compatible URL.
@@ -54,6 +71,10 @@ func (e Endpoint) Validate() error {
 		return fmt.Errorf("%q is neither an http(s) URL, %q nor %q", e.BaseURL, EndpointLocal, EndpointFake)
 	case e.Weights != "" && e.Kind() != EndpointLocal:
 		return fmt.Errorf("%q: weights are for the local model only, not %s", e.Weights, e.BaseURL)
+	case e.LogprobsMode != "" && e.LogprobsMode != LogprobsRaw && e.LogprobsMode != LogprobsProcessed:
+		return fmt.Errorf("logprobs_mode %q is neither %q nor %q", e.LogprobsMode, LogprobsRaw, LogprobsProcessed)
+	case e.LogprobsMode == LogprobsProcessed && e.Kind() == EndpointLocal:
+		return fmt.Errorf("logprobs_mode %q: the local model's log-probs are %q", e.LogprobsMode, LogprobsRaw)
 	}
 	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"runtime/debug"
 	"slices"
 	"time"
@@ -46,6 +47,9 @@ type Options struct {
 	Timeout time.Duration
 	// EnvName and ModelName are recorded in the trajectory.
 	EnvName, ModelName string
+	// PolicyVersion and LogprobsMode are recorded on every turn (see
+	// retrain.Turn); empty means unknown, and the field is left out.
+	PolicyVersion, LogprobsMode string
 }
 
 // Roller is an optional ability of an Environment: running a whole episode
@@ -270,6 +274,13 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		ep.conv = append(ep.conv, retrain.Message{Role: retrain.RoleUser, Content: obs.Content})
 	}
 	native := o.Dialect != nil && o.Dialect.Name() == "native"
+	sampling := o.Sampling
+	if sampling.Seed == nil {
+		// Drawn once per episode and recorded on every turn, so that the
+		// episode can be reproduced (see docs/design.md).
+		seed := rand.Int64()
+		sampling.Seed = &seed
+	}
 	for {
 		if len(t.Turns) >= o.MaxTurns {
 			t.StopReason = retrain.StopMaxTurns
@@ -282,7 +293,7 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		if err := ctx.Err(); err != nil {
 			return ep.fail(ctx, retrain.CauseCanceled, "after %d turns: %w", len(t.Turns), err)
 		}
-		req := model.Request{Messages: ep.conv, Sampling: o.Sampling}
+		req := model.Request{Messages: ep.conv, Sampling: sampling}
 		if native {
 			req.Tools = obs.Tools
 		}
@@ -303,7 +314,11 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 			Action:         ep.parse(c),
 			PromptTokenIDs: c.PromptTokenIDs,
 			FinishReason:   retrain.FinishReason(c.FinishReason),
-			ModelSeconds:   modelSecs,
+			Sampling: &retrain.TurnSampling{Temperature: req.Sampling.Temperature, TopP: req.Sampling.TopP,
+				MaxTokens: req.Sampling.MaxTokens, Seed: req.Sampling.Seed},
+			PolicyVersion: o.PolicyVersion,
+			LogprobsMode:  o.LogprobsMode,
+			ModelSeconds:  modelSecs,
 		}
 		if n := len(t.Turns); n > 0 {
 			prev := &t.Turns[n-1]

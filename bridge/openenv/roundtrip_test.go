@@ -110,7 +110,9 @@ func TestRoundTripRollout(t *testing.T) {
 		if err := e.Setup(t.Context()); err != nil {
 			t.Fatal(err)
 		}
-		tr, err := rollout.Run(t.Context(), e, m, &rollout.Options{Task: task, Seed: retrain.Seed(1)})
+		o := &rollout.Options{Task: task, Seed: retrain.Seed(1)}
+		o.Sampling.Seed = retrain.Seed(2) // else each run draws its own, recorded in the turns
+		tr, err := rollout.Run(t.Context(), e, m, o)
 		if err != nil {
 			t.Fatalf("rollout: %v", err)
 		}

@@ -64,6 +64,8 @@ type rolloutConfig struct {
 	ModelName        string         `json:"model_name"`
 	APIKey           string         `json:"api_key"`
 	TokenIDs         bool           `json:"token_ids"`
+	LogprobsMode     string         `json:"logprobs_mode"`
+	PolicyVersion    string         `json:"policy_version"`
 	N                int            `json:"n"`
 	Concurrency      int            `json:"concurrency"`
 	Temperature      *float64       `json:"temperature"`
@@ -131,6 +133,8 @@ func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 	fs.StringVar(&c.ModelName, "model-name", "", "the served model's `name` (default: the only model the server lists)")
 	fs.StringVar(&c.APIKey, "api-key", "", "API `key` sent as a bearer token (default $OPENAI_API_KEY)")
 	fs.BoolVar(&c.TokenIDs, "token-ids", false, "ask for prompt and completion token ids (vLLM's return_token_ids); enables the template drift check")
+	fs.StringVar(&c.LogprobsMode, "logprobs-mode", "", "what the server's log-probs are, recorded on every turn: `raw` (of the raw logits; vLLM's default, the default) or processed (after temperature and top-p)")
+	fs.StringVar(&c.PolicyVersion, "policy-version", "", "the served policy's `version` (e.g. a training step), recorded on every turn (default: the model's name; the local model's name and weights hash)")
 	fs.IntVar(&c.N, "n", c.N, "samples per task (the group size)")
 	fs.IntVar(&c.Concurrency, "concurrency", c.Concurrency, "episodes running at once")
 	fs.Var(optFloatFlag{&c.Temperature}, "temperature", "sampling temperature (default: the server's)")
@@ -229,15 +233,16 @@ func jobUsageError(err error) error {
 // job is the rollout job the flags describe, with the given rewards.
 func (c *rolloutConfig) job(rewards *reward.Config) (*rollout.Job, error) {
 	j := &rollout.Job{
-		Env:              c.Env,
-		Dataset:          c.Data,
-		PromptField:      c.PromptField,
-		AnswerField:      c.AnswerField,
-		IDField:          c.IDField,
-		Limit:            c.Limit,
-		N:                c.N,
-		Concurrency:      c.Concurrency,
-		Model:            model.Endpoint{BaseURL: c.Model, Model: c.ModelName, APIKey: c.APIKey, TokenIDs: c.TokenIDs},
+		Env:         c.Env,
+		Dataset:     c.Data,
+		PromptField: c.PromptField,
+		AnswerField: c.AnswerField,
+		IDField:     c.IDField,
+		Limit:       c.Limit,
+		N:           c.N,
+		Concurrency: c.Concurrency,
+		Model: model.Endpoint{BaseURL: c.Model, Model: c.ModelName, APIKey: c.APIKey, TokenIDs: c.TokenIDs,
+			LogprobsMode: c.LogprobsMode, PolicyVersion: c.PolicyVersion},
 		Sampling:         model.Sampling{Temperature: c.Temperature, TopP: c.TopP, MaxTokens: c.MaxTokens, Seed: c.Seed},
 		MaxTurns:         c.MaxTurns,
 		MaxEpisodeTokens: c.MaxEpisodeTokens,

@@ -26,6 +26,7 @@
 package endpoint
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -88,6 +89,12 @@ type Opened struct {
 	Name string
 	// Kind is the endpoint's kind (see model.Endpoint.Kind).
 	Kind string
+	// PolicyVersion names the policy: Endpoint.PolicyVersion, else the local
+	// model's name and weights hash, else Name.
+	PolicyVersion string
+	// LogprobsMode is what the completions' log-probs are: model.LogprobsRaw
+	// or model.LogprobsProcessed.
+	LogprobsMode string
 
 	close func()
 }
@@ -140,13 +147,28 @@ func Open(ctx context.Context, ep model.Endpoint, opts *Options) (*Opened, error
 			return nil, &invalid{err}
 		}
 	}
+	if m := ep.LogprobsMode; m != "" && m != model.LogprobsRaw && m != model.LogprobsProcessed {
+		return nil, invalidf("logprobs_mode %q is neither %q nor %q", m, model.LogprobsRaw, model.LogprobsProcessed)
+	}
 	switch kind {
 	case model.EndpointLocal:
 		return openLocal(ep, &o)
 	case model.EndpointFake:
-		return openFake(ctx, ep, &o)
+		opened, err := openFake(ctx, ep, &o)
+		if err != nil {
+			return nil, err
+		}
+		opened.LogprobsMode = cmp.Or(ep.LogprobsMode, model.LogprobsRaw)
+		opened.PolicyVersion = cmp.Or(ep.PolicyVersion, opened.Name)
+		return opened, nil
 	}
-	return openOpenAI(ctx, strings.TrimSpace(ep.BaseURL), ep, &o)
+	opened, err := openOpenAI(ctx, strings.TrimSpace(ep.BaseURL), ep, &o)
+	if err != nil {
+		return nil, err
+	}
+	opened.LogprobsMode = cmp.Or(ep.LogprobsMode, model.LogprobsRaw)
+	opened.PolicyVersion = cmp.Or(ep.PolicyVersion, opened.Name)
+	return opened, nil
 }
 
 // openLocal opens the built-in model or a weights file.
@@ -166,7 +188,8 @@ func openLocal(ep model.Endpoint, o *Options) (*Opened, error) {
 			fmt.Fprintf(o.Notice, "using the local model with weights from %s (%s parameters)\n", ep.Weights, lm.ParamsText())
 		}
 	}
-	return &Opened{Model: lm, Name: name, Kind: model.EndpointLocal}, nil
+	return &Opened{Model: lm, Name: name, Kind: model.EndpointLocal,
+		PolicyVersion: cmp.Or(ep.PolicyVersion, lm.PolicyVersion()), LogprobsMode: lm.LogprobsMode()}, nil
 }
 
 // Local loads the local model ep describes: the built-in weights (loaded

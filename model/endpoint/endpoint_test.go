@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -122,6 +123,41 @@ func TestOpenFake(t *testing.T) {
 	}
 }
 
+// Opened says which policy answers and what its log-probs are: the local
+// model's name and weights hash and "raw", or what the endpoint says, by
+// default the served name and "raw".
+func TestOpenPolicyVersionAndLogprobsMode(t *testing.T) {
+	open := func(ep model.Endpoint) *Opened {
+		t.Helper()
+		o, err := Open(context.Background(), ep, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(o.Close)
+		return o
+	}
+	o := open(model.Endpoint{})
+	if !regexp.MustCompile(`^retrain-local@[0-9a-f]{12}$`).MatchString(o.PolicyVersion) || o.LogprobsMode != model.LogprobsRaw {
+		t.Errorf("local: policy %q, logprobs %q", o.PolicyVersion, o.LogprobsMode)
+	}
+	path, err := localtest.WriteRandomWeights(t.TempDir(), localtest.Tiny, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := open(model.Endpoint{Weights: path}); w.PolicyVersion == o.PolicyVersion || !strings.HasPrefix(w.PolicyVersion, "retrain-local@") {
+		t.Errorf("other weights: policy %q, built-in %q", w.PolicyVersion, o.PolicyVersion)
+	}
+	if o := open(model.Endpoint{BaseURL: "local", PolicyVersion: "step-3"}); o.PolicyVersion != "step-3" {
+		t.Errorf("given local policy version: %q", o.PolicyVersion)
+	}
+	if o := open(model.Endpoint{BaseURL: "fake"}); o.PolicyVersion != openaitest.DefaultModel || o.LogprobsMode != model.LogprobsRaw {
+		t.Errorf("fake: policy %q, logprobs %q", o.PolicyVersion, o.LogprobsMode)
+	}
+	if o := open(model.Endpoint{BaseURL: "fake", PolicyVersion: "v7", LogprobsMode: model.LogprobsProcessed}); o.PolicyVersion != "v7" || o.LogprobsMode != model.LogprobsProcessed {
+		t.Errorf("fake, given: policy %q, logprobs %q", o.PolicyVersion, o.LogprobsMode)
+	}
+}
+
 func TestOpenURL(t *testing.T) {
 	var mu sync.Mutex
 	var seen []*openaitest.ChatRequest
@@ -171,6 +207,8 @@ func TestOpenInvalid(t *testing.T) {
 		{BaseURL: "ftp://x"},
 		{BaseURL: "fake", Weights: "w.bin"},
 		{BaseURL: "http://"},
+		{BaseURL: "http://127.0.0.1:1/v1", LogprobsMode: "softmax"},
+		{BaseURL: "local", LogprobsMode: model.LogprobsProcessed},
 	} {
 		if _, err := Open(context.Background(), ep, nil); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%+v: error = %v, want ErrInvalid", ep, err)

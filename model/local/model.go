@@ -2,7 +2,9 @@ package local
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -53,6 +55,7 @@ type Model struct {
 	net       *network
 	notes     json.RawMessage
 	params    int
+	version   string
 	caches    sync.Pool
 }
 
@@ -82,7 +85,9 @@ func New(opts *Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
-	m := &Model{name: o.Name, maxTokens: o.MaxTokens, net: nt, notes: notes, params: w.Params()}
+	sum := sha256.Sum256(o.Weights)
+	m := &Model{name: o.Name, maxTokens: o.MaxTokens, net: nt, notes: notes, params: w.Params(),
+		version: o.Name + "@" + hex.EncodeToString(sum[:])[:12]}
 	m.caches.New = func() any { return nt.newCache() }
 	return m, nil
 }
@@ -95,6 +100,15 @@ func Default() (*Model, error) { return loadDefault() }
 
 // Name returns the model's name.
 func (m *Model) Name() string { return m.name }
+
+// PolicyVersion names the policy that generates: the model's name, "@",
+// and the first 12 hex digits of the SHA-256 of its weights file (computed
+// once, by [New]), e.g. "retrain-local@0123456789ab".
+func (m *Model) PolicyVersion() string { return m.version }
+
+// LogprobsMode is [model.LogprobsRaw]: the log-probabilities the model
+// reports are the log-softmax of the raw logits.
+func (m *Model) LogprobsMode() string { return model.LogprobsRaw }
 
 // Config returns the shape of the network.
 func (m *Model) Config() Config { return m.net.c }
