@@ -37,12 +37,9 @@ type DatasetOptions struct {
 // Task.Metadata. A row without a prompt, a line that is not a JSON object, or
 // a repeated id is an error naming the file and the line.
 func LoadTasks(path string, opts *DatasetOptions) ([]retrain.Task, error) {
-	f, err := os.Open(path)
+	f, err := openDatasetFile(path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("dataset %s does not exist: give the path of a JSONL file of tasks", path)
-		}
-		return nil, fmt.Errorf("dataset: %w", err)
+		return nil, err
 	}
 	defer f.Close()
 	tasks, err := ReadTasks(f, opts)
@@ -50,6 +47,19 @@ func LoadTasks(path string, opts *DatasetOptions) ([]retrain.Task, error) {
 		return nil, fmt.Errorf("dataset %s: %w", path, err)
 	}
 	return tasks, nil
+}
+
+// openDatasetFile opens the dataset at path; a missing file is an error
+// wrapping os.ErrNotExist that says what to give instead.
+func openDatasetFile(path string) (io.ReadCloser, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("dataset %s does not exist: give the path of a JSONL file of tasks: %w", path, os.ErrNotExist)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("dataset: %w", err)
+	}
+	return f, nil
 }
 
 // ReadTasks reads tasks from JSONL, as [LoadTasks] does from a file.

@@ -182,9 +182,8 @@ type PrepareOptions struct {
 	// Envs is the registry the environment is looked up in; nil means
 	// [env.Default].
 	Envs *env.Registry
-	// OpenDataset opens the job's Dataset; nil opens the path as given
-	// (os.Open). A server passes one that keeps paths inside its data
-	// directory. An error wrapping fs.ErrNotExist means there is no such
+	// OpenDataset opens the job's Dataset; nil opens the path as given.
+	// A server passes one that keeps paths inside its data directory. An error wrapping fs.ErrNotExist means there is no such
 	// dataset.
 	OpenDataset func(path string) (io.ReadCloser, error)
 	// Notices receives the one-line notices a person wants to see (which
@@ -318,18 +317,12 @@ func (j *Job) loadTasks(o *PrepareOptions, taskFree bool) ([]retrain.Task, error
 			}
 		}
 		return tasks, nil
-	case j.Dataset != "" && o.OpenDataset == nil:
-		tasks, err := LoadTasks(j.Dataset, dopts)
-		if err != nil {
-			kind := PrepareInvalid
-			if errors.Is(err, os.ErrNotExist) {
-				kind = PrepareNotFound
-			}
-			return nil, &PrepareError{Kind: kind, Err: err}
-		}
-		return tasks, nil
 	case j.Dataset != "":
-		f, err := o.OpenDataset(j.Dataset)
+		open := o.OpenDataset
+		if open == nil {
+			open = openDatasetFile
+		}
+		f, err := open(j.Dataset)
 		if err != nil {
 			kind := PrepareInvalid
 			if errors.Is(err, os.ErrNotExist) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -82,8 +81,5 @@ func refuseOpenAI(w http.ResponseWriter, _ *http.Request, status int, msg string
 	case http.StatusForbidden:
 		typ = "PermissionDeniedError"
 	}
-	b, _ := json.Marshal(map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": status}})
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	w.Write(append(b, '\n'))
+	serve.WriteError(w, status, msg, typ, "")
 }

@@ -276,14 +276,21 @@ func writeError(w http.ResponseWriter, status int, msg string) {
 	writeErrorCode(w, status, msg, "BadRequestError", "")
 }
 
-// writeErrorCode writes an OpenAI-style error; an empty code is written as
-// the status number, as vLLM does.
+// writeErrorCode writes an OpenAI-style error (see [WriteError]).
 func writeErrorCode(w http.ResponseWriter, status int, msg, typ, code string) {
-	var c any = status
-	if code != "" {
-		c = code
-	}
-	writeJSON(w, status, map[string]any{"error": map[string]any{"message": msg, "type": typ, "param": nil, "code": c}})
+	WriteError(w, status, msg, typ, code)
+}
+
+// WriteError writes an error reply in OpenAI's layout
+// ({"error":{"message","type","param","code"}}); an empty code is written
+// as the status number, as vLLM does. Front doors in front of a Handler use
+// it so that their refusals read like the handler's own.
+func WriteError(w http.ResponseWriter, status int, msg, typ, code string) {
+	b := append(chatwire.AppendError(nil, msg, typ, code, status), '\n')
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)))
+	w.WriteHeader(status)
+	w.Write(b) //nolint:errcheck // the client went away
 }
 
 // Serve serves h on ln until ctx is done, then shuts the server down,
