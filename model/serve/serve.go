@@ -33,6 +33,7 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/internal/chatwire"
+	"github.com/retrain-rl/retrain/internal/httpsec"
 	"github.com/retrain-rl/retrain/internal/httpserve"
 	"github.com/retrain-rl/retrain/model"
 )
@@ -296,7 +297,13 @@ func WriteError(w http.ResponseWriter, status int, msg, typ, code string) {
 // Serve serves h on ln until ctx is done, then shuts the server down,
 // waiting up to grace (5 seconds when not positive) for the requests in
 // flight, and returns nil. It returns an error when the server fails
-// before.
+// before. Requests pass the same front door as "retrain serve-model"'s with
+// its defaults (loopback Host check, no cross-origin requests, JSON bodies,
+// bounded bodies and connections; docs/security.md), refusals written as
+// OpenAI errors.
 func Serve(ctx context.Context, ln net.Listener, h http.Handler, grace time.Duration) error {
-	return httpserve.Serve(ctx, ln, h, &httpserve.Options{Grace: grace})
+	front := httpsec.Handler(h, &httpsec.Options{Refuse: func(w http.ResponseWriter, _ *http.Request, status int, msg string) {
+		WriteError(w, status, msg, "BadRequestError", "")
+	}})
+	return httpserve.Serve(ctx, ln, front, &httpserve.Options{Grace: grace, MaxConns: httpsec.DefaultMaxConns})
 }
