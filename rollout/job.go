@@ -183,19 +183,17 @@ type PrepareOptions struct {
 	// [env.Default].
 	Envs *env.Registry
 	// OpenDataset opens the job's Dataset; nil opens the path as given.
-	// A server passes one that keeps paths inside its data directory. An error wrapping fs.ErrNotExist means there is no such
-	// dataset.
+	// A server passes one that keeps paths inside its data directory. An
+	// error wrapping fs.ErrNotExist means there is no such dataset.
 	OpenDataset func(path string) (io.ReadCloser, error)
-	// Notices receives the one-line notices a person wants to see (which
-	// model is used); nil discards them.
-	Notices io.Writer
 	// OnTasks, when set, is called once the tasks are loaded, before the
 	// model is opened; generated says they are generated arithmetic tasks
 	// (Job.Generate, for an environment that needs tasks).
 	OnTasks func(tasks []retrain.Task, generated bool)
 	// Model holds the options of opening the model endpoint that are not
-	// part of the job (see endpoint.Options); its MaxInFlight defaults to
-	// the job's concurrency.
+	// part of the job (see endpoint.Options: Notice receives the one-line
+	// notice of which model is used); its MaxInFlight defaults to the job's
+	// concurrency.
 	Model endpoint.Options
 }
 
@@ -248,9 +246,6 @@ func Prepare(ctx context.Context, job *Job, opts *PrepareOptions) (_ *Prepared, 
 	if o.Envs == nil {
 		o.Envs = env.Default
 	}
-	if o.Notices == nil {
-		o.Notices = io.Discard
-	}
 	if err := job.Validate(); err != nil {
 		return nil, err
 	}
@@ -279,9 +274,6 @@ func Prepare(ctx context.Context, job *Job, opts *PrepareOptions) (_ *Prepared, 
 	mo := o.Model
 	if mo.MaxInFlight == 0 {
 		mo.MaxInFlight = job.concurrency()
-	}
-	if mo.Notice == nil {
-		mo.Notice = o.Notices
 	}
 	if mo.RequestTimeout == 0 {
 		mo.RequestTimeout = time.Duration(job.RequestTimeout)

@@ -276,13 +276,12 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		return err
 	}
 	prepared, err := rollout.Prepare(ctx, job, &rollout.PrepareOptions{
-		Notices: s.err,
 		OnTasks: func(tasks []retrain.Task, generated bool) {
 			if generated {
 				fmt.Fprintf(s.err, "no --data: using %d generated arithmetic tasks (\"What is 37 * 12 + 5?\"; --tasks sets how many)\n", len(tasks))
 			}
 		},
-		Model: endpoint.Options{Responder: fakeResponder, ModelHint: "name one with --model-name"},
+		Model: endpoint.Options{Notice: s.err, Responder: fakeResponder, ModelHint: "name one with --model-name"},
 	})
 	if err != nil {
 		return prepareUsageError(err)
