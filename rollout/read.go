@@ -67,11 +67,6 @@ type ReadOptions struct {
 	// Name names the input in errors, e.g. its path; empty means
 	// "trajectories".
 	Name string
-	// TerminatedOnly skips a last line without a newline even when it holds
-	// a whole trajectory. [OpenJSONL] truncates such a line away when it
-	// reopens the file, so a run being resumed must not count it as done.
-	// Without it, such a line is a trajectory when it decodes as one.
-	TerminatedOnly bool
 	// Cut, when set, is called when a last line is skipped as cut short (by
 	// a killed writer), with its number and why it does not count.
 	Cut func(line int, err error)
@@ -94,10 +89,6 @@ func (e *LineError) Error() string {
 
 // Unwrap returns Err.
 func (e *LineError) Unwrap() error { return e.Err }
-
-// ErrUnterminated is what [ReadOptions.Cut] is told about a last line that
-// was skipped for lacking its newline alone (with TerminatedOnly).
-var ErrUnterminated = errors.New("no newline at its end")
 
 // ReadTrajectories returns the trajectories of a JSON Lines input (a file
 // written by [JSONLWriter]), one per non-blank line, in order:
@@ -128,12 +119,6 @@ func ReadTrajectories(r io.Reader, opts *ReadOptions) iter.Seq2[*retrain.Traject
 		for line, err := range ReadLines(r) {
 			if err != nil {
 				yield(nil, fmt.Errorf("read %s: %w", o.Name, err))
-				return
-			}
-			if line.Unterminated && o.TerminatedOnly {
-				if o.Cut != nil {
-					o.Cut(line.Number, ErrUnterminated)
-				}
 				return
 			}
 			t, err := decodeTrajectory(line.Data, true)

@@ -55,8 +55,6 @@ func TestReadTrajectories(t *testing.T) {
 			cut: "line 3: unexpected end of JSON input"},
 		{name: "only a partial line", input: `{"id":"c`, cut: "line 1: unexpected end of JSON input"},
 		{name: "whole last line without a newline", input: whole + lastWhole, want: []string{"a#0", "b#0", "c#0"}},
-		{name: "whole last line without a newline, terminated only", input: whole + lastWhole, opts: ReadOptions{TerminatedOnly: true},
-			want: []string{"a#0", "b#0"}, cut: "line 3: " + ErrUnterminated.Error()},
 		{name: "bad line, then more", input: traj("a#0") + "\n" + `{"question": "q"}` + "\n" + "[1]\n" + `{"id":"x"}` + "\n" + traj("b#0"),
 			opts: ReadOptions{Name: "f.jsonl"},
 			want: []string{"a#0", `ERR f.jsonl line 3 is not a trajectory: no "id"`,
