@@ -37,7 +37,7 @@ type parquetRow struct {
 type parquetSampler struct {
 	Temperature *float64 `parquet:"temperature,optional"`
 	TopP        *float64 `parquet:"top_p,optional"`
-	MaxTokens   int64    `parquet:"max_tokens"`
+	MaxTokens   *int64   `parquet:"max_tokens,optional"` // null: none sent
 	Seed        *int64   `parquet:"seed,optional"`
 }
 
@@ -116,7 +116,10 @@ func toRow(s *Sequence) parquetRow {
 		r.LogprobsMode = &s.LogprobsMode
 	}
 	if sa := s.Sampling; sa != nil {
-		r.Sampling = &parquetSampler{Temperature: sa.Temperature, TopP: sa.TopP, MaxTokens: int64(sa.MaxTokens), Seed: sa.Seed}
+		r.Sampling = &parquetSampler{Temperature: sa.Temperature, TopP: sa.TopP, Seed: sa.Seed}
+		if sa.MaxTokens != 0 {
+			r.Sampling.MaxTokens = new(int64(sa.MaxTokens))
+		}
 	}
 	return r
 }
@@ -138,7 +141,10 @@ func fromRow(r *parquetRow) Sequence {
 		s.LogprobsMode = *r.LogprobsMode
 	}
 	if sa := r.Sampling; sa != nil {
-		s.Sampling = &retrain.TurnSampling{Temperature: sa.Temperature, TopP: sa.TopP, MaxTokens: int(sa.MaxTokens), Seed: sa.Seed}
+		s.Sampling = &retrain.TurnSampling{Temperature: sa.Temperature, TopP: sa.TopP, Seed: sa.Seed}
+		if sa.MaxTokens != nil {
+			s.Sampling.MaxTokens = int(*sa.MaxTokens)
+		}
 	}
 	return s
 }
