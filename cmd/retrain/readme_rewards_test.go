@@ -54,7 +54,11 @@ func groupAdvantages(t *testing.T, yaml string, episodes [][]string) []float64 {
 		tr := &retrain.Trajectory{ID: "t#" + string(rune('0'+i)), Sample: i, Task: retrain.Task{ID: "t", Prompt: "What is 6 * 7?", Answer: "42"},
 			Dialect: "smolagent", StopReason: retrain.StopTerminated}
 		for _, raw := range outs {
-			tr.Turns = append(tr.Turns, retrain.Turn{Action: d.Parse(raw, nil)})
+			tu := retrain.Turn{Action: d.Parse(raw, nil)}
+			if tu.Action.ParseError != "" {
+				tu.Reward = -0.1 // the calculator environment's penalty for an unparsable step
+			}
+			tr.Turns = append(tr.Turns, tu)
 		}
 		if err := calc.Score(context.Background(), tr); err != nil {
 			t.Fatal(err)
@@ -74,8 +78,9 @@ func groupAdvantages(t *testing.T, yaml string, episodes [][]string) []float64 {
 
 // The README's reward example is one a trainer can copy: a group whose
 // answers are all wrong gets no advantage whatever its format, where the
-// example it replaced (a format step reward summed over turns) gave such a
-// group advantages of about ±1; a right answer still stands out.
+// example it replaced (a format step reward summed over turns, and the
+// environment's step penalties) gave such a group advantages of ±1; a right
+// answer still stands out.
 func TestReadmeRewardsExample(t *testing.T) {
 	call := `<tool>{"name": "calculator", "args": {"expression": "6*7"}}</tool>`
 	wrong := [][]string{
