@@ -53,6 +53,7 @@ var layers = []struct {
 		"train", "train/...",
 		"proxy", "proxy/...",
 		"bench", "bench/...",
+		"viewer", "viewer/...",
 	}},
 	{"serving environments and rollouts over the network", []string{
 		"server", "server/...",
