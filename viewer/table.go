@@ -126,34 +126,38 @@ func (t *tableQuery) match(e *episode) bool {
 	return true
 }
 
-// order returns the rows' indexes sorted by key, computed once per key.
-func (ix *trajIndex) order(key string) []int32 {
+// order returns the rows' indexes sorted by key, descending when desc,
+// rows of equal keys in file order. Each order is computed once.
+func (ix *trajIndex) order(key string, desc bool) []int32 {
+	name := key
+	if desc {
+		name += " desc"
+	}
 	ix.mu.Lock()
 	defer ix.mu.Unlock()
-	if o, ok := ix.orders[key]; ok {
+	if o, ok := ix.orders[name]; ok {
 		return o
 	}
 	o := make([]int32, len(ix.rows))
 	for i := range o {
 		o[i] = int32(i)
 	}
-	if key != "line" {
-		less := sortKeys[key]
-		slices.SortStableFunc(o, func(a, b int32) int { return less(&ix.rows[a], &ix.rows[b]) })
+	if key != "line" || desc {
+		c := sortKeys[key]
+		sign := 1
+		if desc {
+			sign = -1
+		}
+		slices.SortStableFunc(o, func(a, b int32) int { return sign * c(&ix.rows[a], &ix.rows[b]) })
 	}
-	ix.orders[key] = o
+	ix.orders[name] = o
 	return o
 }
 
 // query returns the page of rows t asks for, and how many rows match.
 func (ix *trajIndex) query(t *tableQuery) (page []*episode, matched int) {
-	o := ix.order(t.Sort)
 	from := (t.Page - 1) * t.Per
-	for k := range o {
-		i := o[k]
-		if t.Desc {
-			i = o[len(o)-1-k]
-		}
+	for _, i := range ix.order(t.Sort, t.Desc) {
 		e := &ix.rows[i]
 		if !t.match(e) {
 			continue
