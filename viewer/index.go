@@ -3,7 +3,6 @@ package viewer
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +11,8 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+
+	fastjson "github.com/segmentio/encoding/json"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/report"
@@ -74,12 +75,15 @@ type trajIndex struct {
 // maxBadLines bounds the bad lines kept to show; all are counted.
 const maxBadLines = 20
 
-// chunkSize is how much of the file one indexing worker decodes at a time.
-const chunkSize = 4 << 20
+// chunkSize is how much of the file one indexing worker decodes at a time
+// (a variable for the tests).
+var chunkSize = 4 << 20
 
 // indexRow is what indexing decodes of a trajectory line: the fields the
 // table and the report need. Fields it does not name (messages, tokens)
-// are skipped by the decoder without being built.
+// are skipped by the decoder without being built. It is decoded with
+// github.com/segmentio/encoding/json, a drop-in for encoding/json already
+// in the binary (the MCP SDK's), which skips them about ten times faster.
 type indexRow struct {
 	Type   *string `json:"type"` // set on a training log line, never on a trajectory
 	ID     string  `json:"id"`
@@ -116,7 +120,7 @@ func decodeIndexRow(data []byte) (episode, *retrain.Trajectory, error) {
 		return episode{}, nil, errors.New("not a JSON object")
 	}
 	var r indexRow
-	if err := json.Unmarshal(data, &r); err != nil {
+	if err := fastjson.Unmarshal(data, &r); err != nil {
 		return episode{}, nil, err
 	}
 	switch {

@@ -62,6 +62,8 @@ func TestIndexFixture(t *testing.T) {
 // Lines that are not trajectories are counted and shown, not fatal; a last
 // line cut short is skipped; lines of any length, CRLF and blank lines work.
 func TestIndexBadAndCutLines(t *testing.T) {
+	defer func(n int) { chunkSize = n }(chunkSize)
+	chunkSize = 4 << 10
 	var b bytes.Buffer
 	for i := range 3 {
 		tr := fixtureTrajectory(1, i)

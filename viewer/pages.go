@@ -3,8 +3,10 @@ package viewer
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"maps"
 	"math"
 	"net/http"
@@ -294,7 +296,9 @@ func cmpOr(s, def string) string {
 // readEpisode reads and decodes the trajectory of row e of f.
 func readEpisode(f *File, e *episode) (*retrain.Trajectory, error) {
 	buf := make([]byte, e.size)
-	if _, err := f.f.ReadAt(buf, e.off); err != nil {
+	if _, err := f.f.ReadAt(buf, e.off); errors.Is(err, io.EOF) {
+		return nil, fmt.Errorf("line %d of %s is gone: the file changed since it was indexed; restart retrain view", e.Line, f.Path)
+	} else if err != nil {
 		return nil, fmt.Errorf("read line %d of %s: %w", e.Line, f.Path, err)
 	}
 	t, err := rollout.DecodeTrajectory(buf)
