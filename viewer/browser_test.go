@@ -180,21 +180,34 @@ func TestScreenshots(t *testing.T) {
 	}
 	base, s := serve(t, []string{run, train}, &Options{PageSize: 14})
 	ix := s.files[0].ix
-	episode := 0 // the first with two turns or more, else the first
-	for _, e := range ix.rows {
-		if e.Turns >= 2 && !e.Failed {
-			episode = e.Index
-			break
+	episode, least := 0, 0.0 // the one with the least likely token
+	for i := range ix.rows {
+		tr, err := readEpisode(s.files[0], &ix.rows[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, turn := range tr.Turns {
+			if tk := turn.Action.Tokens; tk != nil && len(tr.Turns) > 1 {
+				for _, lp := range tk.Logprobs {
+					if lp < least {
+						episode, least = i, lp
+					}
+				}
+			}
 		}
 	}
 	group := ix.rows[episode].Task
 	for name, path := range map[string]string{
 		"view-run.png":     "/f/0",
-		"view-episode.png": fmt.Sprintf("/f/0/e/%d#turn-0", episode),
+		"view-episode.png": fmt.Sprintf("/f/0/e/%d", episode),
 		"view-group.png":   "/f/0/group?task=" + group,
 		"view-train.png":   "/f/1",
 	} {
-		do(t, ctx, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+path))
+		height := int64(900)
+		if name == "view-episode.png" {
+			height = 1250
+		}
+		do(t, ctx, chromedp.EmulateViewport(1280, height), chromedp.Navigate(base+path))
 		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
 		if err != nil {
 			t.Fatal(err)
