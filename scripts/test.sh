@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 command -v npm >/dev/null || missing+=(nodejs npm)
+# Headless Chromium: the viewer's tests (retrain view) drive the pages in it.
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (apt)"
   if [ "$(id -u)" -ne 0 ]; then
