@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -79,6 +80,18 @@ func BenchmarkView(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Run("decode-row", func(b *testing.B) { // one line on one core: the index's work per byte
+		var buf bytes.Buffer
+		if err := rollout.EncodeTrajectory(&buf, benchTrajectory(3)); err != nil {
+			b.Fatal(err)
+		}
+		b.SetBytes(int64(buf.Len()))
+		for b.Loop() {
+			if _, _, err := decodeIndexRow(buf.Bytes()); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 	b.Run("index", func(b *testing.B) {
 		b.SetBytes(st.Size())
 		for b.Loop() {
