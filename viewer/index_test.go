@@ -130,6 +130,19 @@ func TestOpenErrors(t *testing.T) {
 			t.Errorf("%s: error %v, want %q", c.path, err, c.want)
 		}
 	}
+	// A damaged first line does not hide a good file; it is listed.
+	good := writeFixture(t, t.TempDir())
+	data, _ := os.ReadFile(good)
+	damaged := write("damaged.jsonl", "{\"id\": \"cut sho\n"+string(data))
+	s, err := Open(t.Context(), []string{damaged}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := s.files[0]; f.Kind != KindTrajectories || f.Episodes != 20 || f.ix.badCount != 1 || f.ix.bad[0].Line != 1 {
+		t.Errorf("damaged first line: %s, %d episodes, bad lines %+v", f.Kind, f.Episodes, f.ix.bad)
+	}
+	s.Close()
+
 	// Told by content, not by name.
 	traj := writeFixture(t, t.TempDir())
 	train := fixtureTrainLog(t, t.TempDir())
@@ -138,7 +151,7 @@ func TestOpenErrors(t *testing.T) {
 		data, _ := os.ReadFile(src)
 		os.WriteFile(swapped[i], data, 0o644)
 	}
-	s, err := Open(t.Context(), swapped, nil)
+	s, err = Open(t.Context(), swapped, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -149,33 +149,45 @@ func (s *Server) open(ctx context.Context, path string) (*File, error) {
 	return file, nil
 }
 
-// sniff tells the kind of a file from its first non-blank line, and
-// rewinds it.
+// sniffLines is how many non-blank lines sniff reads at most.
+const sniffLines = 5
+
+// sniff tells the kind of a file from its first lines (the first that is
+// a training log line or a trajectory decides, so a damaged first line does
+// not hide a good file), and rewinds it.
 func sniff(f *os.File) (Kind, error) {
-	var first []byte
+	var kind Kind
+	var firstErr error
+	seen := 0
 	for line, err := range rollout.ReadLines(f) {
 		if err != nil {
 			return "", err
 		}
-		first = bytes.Clone(line.Data)
-		break
+		seen++
+		if isTrainLine(line.Data) {
+			kind = KindTrainLog
+			break
+		}
+		if _, _, err := decodeIndexRow(line.Data); err == nil {
+			kind = KindTrajectories
+			break
+		} else if firstErr == nil {
+			firstErr = fmt.Errorf("line %d is %w: %v", line.Number, ErrUnknownFormat, err)
+		}
+		if seen == sniffLines {
+			break
+		}
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		return "", err
 	}
 	switch {
-	case first == nil:
-		return "", errors.New("the file is empty: nothing to show")
-	case isTrainLine(first):
-		return KindTrainLog, nil
+	case kind != "":
+		return kind, nil
+	case firstErr != nil:
+		return "", firstErr
 	}
-	if _, err := rollout.DecodeTrajectory(first); err != nil {
-		return "", fmt.Errorf("line 1 is %w: %v", ErrUnknownFormat, err)
-	}
-	if _, _, err := decodeIndexRow(first); err != nil {
-		return "", fmt.Errorf("line 1 is %w: %v", ErrUnknownFormat, err)
-	}
-	return KindTrajectories, nil
+	return "", errors.New("the file is empty: nothing to show")
 }
 
 // readTrainFile reads the training log at path.

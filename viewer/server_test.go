@@ -140,3 +140,33 @@ func TestChangedFile(t *testing.T) {
 		t.Errorf("%d %.500s", status, body)
 	}
 }
+
+// Pages may be served at once: the sorted orders are computed once, under
+// a lock, and every request sees the same rows.
+func TestConcurrentPages(t *testing.T) {
+	base, _ := serve(t, []string{writeFixture(t, t.TempDir())}, nil)
+	sorts := []string{"reward", "adv", "tokens", "turns", "task", "time", "stop", "id", "line"}
+	errs := make(chan error, 2*len(sorts))
+	for _, key := range sorts {
+		for _, order := range []string{"asc", "desc"} {
+			go func() {
+				resp, err := http.Get(base + "/f/0?sort=" + key + "&order=" + order)
+				if err != nil {
+					errs <- err
+					return
+				}
+				body, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !strings.Contains(string(body), `<span id="matched">20</span>`) {
+					err = fmt.Errorf("sort=%s&order=%s: %d", key, order, resp.StatusCode)
+				}
+				errs <- err
+			}()
+		}
+	}
+	for range 2 * len(sorts) {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+}
