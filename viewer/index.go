@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime"
 	"slices"
+	"strings"
 	"sync"
 
 	fastjson "github.com/segmentio/encoding/json"
@@ -58,7 +59,6 @@ type badLine struct {
 type trajIndex struct {
 	rows     []episode
 	groups   map[string][]int // task id → row indexes, in file order
-	tasks    []string         // task ids in order of first appearance
 	report   *report.Report
 	pass     string  // the component deciding a pass ("" none)
 	passMin  float64 // its threshold
@@ -179,13 +179,24 @@ func decodeIndexRow(data []byte) (episode, *retrain.Trajectory, error) {
 	return e, t, nil
 }
 
-// firstLine returns the first line of s, cut to at most n bytes.
+// safeDecodeIndexRow is decodeIndexRow with a panic of the decoder turned
+// into an error about the line, so that one odd line cannot take the
+// server down.
+func safeDecodeIndexRow(data []byte) (e episode, t *retrain.Trajectory, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("the line could not be decoded (the decoder panicked: %v)", p)
+		}
+	}()
+	return decodeIndexRow(data)
+}
+
+// firstLine returns the first line of s, cut to at most n bytes (at a
+// character boundary).
 func firstLine(s string, n int) string {
-	if i := bytes.IndexByte([]byte(s), '\n'); i >= 0 {
-		s = s[:i]
-	}
+	s, _, _ = strings.Cut(s, "\n")
 	if len(s) > n {
-		s = s[:n] + "…"
+		s = strings.ToValidUTF8(s[:n], "") + "…"
 	}
 	return s
 }
@@ -270,9 +281,6 @@ func indexFile(ctx context.Context, f *os.File, name string, o indexOptions) (*t
 				e := r.rows[i]
 				e.Line += lines
 				e.Index = len(ix.rows)
-				if _, seen := ix.groups[e.Task]; !seen {
-					ix.tasks = append(ix.tasks, e.Task)
-				}
 				ix.groups[e.Task] = append(ix.groups[e.Task], e.Index)
 				if e.Drift {
 					ix.drift++
@@ -382,7 +390,7 @@ func decodeChunk(c chunk) chunkResult {
 		if len(bytes.TrimSpace(line)) == 0 {
 			continue
 		}
-		e, t, err := decodeIndexRow(line)
+		e, t, err := safeDecodeIndexRow(line)
 		if err != nil {
 			if !terminated && c.last {
 				res.cut = res.lines // a last line cut short by a killed writer

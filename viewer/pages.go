@@ -2,6 +2,7 @@ package viewer
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -271,7 +272,7 @@ func (s *Server) trainPage(w http.ResponseWriter, n int, f *File) {
 		splits[e.Split] = append(splits[e.Split], point{e.Step, e.Accuracy})
 	}
 	for i, sp := range order {
-		accuracy = append(accuracy, series{Name: "eval " + cmpOr(sp, "(no split)"), Class: fmt.Sprintf("s%d", 1+i%4), Points: splits[sp]})
+		accuracy = append(accuracy, series{Name: "eval " + cmp.Or(sp, "(no split)"), Class: fmt.Sprintf("s%d", 1+i%4), Points: splits[sp]})
 	}
 	p.Charts = []template.HTML{
 		drawChart("chart-reward", "reward", []series{{Name: "reward", Class: "s0", Points: metric(func(l *StepLine) float64 { return l.Reward })}}),
@@ -284,13 +285,6 @@ func (s *Server) trainPage(w http.ResponseWriter, n int, f *File) {
 		drawChart("chart-tps", "tokens/s", []series{{Name: "tokens_per_s", Class: "s0", Points: metric(func(l *StepLine) float64 { return l.TokensPerS })}}),
 	}
 	s.render(w, "train", p)
-}
-
-func cmpOr(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // readEpisode reads and decodes the trajectory of row e of f.
