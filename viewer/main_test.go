@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"sync"
 	"testing"
 	"time"
 
@@ -12,24 +13,23 @@ import (
 	"go.uber.org/goleak"
 )
 
-// browser is the context of the one headless Chromium the browser tests
-// share (nil when none is installed); each test opens its own tab in it.
-var browser context.Context
+// The one headless Chromium the browser tests share, started by the first
+// of them (so that other tests, and fuzzing workers, start none); each
+// test opens its own tab in it.
+var (
+	browserOnce sync.Once
+	browser     context.Context // nil when none is installed
+	browserErr  error
+	stopBrowser = func() {}
+)
 
 // chromiumPaths are the names Chromium is installed under (Debian's
 // package installs /usr/bin/chromium).
 var chromiumPaths = []string{"chromium", "chromium-browser", "google-chrome", "google-chrome-stable"}
 
 func TestMain(m *testing.M) {
-	code := func() int {
-		stop, err := startBrowser()
-		if err != nil {
-			fmt.Fprintln(os.Stderr, "viewer tests: starting Chromium:", err)
-			return 1
-		}
-		defer stop()
-		return m.Run()
-	}()
+	code := m.Run()
+	stopBrowser()
 	if code == 0 {
 		if err := goleak.Find(); err != nil {
 			fmt.Fprintln(os.Stderr, "goleak:", err)
@@ -87,6 +87,16 @@ func startBrowser() (stop func(), err error) {
 // skips t when no Chromium is installed.
 func tab(t *testing.T) context.Context {
 	t.Helper()
+	browserOnce.Do(func() {
+		var stop func()
+		stop, browserErr = startBrowser()
+		if browserErr == nil {
+			stopBrowser = stop
+		}
+	})
+	if browserErr != nil {
+		t.Fatalf("starting Chromium: %v", browserErr)
+	}
 	if browser == nil {
 		t.Skip("no Chromium: install Debian's chromium (apt-get install chromium), as scripts/test.sh does")
 	}
