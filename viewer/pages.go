@@ -97,6 +97,10 @@ type homePage struct {
 
 func (s *Server) home(w http.ResponseWriter, r *http.Request) {
 	p := &homePage{page: s.page("retrain view")}
+	if len(s.files) == 1 { // nothing to choose: go to the file
+		http.Redirect(w, r, p.Href("/f/0"), http.StatusFound)
+		return
+	}
 	for n, f := range s.files {
 		v := fileView{N: n, Path: f.Path, Kind: f.Kind}
 		if f.ix != nil {

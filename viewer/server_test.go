@@ -79,6 +79,15 @@ func TestPages(t *testing.T) {
 	}
 }
 
+// With one file, the home page is that file's page.
+func TestHomeRedirect(t *testing.T) {
+	base, _ := serve(t, []string{writeFixture(t, t.TempDir())}, nil)
+	status, body, _ := get(t, base+"/", nil)
+	if status != 200 || !strings.Contains(body, `id="episodes"`) {
+		t.Errorf("GET /: %d\n%.300s", status, body)
+	}
+}
+
 // The front door is the one of every listener: a rebound host or a web
 // page's cross-origin request is refused before any page.
 func TestFrontDoor(t *testing.T) {
