@@ -237,6 +237,7 @@ func indexFile(ctx context.Context, f *os.File, name string, o indexOptions) (*t
 	defer cancel()
 
 	chunks := make(chan chunk, workers)
+	free := make(chan []byte, 2*workers+1) // chunk buffers decoded, to read into again
 	results := make(chan chunkResult, workers)
 	var readErr error
 	var size int64
@@ -245,7 +246,7 @@ func indexFile(ctx context.Context, f *os.File, name string, o indexOptions) (*t
 	go func() { // the reader: whole lines, in chunks
 		defer wg.Done()
 		defer close(chunks)
-		size, readErr = readChunks(ctx, f, chunks)
+		size, readErr = readChunks(ctx, f, chunks, free)
 	}()
 	var workersWG sync.WaitGroup
 	for range workers {
@@ -253,8 +254,13 @@ func indexFile(ctx context.Context, f *os.File, name string, o indexOptions) (*t
 		go func() {
 			defer workersWG.Done()
 			for c := range chunks {
+				res := decodeChunk(c) // copies what it keeps: the buffer may be reused
 				select {
-				case results <- decodeChunk(c):
+				case free <- c.data[:0]:
+				default:
+				}
+				select {
+				case results <- res:
 				case <-ctx.Done():
 				}
 			}
@@ -334,12 +340,24 @@ func indexFile(ctx context.Context, f *os.File, name string, o indexOptions) (*t
 }
 
 // readChunks sends the file's lines to out in chunks that end at a line
-// end (the last at the file's end), and returns the file's size.
-func readChunks(ctx context.Context, f io.Reader, out chan<- chunk) (int64, error) {
-	var carry []byte
+// end (the last at the file's end), and returns the file's size. It reads
+// into buffers from free when there are some (decoded chunks' buffers),
+// else new ones.
+func readChunks(ctx context.Context, f io.Reader, out chan<- chunk, free <-chan []byte) (int64, error) {
+	var carry []byte // the start of a line the last chunk cut
 	var off int64
 	for seq := 0; ; {
-		buf := make([]byte, len(carry)+max(chunkSize, len(carry)))
+		size := len(carry) + max(chunkSize, len(carry))
+		var buf []byte
+		select {
+		case b := <-free:
+			buf = b
+		default:
+		}
+		if cap(buf) < size {
+			buf = make([]byte, size)
+		}
+		buf = buf[:size]
 		copy(buf, carry)
 		n, err := io.ReadFull(f, buf[len(carry):])
 		data := buf[:len(carry)+n]
@@ -351,10 +369,10 @@ func readChunks(ctx context.Context, f io.Reader, out chan<- chunk) (int64, erro
 		if !eof {
 			i := bytes.LastIndexByte(data, '\n')
 			if i < 0 { // one line longer than the buffer: read on
-				carry = data
+				carry = bytes.Clone(data)
 				continue
 			}
-			c.data, carry = data[:i+1], data[i+1:]
+			c.data, carry = data[:i+1], bytes.Clone(data[i+1:])
 		}
 		if len(c.data) > 0 {
 			select {
