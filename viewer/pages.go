@@ -426,12 +426,18 @@ func (s *Server) episodePage(w http.ResponseWriter, r *http.Request) {
 	for i := range t.Turns {
 		turnAt[t.Turns[i].PromptMessages] = i
 	}
+	shown := make([]bool, len(t.Turns))
 	for k, m := range t.Messages {
 		mv := messageView{Index: k, Message: m}
 		if i, ok := turnAt[k]; ok && m.Role == retrain.RoleAssistant {
-			mv.Turn = viewTurn(t, i)
+			mv.Turn, shown[i] = viewTurn(t, i), true
 		}
 		p.Messages = append(p.Messages, mv)
+	}
+	for i := range t.Turns { // a turn whose reply is not in the messages (a trajectory written elsewhere)
+		if !shown[i] {
+			p.Messages = append(p.Messages, messageView{Index: -1, Message: retrain.Message{Role: retrain.RoleAssistant}, Turn: viewTurn(t, i)})
+		}
 	}
 	s.render(w, "episode", p)
 }

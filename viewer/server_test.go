@@ -179,3 +179,22 @@ func TestConcurrentPages(t *testing.T) {
 		}
 	}
 }
+
+// A turn whose reply is not among the messages is still shown, with its
+// tokens.
+func TestTurnWithoutMessage(t *testing.T) {
+	tr := fixtureTrajectory(1, 0)
+	tr.Messages = tr.Messages[:2] // the replies left out
+	path := filepath.Join(t.TempDir(), "r.jsonl")
+	w, err := rollout.OpenJSONL(path, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Write(tr)
+	w.Close()
+	base, _ := serve(t, []string{path}, nil)
+	status, body, _ := get(t, base+"/f/0/e/0", nil)
+	if status != 200 || !strings.Contains(body, `id="turn-0"`) || !strings.Contains(body, `id="turn-1"`) || !strings.Contains(body, `data-lp="-4.75"`) {
+		t.Errorf("%d\n%.3000s", status, body)
+	}
+}
