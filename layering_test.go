@@ -54,6 +54,7 @@ var layers = []struct {
 		"proxy", "proxy/...",
 		"bench", "bench/...",
 		"trainview", // trajectories as the token sequences a trainer learns from
+		"viewer", "viewer/...",
 	}},
 	{"serving environments and rollouts over the network", []string{
 		"server", "server/...",

@@ -13,6 +13,8 @@ command -v python3 >/dev/null || missing+=(python3)
 command -v npm >/dev/null || missing+=(nodejs npm)
 # numpy for Debian's /usr/bin/python3: the training-view example (clients/python/grpo_batch.py).
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || missing+=(python3-numpy)
+# Headless Chromium: the viewer's tests (retrain view) drive the pages in it.
+command -v chromium >/dev/null || missing+=(chromium)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (apt)"
   if [ "$(id -u)" -ne 0 ]; then
