@@ -111,6 +111,7 @@ func doEval(ctx context.Context, c *evalConfig, s stdio) error {
 	if err != nil {
 		return err
 	}
+	defer calc.Close()
 	pass, err := passComponent(rcfg, c.PassReward)
 	if err != nil {
 		return err
