@@ -74,11 +74,11 @@ func ParseVerdict(reply string, s Scale) (float64, error) {
 			}
 		}
 	}
-	t := trimDecor(text)
-	if t != "" && !strings.ContainsAny(t, "\n") {
-		return readValue(t, s)
-	}
-	if last := lastLine(text); last != "" {
+	if t := trimDecor(text); t != "" && !strings.ContainsAny(t, "\n") {
+		if v, err := readValue(t, s); err == nil {
+			return v, nil
+		}
+	} else if last := lastLine(text); last != "" {
 		if v, err := readValue(last, s); err == nil {
 			return v, nil
 		}
@@ -301,24 +301,35 @@ func slicesReverse(s []string) []string {
 const maxJSONTries = 64
 
 // lastJSON returns the last value opening with open in text that decodes
-// as JSON (what follows it is ignored).
+// as JSON (what follows it is ignored): the outermost one, when values
+// nest.
 func lastJSON(text string, open byte) (any, bool) {
-	tries := 0
-	for end := len(text); end > 0 && tries < maxJSONTries; {
+	var best any
+	bestStart, bestEnd := -1, -1
+	for end, tries := len(text), 0; end > 0 && tries < maxJSONTries; tries++ {
 		i := strings.LastIndexByte(text[:end], open)
 		if i < 0 {
-			return nil, false
+			break
 		}
-		tries++
+		end = i
 		dec := json.NewDecoder(strings.NewReader(text[i:]))
 		dec.UseNumber()
 		var v any
-		if dec.Decode(&v) == nil {
-			return plainNumbers(v), true
+		if dec.Decode(&v) != nil {
+			continue
 		}
-		end = i
+		e := i + int(dec.InputOffset())
+		if bestStart >= 0 && e <= bestStart {
+			break // an earlier value, apart from the one found
+		}
+		if bestStart < 0 || e >= bestEnd {
+			best, bestStart, bestEnd = v, i, e
+		}
 	}
-	return nil, false
+	if bestStart < 0 {
+		return nil, false
+	}
+	return plainNumbers(best), true
 }
 
 // plainNumbers turns the json.Numbers of v into float64s.
