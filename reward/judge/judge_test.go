@@ -445,7 +445,7 @@ func TestJudgeParamErrors(t *testing.T) {
 	reg := reward.NewRegistry()
 	Register(reg)
 	t.Setenv(EnvBaseURL, "")
-	t.Setenv("OPENAI_BASE_URL", "")
+	t.Setenv("OPENAI_BASE_URL", "http://127.0.0.1:1/v1") // not a judge's default
 	for _, tt := range []struct {
 		params map[string]any
 		want   string

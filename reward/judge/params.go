@@ -19,7 +19,9 @@ import (
 // `retrain serve` may not set the params they stand for, so a judge it asks
 // for talks to the server the operator configured.
 const (
-	// EnvBaseURL is the judge server's base URL (else $OPENAI_BASE_URL).
+	// EnvBaseURL is the judge server's base URL. $OPENAI_BASE_URL is not
+	// used: a server's clients may not spend the operator's model server on
+	// judging unless the operator said so.
 	EnvBaseURL = "RETRAIN_JUDGE_BASE_URL"
 	// EnvModel is the judge model's name (else the only one served).
 	EnvModel = "RETRAIN_JUDGE_MODEL"
@@ -47,7 +49,7 @@ const (
 // address, an environment variable's name, a path, resource limits) only
 // by the operator.
 type Params struct {
-	BaseURL     string          `json:"base_url" doc:"base URL of the OpenAI-compatible judge server (default $RETRAIN_JUDGE_BASE_URL, else $OPENAI_BASE_URL)"`
+	BaseURL     string          `json:"base_url" doc:"base URL of the OpenAI-compatible judge server (default $RETRAIN_JUDGE_BASE_URL)"`
 	Model       string          `json:"model" doc:"the judge model's name (default $RETRAIN_JUDGE_MODEL, else the only model the server lists)"`
 	APIKeyEnv   string          `json:"api_key_env" doc:"environment variable holding the API key (default RETRAIN_JUDGE_API_KEY, else OPENAI_API_KEY)"`
 	Cache       string          `json:"cache" doc:"directory of the verdict cache, shared by concurrent episodes and runs (default $RETRAIN_JUDGE_CACHE; empty: no cache)"`
@@ -148,9 +150,6 @@ func (p Params) check() (*settings, error) {
 	s := &settings{Params: p}
 	if s.BaseURL == "" {
 		s.BaseURL = os.Getenv(EnvBaseURL)
-	}
-	if s.BaseURL == "" {
-		s.BaseURL = os.Getenv("OPENAI_BASE_URL")
 	}
 	if s.BaseURL == "" {
 		return nil, bad("no judge server: set base_url (e.g. http://127.0.0.1:8000/v1) or $%s", EnvBaseURL)
