@@ -74,7 +74,11 @@ func (e *VerdictError) Error() string {
 	if len(r) > maxReplyInError {
 		r = r[:maxReplyInError] + "…"
 	}
-	return fmt.Sprintf("judge: no readable verdict after %d tries: %v; the judge's last reply: %q", e.Attempts, e.Err, r)
+	in := "its reply"
+	if e.Attempts > 1 {
+		in = fmt.Sprintf("%d replies", e.Attempts)
+	}
+	return fmt.Sprintf("judge: no readable verdict in %s: %v; the judge's last reply: %q", in, e.Err, r)
 }
 
 func (e *VerdictError) Unwrap() error { return e.Err }

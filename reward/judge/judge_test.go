@@ -168,7 +168,7 @@ func TestJudgeUnreadableFailsTheComponent(t *testing.T) {
 	if diff := cmp.Diff(want, tr.Rewards.Rollout); diff != "" {
 		t.Errorf("rollout components (-want +got):\n%s", diff)
 	}
-	if len(tr.Rewards.Errors) != 1 || !strings.Contains(tr.Rewards.Errors[0], "rollout: quality: judge: no readable verdict after 2 tries") ||
+	if len(tr.Rewards.Errors) != 1 || !strings.Contains(tr.Rewards.Errors[0], "rollout: quality: judge: no readable verdict in 2 replies") ||
 		!strings.Contains(tr.Rewards.Errors[0], "I refuse to grade this.") {
 		t.Errorf("errors = %q, want the failed component with the judge's reply", tr.Rewards.Errors)
 	}
