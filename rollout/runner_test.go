@@ -513,7 +513,9 @@ func TestRunnerRefusesHugeN(t *testing.T) {
 // groupScorerFunc adapts a function to GroupScorer.
 type groupScorerFunc func(ctx context.Context, g []*retrain.Trajectory) error
 
-func (f groupScorerFunc) ScoreGroup(ctx context.Context, g []*retrain.Trajectory) error { return f(ctx, g) }
+func (f groupScorerFunc) ScoreGroup(ctx context.Context, g []*retrain.Trajectory) error {
+	return f(ctx, g)
+}
 
 func TestRunnerGroupScorer(t *testing.T) {
 	sink := &memSink{}
