@@ -18,11 +18,18 @@ import (
 // the last writer of equal replies wins.
 type cache struct{ dir string }
 
-// openCache makes the cache directory dir if needed.
+// openCache makes the cache directory dir if needed, and checks that it
+// can write there (a verdict that cannot be cached fails its score).
 func openCache(dir string) (*cache, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("judge cache: %w", err)
 	}
+	f, err := os.CreateTemp(dir, ".probe-*")
+	if err != nil {
+		return nil, fmt.Errorf("judge cache: %w; name a directory this process can write (params.cache or $%s)", err, EnvCache)
+	}
+	f.Close()
+	os.Remove(f.Name())
 	return &cache{dir: dir}, nil
 }
 

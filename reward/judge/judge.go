@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -211,6 +212,7 @@ func (j *Judge) Score(ctx context.Context, s reward.Sample) (reward.Score, error
 		for i, c := range cs {
 			wg.Go(func() {
 				parts[i] = reward.Part{Name: c.name, Weight: c.weight}
+				defer recoverInto(&errs[i])
 				v, _, err := j.single(ctx, vars, c)
 				var ve *VerdictError
 				switch {
@@ -280,6 +282,14 @@ func (j *Judge) single(ctx context.Context, vars map[string]string, c criterion)
 		return err
 	})
 	return verdict, reply, err
+}
+
+// recoverInto turns a panic of the goroutine it is deferred in into *err,
+// so that a bug fails a score instead of the process.
+func recoverInto(err *error) {
+	if p := recover(); p != nil {
+		*err = fmt.Errorf("judge panicked: %v\n%s", p, debug.Stack())
+	}
 }
 
 // withParts is the score made of parts: the weighted sum of those read.
@@ -370,7 +380,10 @@ func (g *groupJudge) each(ctx context.Context, samples []reward.Sample) ([]rewar
 	scores, errs := make([]reward.Score, len(samples)), make([]error, len(samples))
 	var wg sync.WaitGroup
 	for i, s := range samples {
-		wg.Go(func() { scores[i], errs[i] = g.Score(ctx, s) })
+		wg.Go(func() {
+			defer recoverInto(&errs[i])
+			scores[i], errs[i] = g.Score(ctx, s)
+		})
 	}
 	wg.Wait()
 	return scores, errs

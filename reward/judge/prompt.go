@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/reward"
 )
 
@@ -23,6 +24,14 @@ func render(t string, vars map[string]string) string {
 // taskVars are the placeholders every prompt of sample s has.
 func taskVars(s reward.Sample) map[string]string {
 	task := strings.TrimSpace(s.Task.Prompt)
+	if task == "" && s.Trajectory != nil { // a task-free environment: its first user message
+		for _, m := range s.Trajectory.Messages {
+			if m.Role == retrain.RoleUser {
+				task = strings.TrimSpace(m.Content)
+				break
+			}
+		}
+	}
 	if task == "" {
 		task = "(none given)"
 	}

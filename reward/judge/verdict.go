@@ -61,7 +61,7 @@ func ParseVerdict(reply string, s Scale) (float64, error) {
 			return value(v, s)
 		}
 	}
-	if v, ok := labelled(text, verdictRE); ok {
+	if v, ok := labelled(text, verdictLabels); ok {
 		return readValue(v, s)
 	}
 	if !s.YesNo {
@@ -188,14 +188,48 @@ func check(x float64, s Scale) (float64, error) {
 	return s.normalize(x), nil
 }
 
-// labelled finds the last "LABEL: VALUE" of re (see labelRE) in text and
-// returns VALUE.
-func labelled(text string, re *regexp.Regexp) (string, bool) {
-	m := re.FindAllStringSubmatch(text, -1)
-	if m == nil {
-		return "", false
+// labelled finds the last "LABEL: VALUE" of l in text and returns VALUE.
+// It looks at the lines that mention a label, from the last: the regexp
+// runs on a few short lines, not on a long reasoned reply.
+func labelled(text string, l *labels) (string, bool) {
+	for end := len(text); end > 0; {
+		start := strings.LastIndexByte(text[:end], '\n') + 1
+		line := text[start:end]
+		end = start - 1
+		if !l.mentioned(line) {
+			continue
+		}
+		if m := l.re.FindAllStringSubmatch(line, -1); m != nil {
+			return m[len(m)-1][1], true
+		}
 	}
-	return m[len(m)-1][1], true
+	return "", false
+}
+
+// labels are the labels of a verdict with their regexp.
+type labels struct {
+	words []string // lower case, with spaces
+	re    *regexp.Regexp
+}
+
+// newLabels returns the labels keys.
+func newLabels(keys []string) *labels {
+	l := &labels{re: labelRE(keys)}
+	for _, k := range keys {
+		l.words = append(l.words, strings.ToLower(strings.ReplaceAll(k, "_", " ")))
+	}
+	return l
+}
+
+// mentioned reports whether line may hold one of the labels.
+func (l *labels) mentioned(line string) bool {
+	lower := strings.ReplaceAll(strings.ToLower(line), "_", " ")
+	for _, w := range l.words {
+		if strings.Contains(lower, w) {
+			return true
+		}
+	}
+	return false
 }
 
 // labelRE returns the regexp of "LABEL: VALUE", "LABEL is VALUE" and
@@ -210,8 +244,8 @@ func labelRE(keys []string) *regexp.Regexp {
 	return regexp.MustCompile(`(?im)(?:^|[^\pL\pN])(?:` + strings.Join(quoted, "|") + `)(?:\*\*|__)?\s*(?:[:=]|\bis\b|\bof\b)\s*(?:\*\*|__)?\s*([^\n]+)`)
 }
 
-// verdictRE is the label regexp of verdictKeys.
-var verdictRE = labelRE(verdictKeys)
+// verdictLabels are the labels of verdictKeys.
+var verdictLabels = newLabels(verdictKeys)
 
 // trimDecor removes markdown emphasis, quotes, brackets and space around s.
 func trimDecor(s string) string {
@@ -407,7 +441,7 @@ func parseRubric(reply string, names []string, s Scale) (vals []float64, errs []
 				continue
 			}
 		}
-		if v, ok := labelled(text, labelRE([]string{name})); ok {
+		if v, ok := labelled(text, newLabels([]string{name})); ok {
 			vals[i], errs[i] = readValue(v, s)
 			if errs[i] == nil {
 				read++
