@@ -260,3 +260,62 @@ func TestScoreJudgeServeModel(t *testing.T) {
 		t.Fatal("serve-model did not stop")
 	}
 }
+
+// retrain eval with a group judge scores each task's samples together when
+// it reports, as the rollout did.
+func TestEvalWithGroupJudge(t *testing.T) {
+	srv := openaitest.NewServer(&openaitest.Options{Responder: func(req *openaitest.ChatRequest) openaitest.Reply {
+		n := strings.Count(string(req.Messages[0].Content), "## Response ")
+		scores := make([]string, n)
+		for i := range scores {
+			scores[i] = fmt.Sprint(10 - i)
+		}
+		return openaitest.Reply{Content: `{"scores": [` + strings.Join(scores, ", ") + `]}`}
+	}})
+	defer srv.Close()
+	dir := t.TempDir()
+	rewards := filepath.Join(dir, "rewards.yaml")
+	os.WriteFile(rewards, []byte(fmt.Sprintf(`rollout:
+  - name: correct
+    reward: math_equal
+  - name: quality
+    reward: judge
+    params: {base_url: %s, model: %s, group: true}
+`, srv.URL, openaitest.DefaultModel)), 0o644)
+	out := filepath.Join(dir, "out.jsonl")
+	code, _, stderr := rolloutCLI(t, "eval", "--model", "fake", "--tasks", "2", "--n", "2", "--rewards", rewards, "--out", out, "--quiet")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	// 2 groups in the rollout, 2 again in the report.
+	if srv.Requests() != 4 {
+		t.Errorf("the judge got %d requests, want 4 (one per group, twice)", srv.Requests())
+	}
+	b, err := os.ReadFile(strings.TrimSuffix(out, ".jsonl") + ".report.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct {
+		Rewards []struct {
+			Name     string
+			Mean     float64
+			Min, Max float64
+		}
+	}
+	if err := json.Unmarshal(b, &rep); err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, c := range rep.Rewards {
+		if c.Name == "quality" {
+			found = true
+			// Scored as groups: 10 and 9 in each (alone, this judge gives no verdict).
+			if c.Min != 0.9 || c.Max != 1 {
+				t.Errorf("quality: %+v, want min 0.9 and max 1 (group scores)", c)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("the report lacks the judge's component: %s", b)
+	}
+}
