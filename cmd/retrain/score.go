@@ -102,6 +102,7 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 	if sc.Detail != "" {
 		fmt.Fprintf(s.out, "detail: %s\n", sc.Detail)
 	}
+	printParts(s.out, sc.Parts)
 	return nil
 }
 

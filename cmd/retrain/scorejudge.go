@@ -57,6 +57,17 @@ func resultOf(sc reward.Score) scoreResult {
 	return r
 }
 
+// printParts prints a score's parts (a rubric's criteria), one a line.
+func printParts(w io.Writer, parts []reward.Part) {
+	for _, p := range parts {
+		if p.Error != "" {
+			fmt.Fprintf(w, "part %s (weight %.3g): failed: %s\n", p.Name, p.Weight, p.Error)
+		} else {
+			fmt.Fprintf(w, "part %s (weight %.3g): %g\n", p.Name, p.Weight, p.Value)
+		}
+	}
+}
+
 func isGroupFunc(f reward.Func) bool {
 	_, ok := f.(reward.GroupFunc)
 	return ok

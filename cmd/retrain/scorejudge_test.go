@@ -148,6 +148,25 @@ func TestScoreJudgeDefaultCache(t *testing.T) {
 	}
 }
 
+func TestScoreJudgeRubricPair(t *testing.T) {
+	srv := openaitest.NewServer(&openaitest.Options{Responder: func(*openaitest.ChatRequest) openaitest.Reply {
+		return openaitest.Reply{Content: "```json\n{\"faithful\": 9}\n```"}
+	}})
+	defer srv.Close()
+	params := fmt.Sprintf(`{"base_url": %q, "model": %q, "cache": %q, "retries": 0, "rubric": [
+		{"name": "faithful", "weight": 3, "description": "No made-up facts."},
+		{"name": "concise", "description": "Short."}]}`, srv.URL, openaitest.DefaultModel, t.TempDir())
+	code, out, stderr := runCLI(t, "", "score", "--reward", "judge", "--params", params, "--gold", "", "--pred", "A summary.")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, stderr)
+	}
+	for _, want := range []string{"score: 0.675\n", "part faithful (weight 0.75): 0.9\n", "part concise (weight 0.25): failed: judge: no readable verdict"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+}
+
 func TestScoreJudgeUsageErrors(t *testing.T) {
 	for _, tt := range []struct {
 		args []string
