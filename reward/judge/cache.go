@@ -37,14 +37,13 @@ func openCache(dir string) (*cache, error) {
 // the messages (the rendered template: task, reference, response,
 // criteria, instructions) and how the reply is read.
 type cacheKey struct {
-	Version     int       `json:"v"`
-	Model       string    `json:"model"`
-	Temperature float64   `json:"temperature"`
-	MaxTokens   int       `json:"max_tokens"`
-	Prompt      string    `json:"prompt"`
-	Read        string    `json:"read"` // "single", "rubric:NAMES" or "group:N"
-	Scale       Scale     `json:"scale"`
-	Weights     []float64 `json:"weights,omitempty"`
+	Version     int     `json:"v"`
+	Model       string  `json:"model"`
+	Temperature float64 `json:"temperature"`
+	MaxTokens   int     `json:"max_tokens"`
+	Prompt      string  `json:"prompt"`
+	Read        string  `json:"read"` // "single", "rubric:NAMES" or "group:N"
+	Scale       Scale   `json:"scale"`
 }
 
 // cacheEntry is a cached reply.
