@@ -493,3 +493,23 @@ func TestJudgeAPIKeyFromEnvironment(t *testing.T) {
 		t.Errorf("with the wrong key: err = %v, want a 401", err)
 	}
 }
+
+// A group too long for the judge's context is judged sample by sample.
+func TestJudgeGroupContextFallback(t *testing.T) {
+	long := strings.Repeat("word ", 150)
+	srv := openaitest.NewServer(&openaitest.Options{MaxContext: 1500, Responder: func(*openaitest.ChatRequest) openaitest.Reply {
+		return openaitest.Reply{Content: "Score: 6"}
+	}})
+	defer srv.Close()
+	f := newJudge(t, srv, map[string]any{"group": true, "max_tokens": 8, "template": "{{response}} {{format}}", "group_template": "{{responses}} {{format}}"})
+	samples := []reward.Sample{sample("Q", "", long+"1"), sample("Q", "", long+"2"), sample("Q", "", long+"3")}
+	scores, errs := f.(reward.GroupFunc).ScoreGroup(context.Background(), samples)
+	for i := range samples {
+		if errs[i] != nil || scores[i].Value != 0.6 {
+			t.Errorf("sample %d: %v, %v", i, scores[i], errs[i])
+		}
+	}
+	if srv.Requests() != 4 {
+		t.Errorf("%d requests, want 4: the group (refused), then one per sample", srv.Requests())
+	}
+}
