@@ -6,7 +6,9 @@
 // output, or a rollout's final answer) with its task and trajectory. Reward
 // functions are built by name from parameters through a [Registry]; the
 // built-ins are math_equal, exact_match, numeric, format, tool_success,
-// tool_used, length, regex, json_schema and composite. A [Verifier] is a
+// tool_used, length, regex, json_schema and composite; package reward/judge
+// adds judge (a model scores against criteria or a rubric), registered in
+// [Default] when imported. A [Verifier] is a
 // named boolean check (has_answer, parses, no_tool_errors, max_length:N,
 // max_tokens:N, terminated); when one attached to a component fails, the
 // component scores its penalty instead.
@@ -94,6 +96,12 @@
 // 12") or is a ratio or time ("3:1") is taken whole; the last-math and
 // last-number fallbacks skip a closing remark ("160 minutes (2 hours 40
 // minutes)", "1/6, or about 16.7%").
+//
+// A score with Parts (a judge's rubric criteria) is listed by the
+// Calculator part by part, as components "COMPONENT.PART" weighted by the
+// component's weight times the part's share. A [GroupFunc] component is
+// scored once for a task's group by [Calculator.ScoreGroup] (the rollout
+// runner calls it when a group completes); alone, by its Score.
 //
 // The Calculator weighs the environment's step rewards by env_weight
 // (default 1) and lists them under the component "env". A verifier's

@@ -45,6 +45,27 @@ type Score struct {
 	Extracted string `json:"extracted,omitempty"`
 	// Detail says briefly why the value is what it is.
 	Detail string `json:"detail,omitempty"`
+	// Parts, when set, are the named pieces the score is made of (a
+	// rubric's criteria): Value is the sum of Weight × Value over the parts
+	// that did not fail, and the [Calculator] lists each part as its own
+	// component, "COMPONENT.PART".
+	Parts []Part `json:"parts,omitempty"`
+}
+
+// Part is one named, weighted piece of a [Score], such as a rubric's
+// criterion.
+type Part struct {
+	// Name names the part (a criterion's name).
+	Name string `json:"name"`
+	// Weight is the part's share of the score; the parts' weights sum to 1.
+	Weight float64 `json:"weight"`
+	// Value is the part's own score.
+	Value float64 `json:"value"`
+	// Error, when set, says why the part could not be scored (a judge's
+	// verdict that could not be read, with the judge's reply); the
+	// Calculator then lists it in Rewards.Errors and scores the part its
+	// error score.
+	Error string `json:"error,omitempty"`
 }
 
 // Func is a reward function. Implementations must be safe for concurrent
@@ -115,12 +136,13 @@ var (
 type Registry struct {
 	rewards   *registry.Registry[Builder]
 	verifiers *registry.Registry[VerifierBuilder]
+	operator  *registry.Registry[operatorParams] // rewards registered with RegisterParams
 }
 
 // NewRegistry returns a registry holding the built-in reward functions and
 // verifiers, independent of [Default]: use it for tests and private sets.
 func NewRegistry() *Registry {
-	r := &Registry{rewards: registry.New[Builder](), verifiers: registry.New[VerifierBuilder]()}
+	r := &Registry{rewards: registry.New[Builder](), verifiers: registry.New[VerifierBuilder](), operator: registry.New[operatorParams]()}
 	for name, b := range builtinRewards(r) {
 		r.rewards.Add(name, b)
 	}

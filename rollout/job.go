@@ -413,6 +413,9 @@ func (p *Prepared) Run(ctx context.Context, opts *RunOptions) (Summary, error) {
 	}
 	if p.rewards != nil {
 		ro.Scorer = p.rewards
+		if j.N > 1 && p.rewards.GroupLevel() {
+			ro.GroupScorer = p.rewards
+		}
 		if j.Reward.Advantage != "" {
 			ro.Advantages = p.rewards.Advantages
 		}
@@ -427,6 +430,9 @@ func (p *Prepared) Close() error {
 	if p.factory != nil {
 		errs = append(errs, p.factory.Close())
 		p.factory = nil
+	}
+	if p.rewards != nil {
+		errs = append(errs, p.rewards.Close())
 	}
 	if p.model != nil {
 		p.model.Close()

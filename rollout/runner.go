@@ -24,6 +24,17 @@ type Scorer interface {
 	Score(ctx context.Context, t *retrain.Trajectory) error
 }
 
+// GroupScorer scores the finished trajectories of one task together: for
+// rewards that compare a group's samples with each other (a judge that sees
+// them all in one call). A reward calculator implements it. It is called
+// from many goroutines at once, each time with another group. An error stops
+// the run.
+type GroupScorer interface {
+	// ScoreGroup fills t.Rewards of each successful trajectory of group (in
+	// sample order; failed ones, Error set, are skipped).
+	ScoreGroup(ctx context.Context, group []*retrain.Trajectory) error
+}
+
 // Progress is reported after each finished episode.
 type Progress struct {
 	// Done counts the episodes finished so far (failed ones included) out of Total.
@@ -86,6 +97,12 @@ type RunnerOptions struct {
 	Sink Sink
 	// Scorer, when set, scores each successful trajectory before delivery.
 	Scorer Scorer
+	// GroupScorer, when set, scores each task's trajectories together once
+	// the whole group is done, before Advantages, instead of Scorer scoring
+	// each as it finishes; groups are then delivered whole, as with
+	// Advantages. When a run is resumed, the group holds only the samples
+	// run again.
+	GroupScorer GroupScorer
 	// Advantages, when set, is called once per task with all its finished
 	// trajectories of this run (failed ones included: skip them), in sample
 	// order, once the whole group is done; the group is delivered to Sink
@@ -218,7 +235,7 @@ func (r *Runner) Run(ctx context.Context, tasks []retrain.Task) (Summary, error)
 			}
 		}
 	}
-	if r.o.Advantages != nil {
+	if r.o.Advantages != nil || r.o.GroupScorer != nil {
 		st.groups = map[int][]*retrain.Trajectory{}
 	}
 	var wg sync.WaitGroup
@@ -299,13 +316,13 @@ func (st *runState) worker(ctx context.Context) {
 		if t == nil {
 			return // the run was canceled
 		}
-		if t.ErrorCause == "" && st.r.o.Scorer != nil {
+		if t.ErrorCause == "" && st.r.o.Scorer != nil && st.r.o.GroupScorer == nil {
 			if err := st.score(ctx, t); err != nil {
 				st.stop(err)
 				return
 			}
 		}
-		st.finish(j, t)
+		st.finish(ctx, j, t)
 	}
 }
 
@@ -421,7 +438,7 @@ func (st *runState) score(ctx context.Context, t *retrain.Trajectory) (err error
 
 // finish records t and delivers it, or its whole group when the group hook
 // is set and t completes it.
-func (st *runState) finish(j job, t *retrain.Trajectory) {
+func (st *runState) finish(ctx context.Context, j job, t *retrain.Trajectory) {
 	deliver := []*retrain.Trajectory{t}
 	st.mu.Lock()
 	st.left[j.task]--
@@ -439,7 +456,7 @@ func (st *runState) finish(j job, t *retrain.Trajectory) {
 
 	if st.groups != nil && len(deliver) > 0 {
 		slices.SortFunc(deliver, func(a, b *retrain.Trajectory) int { return cmp.Compare(a.Sample, b.Sample) })
-		if err := st.groupHook(deliver); err != nil {
+		if err := st.groupHook(ctx, deliver); err != nil {
 			st.stop(err)
 			return
 		}
@@ -492,13 +509,21 @@ func (st *runState) write(sink Sink, ts []*retrain.Trajectory) bool {
 	return true
 }
 
-// groupHook calls the Advantages hook, turning a panic into an error.
-func (st *runState) groupHook(g []*retrain.Trajectory) (err error) {
+// groupHook calls the group scorer and the Advantages hook, turning a
+// panic into an error.
+func (st *runState) groupHook(ctx context.Context, g []*retrain.Trajectory) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("rollout: advantages hook panicked on task %s: %v\n%s", g[0].Task.ID, p, debug.Stack())
 		}
 	}()
-	st.r.o.Advantages(g)
+	if gs := st.r.o.GroupScorer; gs != nil {
+		if err := gs.ScoreGroup(ctx, g); err != nil {
+			return fmt.Errorf("rollout: score the group of task %s: %w", g[0].Task.ID, err)
+		}
+	}
+	if st.r.o.Advantages != nil {
+		st.r.o.Advantages(g)
+	}
 	return nil
 }

@@ -509,3 +509,45 @@ func TestRunnerRefusesHugeN(t *testing.T) {
 		t.Fatalf("Run = %+v, %v; want the limit's error", sum, err)
 	}
 }
+
+// groupScorerFunc adapts a function to GroupScorer.
+type groupScorerFunc func(ctx context.Context, g []*retrain.Trajectory) error
+
+func (f groupScorerFunc) ScoreGroup(ctx context.Context, g []*retrain.Trajectory) error {
+	return f(ctx, g)
+}
+
+func TestRunnerGroupScorer(t *testing.T) {
+	sink := &memSink{}
+	var groups, alone atomic.Int32
+	r := NewRunner(&countingFactory{}, answerModel(), &RunnerOptions{N: 3, Concurrency: 4, Sink: sink,
+		Scorer: scorerFunc(func(context.Context, *retrain.Trajectory) error { alone.Add(1); return nil }),
+		GroupScorer: groupScorerFunc(func(ctx context.Context, g []*retrain.Trajectory) error {
+			groups.Add(1)
+			if len(g) != 3 || ctx == nil {
+				return fmt.Errorf("group of %d", len(g))
+			}
+			for i, tr := range g {
+				tr.Rewards = &retrain.Rewards{Total: float64(i)}
+			}
+			return nil
+		})})
+	if _, err := r.Run(context.Background(), numTasks(2)); err != nil {
+		t.Fatal(err)
+	}
+	if groups.Load() != 2 || alone.Load() != 0 || len(sink.ts) != 6 {
+		t.Fatalf("group scorer called %d times, scorer %d times, %d delivered", groups.Load(), alone.Load(), len(sink.ts))
+	}
+	for i, tr := range sink.ts {
+		if tr.Rewards == nil || tr.Rewards.Total != float64(i%3) {
+			t.Errorf("position %d: rewards %v", i, tr.Rewards)
+		}
+	}
+
+	// Its error stops the run.
+	r = NewRunner(&countingFactory{}, answerModel(), &RunnerOptions{N: 2, Sink: &memSink{},
+		GroupScorer: groupScorerFunc(func(context.Context, []*retrain.Trajectory) error { return errors.New("judge exploded") })})
+	if _, err := r.Run(context.Background(), numTasks(2)); err == nil || !strings.Contains(err.Error(), "judge exploded") {
+		t.Errorf("err = %v, want the group scorer's", err)
+	}
+}

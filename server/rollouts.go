@@ -117,6 +117,10 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 		rolloutError(w, http.StatusForbidden, "%v", err)
 		return
 	}
+	if err := rewardParamsAllowed(req.Reward); err != nil {
+		rolloutError(w, http.StatusForbidden, "%v", err)
+		return
+	}
 	if len(req.EnvConfig) == 0 {
 		req.EnvConfig = s.opts.EnvConfig[req.Env]
 	}

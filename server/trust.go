@@ -11,6 +11,7 @@ import (
 	"github.com/retrain-rl/retrain/config"
 	wire "github.com/retrain-rl/retrain/internal/openenvwire"
 	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/reward"
 )
 
 // What a client may set, and what only the operator may: the operator's
@@ -93,4 +94,21 @@ func (s *Server) modelAllowed(ep model.Endpoint) error {
 // comparing base URLs.
 func normalizeURL(u string) string {
 	return strings.TrimRight(strings.TrimSpace(u), "/")
+}
+
+// rewardParamsAllowed checks the reward configuration a client sent: it may
+// not set the params a reward keeps for the operator (see
+// reward.RegisterParams), such as a judge's base_url, api_key_env or cache:
+// an address to call, an environment variable to send, a path to write. A
+// judge a client asks for uses the judge server the operator configured in
+// retrain serve's environment ($RETRAIN_JUDGE_BASE_URL and its kin).
+func rewardParamsAllowed(cfg *reward.Config) error {
+	keys, err := reward.Default.OperatorParams(cfg)
+	if err != nil {
+		return fmt.Errorf("reward: %v", err)
+	}
+	if len(keys) == 0 {
+		return nil
+	}
+	return fmt.Errorf("reward params may be set only by the operator, not by a client: %s; a judge uses the judge server the operator configured ($RETRAIN_JUDGE_BASE_URL, $RETRAIN_JUDGE_MODEL, $RETRAIN_JUDGE_API_KEY, $RETRAIN_JUDGE_CACHE in retrain serve's environment)", strings.Join(keys, "; "))
 }

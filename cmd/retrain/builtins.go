@@ -1,6 +1,6 @@
 package main
 
-// The built-in environments and tools register themselves on import. Every
+// The built-in environments, tools and rewards (the judge) register themselves on import. Every
 // command sees the same set; this is the one place that lists them.
 import (
 	_ "github.com/retrain-rl/retrain/bridge/gym"
@@ -9,5 +9,6 @@ import (
 	_ "github.com/retrain-rl/retrain/env/games"
 	_ "github.com/retrain-rl/retrain/env/single"
 	_ "github.com/retrain-rl/retrain/env/toolenv"
+	_ "github.com/retrain-rl/retrain/reward/judge"
 	_ "github.com/retrain-rl/retrain/tool/calculator"
 )

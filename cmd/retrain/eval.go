@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/report"
 	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
@@ -111,6 +112,7 @@ func doEval(ctx context.Context, c *evalConfig, s stdio) error {
 	if err != nil {
 		return err
 	}
+	defer calc.Close()
 	pass, err := passComponent(rcfg, c.PassReward)
 	if err != nil {
 		return err
@@ -187,6 +189,23 @@ func reportFile(ctx context.Context, path string, calc *reward.Calculator, opts 
 	cut := func(line int, err error) {
 		fmt.Fprintf(warn, "skipping the last line of %s (line %d): cut short (%v)\n", path, line, err)
 	}
+	// With group-level rewards (a group judge), the consecutive
+	// trajectories of a task are scored as a group, as the rollout did.
+	var group []*retrain.Trajectory
+	flush := func() error {
+		if len(group) == 0 {
+			return nil
+		}
+		if err := calc.ScoreGroup(ctx, group); err != nil {
+			return fmt.Errorf("score %s (task %s): %w", path, group[0].Task.ID, err)
+		}
+		for _, t := range group {
+			b.Add(t)
+			n++
+		}
+		group = group[:0]
+		return nil
+	}
 	for t, err := range rollout.ReadTrajectoryFile(path, &rollout.ReadOptions{Cut: cut}) {
 		var le *rollout.LineError
 		switch {
@@ -198,6 +217,15 @@ func reportFile(ctx context.Context, path string, calc *reward.Calculator, opts 
 			return nil, err
 		}
 		t.Rewards = nil
+		if calc.GroupLevel() { // a group's samples are scored together
+			if len(group) > 0 && group[0].Task.ID != t.Task.ID {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+			group = append(group, t)
+			continue
+		}
 		if !t.Failed() {
 			if err := calc.Score(ctx, t); err != nil {
 				return nil, fmt.Errorf("score %s (%s): %w", path, t.ID, err)
@@ -205,6 +233,9 @@ func reportFile(ctx context.Context, path string, calc *reward.Calculator, opts 
 		}
 		b.Add(t)
 		n++
+	}
+	if err := flush(); err != nil {
+		return nil, err
 	}
 	if n == 0 {
 		return nil, usageErrorf("%s holds no trajectories", path)

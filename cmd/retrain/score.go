@@ -24,7 +24,12 @@ func init() {
 var scoreCommand = &command{
 	name:    "score",
 	summary: "score answers with a reward function (one pair, or a JSONL file of pairs or trajectories)",
-	usage:   "[--reward NAME] [--params JSON] (--gold X --pred Y | --in FILE [--out FILE])",
+	usage: "[--reward NAME] [--params JSON] (--gold X --pred Y | --in FILE [--out FILE] [--concurrency N])\n\n" +
+		"A judge (--reward judge) asks a model; its verdicts are cached (by default under the user's cache\n" +
+		"directory), so scoring a file again, or after an interruption, asks only about what is new:\n\n" +
+		"  RETRAIN_JUDGE_API_KEY=... retrain score --reward judge --concurrency 16 --in rollouts.jsonl --out scores.jsonl \\\n" +
+		"    --params '{\"base_url\": \"http://127.0.0.1:8000/v1\", \"criteria\": \"The summary is faithful and short.\"}'\n\n" +
+		"With \"group\": true, consecutive trajectories of one task are judged together.",
 }
 
 // scoreResult is one line of `retrain score --in` output.
@@ -34,6 +39,9 @@ type scoreResult struct {
 	Extracted string  `json:"extracted,omitempty"`
 	Detail    string  `json:"detail,omitempty"`
 	Error     string  `json:"error,omitempty"`
+	// Parts are the score's parts (a rubric's criteria), failed ones with
+	// their error.
+	Parts []reward.Part `json:"parts,omitempty"`
 }
 
 func runScore(ctx context.Context, args []string, s stdio) error {
@@ -44,6 +52,7 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 	pred := fs.String("pred", "", "the completion to score")
 	in := fs.String("in", "", "a JSONL file of {\"gold\", \"pred\"} rows or trajectories (rows with \"turns\"); - for stdin")
 	out := fs.String("out", "", "write the JSONL results here instead of stdout")
+	concurrency := fs.Int("concurrency", 1, "rows (with a group judge: groups) scored at once, for rewards that wait on a model")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -57,6 +66,10 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 			return usageErrorf("--params must be a JSON object: %v", err)
 		}
 	}
+	if *concurrency < 1 || *concurrency > maxScoreConcurrency {
+		return usageErrorf("--concurrency must be from 1 to %d", maxScoreConcurrency)
+	}
+	params = judgeCacheDefault(*name, params, s)
 	f, err := reward.New(*name, params)
 	if err != nil {
 		if errors.Is(err, reward.ErrUnknownReward) || errors.Is(err, reward.ErrBadParams) {
@@ -64,11 +77,16 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 		}
 		return err
 	}
+	if c, ok := f.(io.Closer); ok {
+		defer c.Close()
+	}
 	set := map[string]bool{}
 	fs.Visit(func(fl *flag.Flag) { set[fl.Name] = true })
 	switch {
 	case *in != "" && (set["gold"] || set["pred"]):
 		return usageErrorf("use either --in or --gold/--pred, not both")
+	case *in != "" && (*concurrency > 1 || isGroupFunc(f)):
+		return scoreFileConcurrent(ctx, f, *in, *out, *concurrency, s)
 	case *in != "":
 		return scoreFile(ctx, f, *in, *out, s)
 	case !set["gold"] || !set["pred"]:
@@ -84,6 +102,7 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 	if sc.Detail != "" {
 		fmt.Fprintf(s.out, "detail: %s\n", sc.Detail)
 	}
+	printParts(s.out, sc.Parts)
 	return nil
 }
 
@@ -176,7 +195,7 @@ func scoreRow(ctx context.Context, f reward.Func, data []byte) scoreResult {
 	if err != nil {
 		return scoreResult{Error: err.Error()}
 	}
-	return scoreResult{Score: sc.Value, Extracted: sc.Extracted, Detail: sc.Detail}
+	return resultOf(sc)
 }
 
 // textField reads a string or number field of a row as text.

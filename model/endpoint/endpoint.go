@@ -70,6 +70,10 @@ type Options struct {
 	// OpenAI-compatible server (default openai.DefaultTimeout; see
 	// openai.Options.Timeout).
 	RequestTimeout time.Duration
+	// MaxRetries is how many times a failed request to an OpenAI-compatible
+	// server is retried (default openai.DefaultMaxRetries; negative means
+	// never; see openai.Options.MaxRetries).
+	MaxRetries int
 	// MaxReplyBytes bounds the size of a reply from an OpenAI-compatible
 	// server (default openai.DefaultMaxReplyBytes; see
 	// openai.Options.MaxReplyBytes).
@@ -257,6 +261,7 @@ func openOpenAI(ctx context.Context, baseURL string, ep model.Endpoint, o *Optio
 		MaxInFlight:    o.MaxInFlight,
 		HTTPClient:     o.HTTPClient,
 		Timeout:        o.RequestTimeout,
+		MaxRetries:     o.MaxRetries,
 		MaxReplyBytes:  o.MaxReplyBytes,
 	})
 	if err != nil {

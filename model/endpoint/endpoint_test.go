@@ -248,3 +248,24 @@ func TestOpenNoLookup(t *testing.T) {
 		t.Errorf("Name %q, Kind %q; want no name, openai", opened.Name, opened.Kind)
 	}
 }
+
+func TestOpenMaxRetries(t *testing.T) {
+	srv := openaitest.NewServer(&openaitest.Options{Failures: openaitest.FailurePlan{Rates: map[openaitest.Failure]float64{openaitest.Fail503: 1}}})
+	defer srv.Close()
+	for _, tc := range []struct{ retries, want int }{{-1, 1}, {2, 3}} {
+		before := srv.Requests()
+		opened, err := Open(context.Background(), model.Endpoint{BaseURL: srv.URL, Model: openaitest.DefaultModel},
+			&Options{NoLookup: true, MaxRetries: tc.retries})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = opened.Model.Generate(context.Background(), request("hi"))
+		opened.Close()
+		if err == nil {
+			t.Fatal("a server that always answers 503 gave a completion")
+		}
+		if n := srv.Requests() - before; n != tc.want {
+			t.Errorf("MaxRetries %d: %d requests, want %d", tc.retries, n, tc.want)
+		}
+	}
+}
