@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/retrain-rl/retrain/config"
@@ -173,6 +174,26 @@ func configError(path string, err error) error {
 		return fmt.Errorf("reward config %s: %sunknown key %q%s; known keys: %s", path, where, ce.Name(), in, strings.Join(ce.Allowed, ", "))
 	}
 	return fmt.Errorf("reward config %s: %w", path, err)
+}
+
+// CorrectnessRewards are the reward functions that score whether an answer
+// is right: a component of one of them decides success (see
+// [Config.Correctness]).
+var CorrectnessRewards = []string{"math_equal", "exact_match", "numeric"}
+
+// Correctness returns the name of the component that says whether an
+// episode succeeded: the first rollout-level component whose reward is one
+// of [CorrectnessRewards]; "" when there is none. An episode succeeds when
+// it scores 1 (its full value at weight 1): the success rate of "retrain
+// rollout", "retrain eval" (its default pass criterion) and the server's
+// rollout summary.
+func (c *Config) Correctness() string {
+	for _, comp := range c.Rollout {
+		if slices.Contains(CorrectnessRewards, comp.reward()) {
+			return comp.name()
+		}
+	}
+	return ""
 }
 
 // Validate checks what can be checked without a registry: the

@@ -102,6 +102,9 @@ func TestRollouts(t *testing.T) {
 	if sum.Summary.MeanReward == nil || *sum.Summary.MeanReward != 0.5 {
 		t.Errorf("mean reward %v, want 0.5", sum.Summary.MeanReward)
 	}
+	if sum.Summary.SuccessRate == nil || *sum.Summary.SuccessRate != 0.5 {
+		t.Errorf("success rate %v, want 0.5 (task a right, b wrong)", sum.Summary.SuccessRate)
+	}
 	if srv.metrics.rollouts.Load() != 1 || srv.metrics.rolloutEpisodes.Load() != 4 {
 		t.Errorf("rollout metrics %d/%d, want 1/4", srv.metrics.rollouts.Load(), srv.metrics.rolloutEpisodes.Load())
 	}
@@ -209,6 +212,11 @@ func TestRolloutDefaultRewards(t *testing.T) {
 		}
 		if sum := lines[1].Summary; sum == nil || sum.MeanReward == nil {
 			t.Errorf("reward %q: summary %+v has no mean reward", tc.reward, sum)
+		}
+		// The defaults name a correctness component (correct: the fake
+		// answers 42, right); numeric is one too.
+		if sum := lines[1].Summary; sum == nil || sum.SuccessRate == nil || *sum.SuccessRate != 1 {
+			t.Errorf("reward %q: summary %+v: success rate, want 1", tc.reward, sum)
 		}
 	}
 }

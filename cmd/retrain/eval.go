@@ -102,7 +102,7 @@ func evalDefaultRewards(c *evalConfig) (*reward.Config, error) {
 }
 
 // correctnessRewards are the reward functions a default pass criterion uses.
-var correctnessRewards = []string{"math_equal", "exact_match", "numeric"}
+var correctnessRewards = reward.CorrectnessRewards
 
 // inFlags are the flags that go with --in.
 var inFlags = []string{"in", "rewards", "report", "pass-reward", "pass-threshold", "config", "quiet"}

@@ -116,16 +116,8 @@ func summarizeRewards(cfg *reward.Config) *runRewards {
 }
 
 // correctnessComponent is the name of the first rollout-level component of
-// cfg that scores correctness (math_equal, exact_match or numeric); "" when
-// there is none.
-func correctnessComponent(cfg *reward.Config) string {
-	for _, comp := range cfg.Rollout {
-		if slices.Contains(correctnessRewards, cmp.Or(comp.Reward, comp.Name)) {
-			return cmp.Or(comp.Name, comp.Reward)
-		}
-	}
-	return ""
-}
+// cfg that scores correctness (see reward.Config.Correctness).
+func correctnessComponent(cfg *reward.Config) string { return cfg.Correctness() }
 
 // newCalculator builds a calculator, turning a bad configuration into a
 // usage error.
