@@ -49,26 +49,27 @@ type RolloutLine struct {
 
 // RolloutSummary describes a finished rollout request.
 type RolloutSummary struct {
-	Episodes       int                        `json:"episodes"`
-	Succeeded      int                        `json:"succeeded"`
-	Failed         int                        `json:"failed"`
-	Failures       map[retrain.ErrorCause]int `json:"failures,omitempty"`
-	StopReasons    map[retrain.StopReason]int `json:"stop_reasons,omitempty"`
-	Canceled       int                        `json:"canceled,omitempty"`
-	Retries        int                        `json:"retries,omitempty"`
-	MeanStepReward float64                    `json:"mean_step_reward"`
-	MeanReward     *float64                   `json:"mean_reward,omitempty"`
+	Episodes          int                        `json:"episodes"`
+	Succeeded         int                        `json:"succeeded"`
+	Failed            int                        `json:"failed"`
+	Failures          map[retrain.ErrorCause]int `json:"failures,omitempty"`
+	StopReasons       map[retrain.StopReason]int `json:"stop_reasons,omitempty"`
+	Canceled          int                        `json:"canceled,omitempty"`
+	Retries           int                        `json:"retries,omitempty"`
+	MeanStepReward    float64                    `json:"mean_step_reward"`
+	MeanReward        *float64                   `json:"mean_reward,omitempty"`
+	MeanTurns         float64                    `json:"mean_turns"`
+	PromptTokens      int                        `json:"prompt_tokens"`
+	CompletionTokens  int                        `json:"completion_tokens"`
+	TemplateDrift     int                        `json:"template_drift,omitempty"`
+	WallSeconds       float64                    `json:"wall_seconds"`
+	EpisodesPerSecond float64                    `json:"episodes_per_second"`
+
 	// SuccessRate is the share of the episodes (failed ones included) whose
 	// correctness component (reward.Config.Correctness: "correct" of the
 	// calculator's default rewards) scored 1; absent when the rewards have
 	// no such component.
-	SuccessRate       *float64 `json:"success_rate,omitempty"`
-	MeanTurns         float64  `json:"mean_turns"`
-	PromptTokens      int      `json:"prompt_tokens"`
-	CompletionTokens  int      `json:"completion_tokens"`
-	TemplateDrift     int      `json:"template_drift,omitempty"`
-	WallSeconds       float64  `json:"wall_seconds"`
-	EpisodesPerSecond float64  `json:"episodes_per_second"`
+	SuccessRate *float64 `json:"success_rate,omitempty"`
 }
 
 // rolloutError writes a 4xx/5xx reply before the stream starts.
