@@ -128,10 +128,21 @@ type Action struct {
 // Text and Logprobs have one entry per token. IDs is either empty (the server
 // did not report token ids) or has one entry per token; ids are int32 (every
 // vocabulary fits, and it halves their memory), encoded as JSON numbers.
+//
+// Bytes holds each token's exact bytes, one entry per token, and is set
+// only when some token's bytes are not valid UTF-8 on their own: a token
+// that ends or starts inside a multi-byte character (a byte-level model, a
+// byte-fallback token). Text cannot hold such a token: JSON strings are
+// UTF-8, so its text is written with U+FFFD in place of the bytes. In JSON
+// each entry is a base64 string (the encoding of []byte); a reader that
+// needs exact text joins Bytes, not Text. Nil when every token's text is
+// exact, or when the model did not report bytes (the ids are then the exact
+// record).
 type Tokens struct {
 	IDs      []int32   `json:"ids,omitempty"`
 	Text     []string  `json:"text,omitempty"`
 	Logprobs []float64 `json:"logprobs,omitempty"`
+	Bytes    [][]byte  `json:"bytes,omitempty"`
 }
 
 // Len is the number of tokens.
@@ -139,7 +150,24 @@ func (t *Tokens) Len() int {
 	if t == nil {
 		return 0
 	}
-	return max(len(t.Logprobs), len(t.Text), len(t.IDs))
+	return max(len(t.Logprobs), len(t.Text), len(t.IDs), len(t.Bytes))
+}
+
+// JoinedBytes returns the completion's exact bytes, Bytes joined, and
+// whether Bytes is set; nil and false when it is not (see [Tokens]).
+func (t *Tokens) JoinedBytes() ([]byte, bool) {
+	if t == nil || t.Bytes == nil {
+		return nil, false
+	}
+	n := 0
+	for _, b := range t.Bytes {
+		n += len(b)
+	}
+	out := make([]byte, 0, n)
+	for _, b := range t.Bytes {
+		out = append(out, b...)
+	}
+	return out, true
 }
 
 // ToolCall is one call the model asked for.

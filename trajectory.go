@@ -151,6 +151,15 @@ type Turn struct {
 	// name and a hash of its weights for the local model, the endpoint's
 	// policy_version (default: the served model's name) for a server.
 	PolicyVersion string `json:"policy_version,omitempty"`
+	// InvalidUTF8 says that the completion's bytes are not valid UTF-8 (it
+	// ends, or has a token that ends, inside a multi-byte character, as a
+	// byte-level model may at high temperatures): Action.Raw and Text, the
+	// assistant message made from them and Action.Tokens.Text are then
+	// written with U+FFFD where the bytes were, and no longer reproduce the
+	// token ids. The exact bytes are Action.Tokens.Bytes (when the model
+	// reported them) and the ids; a trainer should take the ids, not
+	// re-tokenize the text.
+	InvalidUTF8 bool `json:"invalid_utf8,omitempty"`
 	// LogprobsMode says what Action.Tokens.Logprobs are: "raw" (the
 	// log-softmax of the raw logits, before temperature and top-p: the local
 	// model's and vLLM's default) or "processed" (after them).

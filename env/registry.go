@@ -40,6 +40,7 @@ import (
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/config"
 	"github.com/retrain-rl/retrain/internal/registry"
+	"github.com/retrain-rl/retrain/reward"
 )
 
 // Factory makes environments for a run. NewEnv must be safe for concurrent
@@ -75,6 +76,9 @@ type Info struct {
 	// Keys describe the configuration keys, from the type the environment
 	// registered with ([NewSpec]); nil for an untyped [Constructor].
 	Keys []config.Key `json:"keys,omitempty"`
+	// Rewards is the environment's default reward configuration
+	// ([Spec.Rewards]); nil when it brings none.
+	Rewards *reward.Config `json:"rewards,omitempty"`
 }
 
 // Spec is an environment to register with its typed configuration; make
@@ -84,6 +88,12 @@ type Spec struct {
 	Name string
 	// Description says in one line what the environment does.
 	Description string
+	// Rewards is the environment's default reward configuration: how its
+	// episodes are scored when the run names no rewards of its own (a
+	// rollout.Job without Reward, "retrain rollout" without --rewards). Nil
+	// means none: the trajectories then carry only the environment's step
+	// rewards. An explicit configuration replaces it whole.
+	Rewards *reward.Config
 
 	construct Constructor
 	keys      func() []config.Key
@@ -132,6 +142,7 @@ type entry struct {
 	construct   Constructor
 	keys        func() []config.Key                         // nil when untyped
 	operator    func(raw json.RawMessage) ([]string, error) // nil when untyped
+	rewards     *reward.Config                              // nil when none; never handed out, only copies
 }
 
 // NewRegistry returns an empty registry.
@@ -150,9 +161,18 @@ func (r *Registry) Register(name, description string, c Constructor) error {
 }
 
 // RegisterSpec adds the environment s describes, made with [NewSpec]. The
-// name must be non-empty and not yet registered.
+// name must be non-empty and not yet registered, and the default rewards,
+// when set, must be a valid reward configuration (its reward functions are
+// looked up when a run builds its calculator).
 func (r *Registry) RegisterSpec(s Spec) error {
-	return r.add(s.Name, entry{description: s.Description, construct: s.construct, keys: s.keys, operator: s.operator})
+	e := entry{description: s.Description, construct: s.construct, keys: s.keys, operator: s.operator}
+	if s.Rewards != nil {
+		if err := s.Rewards.Validate(); err != nil {
+			return fmt.Errorf("env: Register %q: default rewards: %w", s.Name, err)
+		}
+		e.rewards = copyRewards(s.Rewards)
+	}
+	return r.add(s.Name, e)
 }
 
 // MustRegisterSpec is RegisterSpec that panics on error, for use in init
@@ -234,6 +254,34 @@ func (r *Registry) OperatorKeys(name string, raw json.RawMessage) ([]string, err
 	return keys, nil
 }
 
+// Rewards returns a copy of the default reward configuration of the
+// environment registered as name ([Spec.Rewards]): nil when it brings
+// none. An unknown name yields an error wrapping [ErrUnknown].
+func (r *Registry) Rewards(name string) (*reward.Config, error) {
+	e, err := r.lookup(name)
+	if err != nil {
+		return nil, err
+	}
+	return copyRewards(e.rewards), nil
+}
+
+// copyRewards returns a deep copy of cfg (nil for nil): the registry's
+// configurations are shared, and callers may change what they get.
+func copyRewards(cfg *reward.Config) *reward.Config {
+	if cfg == nil {
+		return nil
+	}
+	b, err := json.Marshal(cfg)
+	if err != nil {
+		panic(fmt.Sprintf("env: reward config does not marshal: %v", err)) // plain data: cannot happen
+	}
+	var c reward.Config
+	if err := json.Unmarshal(b, &c); err != nil {
+		panic(fmt.Sprintf("env: reward config does not unmarshal: %v", err))
+	}
+	return &c
+}
+
 // Names returns the registered names, sorted.
 func (r *Registry) Names() []string { return r.entries.Names() }
 
@@ -243,7 +291,7 @@ func (r *Registry) Describe() []Info {
 	// The registry holds no lock while All yields: a defaults function
 	// (behind e.keys) is the environment's code.
 	for name, e := range r.entries.All() {
-		info := Info{Name: name, Description: e.description}
+		info := Info{Name: name, Description: e.description, Rewards: copyRewards(e.rewards)}
 		if e.keys != nil {
 			info.Keys = e.keys()
 		}
@@ -278,6 +326,10 @@ func OperatorKeys(name string, config json.RawMessage) ([]string, error) {
 func New(name string, config json.RawMessage) (Factory, error) {
 	return Default.New(name, config)
 }
+
+// Rewards returns the default rewards of an environment of [Default]; see
+// [Registry.Rewards].
+func Rewards(name string) (*reward.Config, error) { return Default.Rewards(name) }
 
 // Names returns the names registered in [Default], sorted.
 func Names() []string { return Default.Names() }

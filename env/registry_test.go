@@ -13,6 +13,7 @@ import (
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/config"
 	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/reward"
 )
 
 type stubEnv struct{ retrain.Environment }
@@ -196,5 +197,54 @@ func TestRegisterSpec(t *testing.T) {
 	}
 	if err := r.RegisterSpec(env.NewSpec[specConfig]("nil", "no build", nil, nil)); err == nil || !strings.Contains(err.Error(), "nil constructor") {
 		t.Errorf("nil build: %v", err)
+	}
+}
+
+// An environment's default rewards are validated when it registers,
+// described, and handed out as copies that callers may change.
+func TestSpecRewards(t *testing.T) {
+	r := env.NewRegistry()
+	spec := env.NewSpec("scored", "scores", nil, func(struct{}) (env.Factory, error) {
+		return env.FactoryFunc(func() (retrain.Environment, error) { return stubEnv{}, nil }), nil
+	})
+	spec.Rewards = &reward.Config{Rollout: []reward.Component{
+		{Name: "correct", Reward: "math_equal", Verifiers: []string{"has_answer"}},
+		{Name: "format", Weight: reward.Float(0.1)},
+	}}
+	r.MustRegisterSpec(spec)
+	r.MustRegisterSpec(env.NewSpec("plain", "no rewards", nil, func(struct{}) (env.Factory, error) {
+		return env.FactoryFunc(func() (retrain.Environment, error) { return stubEnv{}, nil }), nil
+	}))
+
+	got, err := r.Rewards("scored")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(spec.Rewards, got); diff != "" {
+		t.Errorf("Rewards (-registered +got):\n%s", diff)
+	}
+	got.Rollout[0].Name = "changed"
+	*got.Rollout[1].Weight = 5
+	spec.Rewards.Rollout[0].Verifiers[0] = "changed too" // after registering: no effect either
+	again, _ := r.Rewards("scored")
+	if again.Rollout[0].Name != "correct" || *again.Rollout[1].Weight != 0.1 || again.Rollout[0].Verifiers[0] != "has_answer" {
+		t.Errorf("the registry's rewards changed through a copy: %+v", again)
+	}
+	if none, err := r.Rewards("plain"); none != nil || err != nil {
+		t.Errorf("plain: %+v, %v; want no rewards", none, err)
+	}
+	if _, err := r.Rewards("nope"); !errors.Is(err, env.ErrUnknown) {
+		t.Errorf("unknown: %v, want ErrUnknown", err)
+	}
+	for _, info := range r.Describe() {
+		if (info.Rewards != nil) != (info.Name == "scored") || info.Rewards != nil && info.Rewards.Rollout[0].Name != "correct" {
+			t.Errorf("Describe: %s has rewards %+v", info.Name, info.Rewards)
+		}
+	}
+
+	bad := env.NewSpec("bad", "bad rewards", nil, func(struct{}) (env.Factory, error) { return nil, nil })
+	bad.Rewards = &reward.Config{Rollout: []reward.Component{{Name: "a", Reward: "math_equal"}, {Name: "a", Reward: "format"}}}
+	if err := r.RegisterSpec(bad); err == nil || !strings.Contains(err.Error(), `name "a" already used`) {
+		t.Errorf("duplicate component names: %v", err)
 	}
 }

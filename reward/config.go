@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/retrain-rl/retrain/config"
@@ -77,53 +78,53 @@ const EnvComponent = "env"
 // rewards only, with no advantages.
 type Config struct {
 	// Step components are scored on each assistant turn.
-	Step []Component `yaml:"step" json:"step"`
+	Step []Component `yaml:"step" json:"step,omitempty"`
 	// Rollout components are scored once on the whole trajectory and
 	// distributed over its turns.
-	Rollout []Component `yaml:"rollout" json:"rollout"`
+	Rollout []Component `yaml:"rollout" json:"rollout,omitempty"`
 	// EnvWeight weighs the environment's own step rewards; nil means 1.
-	EnvWeight *float64 `yaml:"env_weight" json:"env_weight"`
+	EnvWeight *float64 `yaml:"env_weight" json:"env_weight,omitempty"`
 	// Distribution spreads rollout-level rewards over turns: last_step
 	// (default), all_steps_average, all_steps_equal or discounted.
-	Distribution Distribution `yaml:"distribution" json:"distribution"`
+	Distribution Distribution `yaml:"distribution" json:"distribution,omitempty"`
 	// Gamma is the discount of the discounted distribution, in (0, 1].
-	Gamma float64 `yaml:"gamma" json:"gamma"`
+	Gamma float64 `yaml:"gamma" json:"gamma,omitempty"`
 	// Advantage is the group advantage estimator: "" (none), grpo, dr_grpo
 	// or rloo.
-	Advantage AdvantageEstimator `yaml:"advantage" json:"advantage"`
+	Advantage AdvantageEstimator `yaml:"advantage" json:"advantage,omitempty"`
 	// ScaleByStd divides GRPO advantages by the group's std; nil means true.
 	// Only grpo uses it.
-	ScaleByStd *bool `yaml:"scale_by_std" json:"scale_by_std"`
+	ScaleByStd *bool `yaml:"scale_by_std" json:"scale_by_std,omitempty"`
 	// Std is the standard deviation GRPO divides by: "population" (the
 	// default, as in the GRPO paper) or "sample" (n-1, as TRL). Only grpo
 	// scaled by the std uses it.
-	Std StdKind `yaml:"std" json:"std" doc:"std GRPO divides by: population (default, divides by n, as the GRPO paper) or sample (n-1, as TRL)"`
+	Std StdKind `yaml:"std" json:"std,omitempty" doc:"std GRPO divides by: population (default, divides by n, as the GRPO paper) or sample (n-1, as TRL)"`
 	// OnError is what a failing reward function or verifier does: "score"
 	// (default: the component scores ErrorScore) or "fail" (Score returns an
 	// error). Either way the error is listed in Rewards.Errors.
-	OnError ErrorPolicy `yaml:"on_error" json:"on_error"`
+	OnError ErrorPolicy `yaml:"on_error" json:"on_error,omitempty"`
 	// ErrorScore is the score of a failed component, before its weight.
-	ErrorScore float64 `yaml:"error_score" json:"error_score"`
+	ErrorScore float64 `yaml:"error_score" json:"error_score,omitempty"`
 	// Dialect is the environment's dialect name, given to reward functions
 	// (format uses it); empty means the trajectory's own (Trajectory.Dialect).
-	Dialect string `yaml:"dialect" json:"dialect"`
+	Dialect string `yaml:"dialect" json:"dialect,omitempty"`
 }
 
 // Component is one weighted reward function.
 type Component struct {
 	// Name names the component in the output; defaults to Reward.
-	Name string `yaml:"name" json:"name"`
+	Name string `yaml:"name" json:"name,omitempty"`
 	// Reward is the registered reward name; defaults to Name.
-	Reward string `yaml:"reward" json:"reward"`
+	Reward string `yaml:"reward" json:"reward,omitempty"`
 	// Weight multiplies the score; nil means 1.
-	Weight *float64 `yaml:"weight" json:"weight"`
+	Weight *float64 `yaml:"weight" json:"weight,omitempty"`
 	// Params are the reward function's parameters.
-	Params map[string]any `yaml:"params" json:"params"`
+	Params map[string]any `yaml:"params" json:"params,omitempty"`
 	// Verifiers are checks ("NAME" or "NAME:ARG"); if any fails, the
 	// component scores Penalty instead of its reward.
-	Verifiers []string `yaml:"verifiers" json:"verifiers"`
+	Verifiers []string `yaml:"verifiers" json:"verifiers,omitempty"`
 	// Penalty is the score (before the weight) when a verifier fails.
-	Penalty float64 `yaml:"penalty" json:"penalty"`
+	Penalty float64 `yaml:"penalty" json:"penalty,omitempty"`
 }
 
 // Float returns a pointer to v, for Config.EnvWeight and Component.Weight.
@@ -174,6 +175,32 @@ func configError(path string, err error) error {
 	}
 	return fmt.Errorf("reward config %s: %w", path, err)
 }
+
+// CorrectnessRewards are the reward functions that score whether an answer
+// is right: a component of one of them decides success (see
+// [Config.Correctness]).
+var CorrectnessRewards = []string{"math_equal", "exact_match", "numeric"}
+
+// Correctness returns the name of the component that says whether an
+// episode succeeded: the first rollout-level component whose reward is one
+// of [CorrectnessRewards]; "" when there is none. An episode succeeds when
+// it scores 1 (its full value at weight 1): the success rate of "retrain
+// rollout", "retrain eval" (its default pass criterion) and the server's
+// rollout summary.
+func (c *Config) Correctness() string {
+	for _, comp := range c.Rollout {
+		if slices.Contains(CorrectnessRewards, comp.reward()) {
+			return comp.name()
+		}
+	}
+	return ""
+}
+
+// Validate checks what can be checked without a registry: the
+// distribution, advantage and std names and their parameters, the error
+// policy, and that the component names are set and unique. Whether the
+// reward functions and verifiers exist is checked by [NewCalculator].
+func (c *Config) Validate() error { return c.validate() }
 
 // validate checks what can be checked without a registry.
 func (c *Config) validate() error {

@@ -94,8 +94,12 @@ type Job struct {
 	Retries int `json:"retries,omitempty" doc:"extra attempts of an episode whose model calls failed"`
 
 	// Reward, when set, scores each trajectory, and computes group
-	// advantages when it names an estimator.
-	Reward *reward.Config `json:"reward,omitempty" doc:"reward configuration: step and rollout components, distribution, advantage"`
+	// advantages when it names an estimator. Nil means the environment's
+	// default rewards (env.Spec.Rewards; the calculator environment's are
+	// correct and format), or none when it brings none. A Reward given
+	// replaces the defaults whole; an empty one ({}) scores the
+	// environment's step rewards only.
+	Reward *reward.Config `json:"reward,omitempty" doc:"reward configuration: step and rollout components, distribution, advantage; omitted: the environment's default rewards"`
 }
 
 // JobError is the error of [Job.Validate]: the key of the job that is wrong
@@ -235,7 +239,8 @@ type Prepared struct {
 }
 
 // Prepare validates the job and opens what it names: the environment's
-// factory, the tasks, the reward calculator and the model (a server is
+// factory, the tasks, the reward calculator (of the job's rewards, else the
+// environment's default rewards) and the model (a server is
 // asked for its model's name when the job names none, which also checks that
 // it is up). The error is a [*JobError] or a [*PrepareError].
 func Prepare(ctx context.Context, job *Job, opts *PrepareOptions) (_ *Prepared, err error) {
@@ -255,13 +260,18 @@ func Prepare(ctx context.Context, job *Job, opts *PrepareOptions) (_ *Prepared, 
 			p.Close()
 		}
 	}()
-	if job.Reward != nil {
-		if p.rewards, err = reward.NewCalculator(job.Reward, nil); err != nil {
+	if p.factory, err = o.Envs.New(job.Env, job.EnvConfig); err != nil {
+		return nil, &PrepareError{Kind: PrepareInvalid, Err: err}
+	}
+	if p.job.Reward == nil {
+		if p.job.Reward, err = o.Envs.Rewards(job.Env); err != nil {
 			return nil, &PrepareError{Kind: PrepareInvalid, Err: err}
 		}
 	}
-	if p.factory, err = o.Envs.New(job.Env, job.EnvConfig); err != nil {
-		return nil, &PrepareError{Kind: PrepareInvalid, Err: err}
+	if p.job.Reward != nil {
+		if p.rewards, err = reward.NewCalculator(p.job.Reward, nil); err != nil {
+			return nil, &PrepareError{Kind: PrepareInvalid, Err: err}
+		}
 	}
 	tf, _ := p.factory.(env.TaskFree)
 	taskFree := tf != nil && tf.TaskFree()
@@ -371,6 +381,11 @@ func (p *Prepared) Tasks() []retrain.Task { return p.tasks }
 
 // Rewards is the job's reward calculator; nil when the job has no rewards.
 func (p *Prepared) Rewards() *reward.Calculator { return p.rewards }
+
+// RewardConfig is the reward configuration the run scores with: the job's
+// Reward, or the environment's default rewards when the job has none (see
+// [Job].Reward); nil when neither is set. It must not be modified.
+func (p *Prepared) RewardConfig() *reward.Config { return p.job.Reward }
 
 // RunOptions hold what a front end adds to a run that is not part of the
 // job: where trajectories go, progress, and what to skip.

@@ -197,3 +197,60 @@ func TestPrepareErrors(t *testing.T) {
 		t.Errorf("tasks %+v", got)
 	}
 }
+
+// A job without rewards scores with the environment's default rewards; a
+// job's own rewards replace them whole, and an empty configuration scores
+// the environment's step rewards only.
+func TestPrepareDefaultRewards(t *testing.T) {
+	reg := jobRegistry(t)
+	spec := env.NewSpec("scored", "script with default rewards", nil, func(struct{}) (env.Factory, error) {
+		return env.FactoryFunc(func() (retrain.Environment, error) { return &scriptEnv{}, nil }), nil
+	})
+	spec.Rewards = &reward.Config{Rollout: []reward.Component{{Name: "right", Reward: "exact_match"}}}
+	reg.MustRegisterSpec(spec)
+
+	for _, tc := range []struct {
+		name   string
+		env    string
+		reward *reward.Config
+		want   []string // the rollout components scored; nil: not scored at all
+	}{
+		{"defaults", "scored", nil, []string{"right"}},
+		{"replaced", "scored", &reward.Config{Rollout: []reward.Component{{Name: "num", Reward: "numeric"}}}, []string{"num"}},
+		{"empty", "scored", &reward.Config{}, []string{}},
+		{"no defaults", "script", nil, nil},
+	} {
+		job := Job{Env: tc.env, Tasks: []retrain.Task{{ID: "a", Prompt: "2+2", Answer: "4"}},
+			Model: model.Endpoint{BaseURL: model.EndpointFake}, MaxTurns: 2, Reward: tc.reward}
+		p, err := Prepare(t.Context(), &job, &PrepareOptions{Envs: reg, Model: endpoint.Options{Responder: answerFour}})
+		if err != nil {
+			t.Fatalf("%s: Prepare: %v", tc.name, err)
+		}
+		var c memSink
+		_, err = p.Run(t.Context(), &RunOptions{Sink: &c})
+		p.Close()
+		if err != nil || len(c.ts) != 1 {
+			t.Fatalf("%s: Run: %v, %d trajectories", tc.name, err, len(c.ts))
+		}
+		if job.Reward != tc.reward {
+			t.Errorf("%s: Prepare changed the caller's job", tc.name)
+		}
+		r := c.ts[0].Rewards
+		if (r != nil) != (tc.want != nil) || (p.RewardConfig() != nil) != (tc.want != nil) {
+			t.Fatalf("%s: rewards %+v, config %+v; want scored: %v", tc.name, r, p.RewardConfig(), tc.want != nil)
+		}
+		if r == nil {
+			continue
+		}
+		got := []string{}
+		for name := range r.Rollout {
+			got = append(got, name)
+		}
+		if diff := cmp.Diff(tc.want, got); diff != "" {
+			t.Errorf("%s: rollout components (-want +got):\n%s", tc.name, diff)
+		}
+		if tc.name == "defaults" && r.Rollout["right"] != 1 {
+			t.Errorf("defaults: right = %v, want 1 (answered 4 to 2+2)", r.Rollout["right"])
+		}
+	}
+}

@@ -93,12 +93,17 @@ func (d *Display) draw(now time.Time) {
 }
 
 // FormatProgress formats p as one line: done/total, failures, episodes per
-// second, mean step reward and elapsed time.
+// second, mean reward and elapsed time. The mean reward is that of the
+// total rewards once episodes are scored, else the mean step reward.
 func FormatProgress(p Progress) string {
 	rate := 0.0
 	if s := p.Elapsed.Seconds(); s > 0 {
 		rate = float64(p.Done) / s
 	}
+	mean := p.MeanStepReward
+	if p.Scored > 0 {
+		mean = p.MeanReward
+	}
 	return fmt.Sprintf("rollout %d/%d · %d failed · %.2f eps/s · mean reward %.3g · %s",
-		p.Done, p.Total, p.Failed, rate, p.MeanStepReward, p.Elapsed.Round(time.Second))
+		p.Done, p.Total, p.Failed, rate, mean, p.Elapsed.Round(time.Second))
 }

@@ -47,3 +47,16 @@ func TestDisplayDetectsNonTerminal(t *testing.T) {
 		t.Error("a buffer is taken for a terminal")
 	}
 }
+
+// Once episodes are scored the line's mean reward is that of their total
+// rewards, not the environment's step rewards.
+func TestFormatProgressScored(t *testing.T) {
+	p := Progress{Done: 4, Total: 4, MeanStepReward: -0.1, Elapsed: 2 * time.Second}
+	if got := FormatProgress(p); !strings.Contains(got, "mean reward -0.1 ·") {
+		t.Errorf("unscored: %q", got)
+	}
+	p.Scored, p.MeanReward = 4, 0.85
+	if got := FormatProgress(p); !strings.Contains(got, "mean reward 0.85 ·") {
+		t.Errorf("scored: %q", got)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"runtime/debug"
 	"slices"
 	"time"
+	"unicode/utf8"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/dialect"
@@ -319,6 +320,7 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 			PolicyVersion: o.PolicyVersion,
 			LogprobsMode:  o.LogprobsMode,
 			ModelSeconds:  modelSecs,
+			InvalidUTF8:   invalidUTF8(c),
 		}
 		if n := len(t.Turns); n > 0 {
 			prev := &t.Turns[n-1]
@@ -363,6 +365,18 @@ func (ep *episode) run(ctx context.Context) *EpisodeError {
 		}
 	}
 	return nil
+}
+
+// invalidUTF8 reports whether c's bytes are not valid UTF-8, so that its
+// text, once written as JSON, is lossy (see retrain.Turn.InvalidUTF8): its
+// text holds invalid bytes (an in-process model), or its tokens' exact
+// bytes do (a server that reported them; its text then has U+FFFD).
+func invalidUTF8(c model.Completion) bool {
+	if !utf8.ValidString(c.Text) {
+		return true
+	}
+	b, ok := c.Tokens.JoinedBytes()
+	return ok && !utf8.Valid(b)
 }
 
 // parse turns a completion into an action with its tokens attached.

@@ -43,6 +43,10 @@ type Progress struct {
 	Failed int
 	// MeanStepReward is the mean step reward of the successful episodes so far.
 	MeanStepReward float64
+	// Scored counts the episodes scored so far (RunnerOptions.Scorer), and
+	// MeanReward is the mean of their total rewards (Rewards.Total).
+	Scored     int
+	MeanReward float64
 	// Elapsed is the time since the run started.
 	Elapsed time.Duration
 	// Last is the episode that just finished. It must not be modified.
@@ -280,6 +284,8 @@ type runState struct {
 	sum        Summary
 	rewardSum  float64
 	turnSum    int
+	scored     int     // successful episodes with rewards
+	totalSum   float64 // the sum of their total rewards
 }
 
 // take returns the next episode to play.
@@ -482,11 +488,18 @@ func (st *runState) finish(ctx context.Context, j job, t *retrain.Trajectory) {
 		s.Succeeded++
 		st.rewardSum += t.StepReward
 		st.turnSum += len(t.Turns)
+		if t.Rewards != nil {
+			st.scored++
+			st.totalSum += t.Rewards.Total
+		}
 	}
 	if f := st.r.o.Progress; f != nil {
 		p := Progress{Done: s.Episodes, Total: st.total, Failed: s.Failed, Elapsed: time.Since(st.start), Last: t}
 		if s.Succeeded > 0 {
 			p.MeanStepReward = st.rewardSum / float64(s.Succeeded)
+		}
+		if st.scored > 0 {
+			p.Scored, p.MeanReward = st.scored, st.totalSum/float64(st.scored)
 		}
 		f(p)
 	}

@@ -221,13 +221,23 @@ func (s *Server) deleteSession(w http.ResponseWriter, r *http.Request, sess *ses
 }
 
 // handleSchema serves GET /schema: the JSON Schemas of retrain's actions,
-// observations and session state, and the environment's config keys
-// described from its config type.
+// observations and session state, the environment's config keys described
+// from its config type, and its default rewards (those POST /v1/rollouts
+// scores with when the request names none).
 func (s *Server) handleSchema(w http.ResponseWriter, r *http.Request, name string) {
 	schema := wire.Schema{Action: actionSchema, Observation: observationSchema(), State: stateSchema}
 	for _, info := range s.reg.Describe() {
-		if info.Name == name {
-			schema.Config = info.Keys
+		if info.Name != name {
+			continue
+		}
+		schema.Config = info.Keys
+		if info.Rewards != nil {
+			b, err := json.Marshal(info.Rewards)
+			if err != nil {
+				writeJSON(w, http.StatusInternalServerError, map[string]string{"detail": "marshal the default rewards: " + err.Error()})
+				return
+			}
+			schema.Rewards = b
 		}
 	}
 	writeJSON(w, http.StatusOK, schema)

@@ -64,6 +64,12 @@ type RolloutSummary struct {
 	TemplateDrift     int                        `json:"template_drift,omitempty"`
 	WallSeconds       float64                    `json:"wall_seconds"`
 	EpisodesPerSecond float64                    `json:"episodes_per_second"`
+
+	// SuccessRate is the share of the episodes (failed ones included) whose
+	// correctness component (reward.Config.Correctness: "correct" of the
+	// calculator's default rewards) scored 1; absent when the rewards have
+	// no such component.
+	SuccessRate *float64 `json:"success_rate,omitempty"`
 }
 
 // rolloutError writes a 4xx/5xx reply before the stream starts.
@@ -155,6 +161,9 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(http.StatusOK)
 	sink := &ndjsonSink{w: w, rc: http.NewResponseController(w)}
+	if cfg := prepared.RewardConfig(); cfg != nil {
+		sink.correct = cfg.Correctness()
+	}
 	sink.rc.Flush()
 
 	sum, runErr := prepared.Run(r.Context(), &rollout.RunOptions{Sink: sink})
@@ -163,6 +172,7 @@ func (s *Server) handleRollouts(w http.ResponseWriter, r *http.Request) {
 		sink.write(&RolloutLine{Type: LineError, Error: runErr.Error()})
 	}
 	out := summarize(sum, sink.meanReward())
+	out.SuccessRate = sink.successRate()
 	sink.write(&RolloutLine{Type: LineSummary, Summary: &out})
 }
 
@@ -208,10 +218,13 @@ type ndjsonSink struct {
 	w  http.ResponseWriter
 	rc *http.ResponseController
 
+	correct string // the correctness component; "" for none
+
 	mu        sync.Mutex
 	n         int
 	rewardSum float64
 	rewarded  int
+	succeeded int // episodes whose correctness component scored 1
 	err       error
 }
 
@@ -224,6 +237,9 @@ func (s *ndjsonSink) Write(t *retrain.Trajectory) error {
 		if t.Rewards != nil && !t.Failed() {
 			s.rewardSum += t.Rewards.Total
 			s.rewarded++
+			if v, ok := t.Rewards.Rollout[s.correct]; ok && s.correct != "" && v >= 1 {
+				s.succeeded++
+			}
 		}
 	}
 	return err
@@ -253,6 +269,18 @@ func (s *ndjsonSink) lines() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.n
+}
+
+// successRate is the share of the lines written whose correctness
+// component scored 1; nil without a correctness component or lines.
+func (s *ndjsonSink) successRate() *float64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.correct == "" || s.n == 0 {
+		return nil
+	}
+	r := float64(s.succeeded) / float64(s.n)
+	return &r
 }
 
 func (s *ndjsonSink) meanReward() *float64 {

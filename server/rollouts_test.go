@@ -9,7 +9,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/env/toolenv"
+	wire "github.com/retrain-rl/retrain/internal/openenvwire"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
+	"github.com/retrain-rl/retrain/reward"
 )
 
 // rolloutLines posts a rollout request and returns the status and the
@@ -95,6 +102,9 @@ func TestRollouts(t *testing.T) {
 	if sum.Summary.MeanReward == nil || *sum.Summary.MeanReward != 0.5 {
 		t.Errorf("mean reward %v, want 0.5", sum.Summary.MeanReward)
 	}
+	if sum.Summary.SuccessRate == nil || *sum.Summary.SuccessRate != 0.5 {
+		t.Errorf("success rate %v, want 0.5 (task a right, b wrong)", sum.Summary.SuccessRate)
+	}
 	if srv.metrics.rollouts.Load() != 1 || srv.metrics.rolloutEpisodes.Load() != 4 {
 		t.Errorf("rollout metrics %d/%d, want 1/4", srv.metrics.rollouts.Load(), srv.metrics.rolloutEpisodes.Load())
 	}
@@ -147,5 +157,66 @@ func TestRolloutDatasetAndErrors(t *testing.T) {
 	status, _, body = rolloutLines(t, url2, `{"dataset": "tasks.jsonl", "model": {"base_url": "`+model.URL+`"}}`)
 	if status != http.StatusForbidden || !strings.Contains(body, "--data-dir") {
 		t.Errorf("no data dir: %d %s", status, body)
+	}
+}
+
+// A rollout request without rewards scores with the environment's default
+// rewards, which /schema lists; a request's own rewards replace them.
+func TestRolloutDefaultRewards(t *testing.T) {
+	model := openaitest.NewServer(&openaitest.Options{Responder: openaitest.ArithmeticResponder})
+	t.Cleanup(model.Close)
+	reg := testRegistry()
+	spec := env.NewSpec("scored", "the calculator, scored", nil, func(struct{}) (env.Factory, error) {
+		return env.New("calculator", nil)
+	})
+	spec.Rewards = toolenv.CalculatorRewards()
+	reg.MustRegisterSpec(spec)
+	_, url := start(t, &Options{Registry: reg, ModelURLs: []string{model.URL}})
+
+	_, _, body := httpDo(t, "GET", url+"/envs/scored/schema", "", nil)
+	var s wire.Schema
+	if err := json.Unmarshal([]byte(body), &s); err != nil {
+		t.Fatalf("schema: %v: %s", err, body)
+	}
+	var listed reward.Config
+	if err := json.Unmarshal(s.Rewards, &listed); err != nil {
+		t.Fatalf("schema rewards %s: %v", s.Rewards, err)
+	}
+	if diff := cmp.Diff(toolenv.CalculatorRewards(), &listed); diff != "" {
+		t.Errorf("/schema rewards (-registered +listed):\n%s", diff)
+	}
+	_, _, body = httpDo(t, "GET", url+"/envs/counter/schema", "", nil)
+	if strings.Contains(body, `"rewards"`) {
+		t.Errorf("counter has no default rewards, yet /schema lists some: %s", body)
+	}
+
+	for _, tc := range []struct {
+		reward string
+		want   map[string]float64
+	}{
+		{"", map[string]float64{"correct": 1, "format": 0.1}},
+		{`, "reward": {"rollout": [{"name": "right", "reward": "numeric"}]}`, map[string]float64{"right": 1}},
+	} {
+		req := `{"env": "scored", "tasks": [{"id": "a", "prompt": "What is 6 * 7?", "answer": "42"}],
+			"model": {"base_url": "` + model.URL + `", "model": "` + openaitest.DefaultModel + `"}` + tc.reward + `}`
+		status, lines, errBody := rolloutLines(t, url, req)
+		if status != 200 || len(lines) != 2 || lines[0].Trajectory == nil {
+			t.Fatalf("reward %q: status %d, %d lines: %s", tc.reward, status, len(lines), errBody)
+		}
+		tr := lines[0].Trajectory
+		if tr.Rewards == nil {
+			t.Fatalf("reward %q: not scored", tc.reward)
+		}
+		if diff := cmp.Diff(tc.want, tr.Rewards.Rollout, cmpopts.EquateApprox(0, 1e-12)); diff != "" {
+			t.Errorf("reward %q: rollout rewards (-want +got):\n%s", tc.reward, diff)
+		}
+		if sum := lines[1].Summary; sum == nil || sum.MeanReward == nil {
+			t.Errorf("reward %q: summary %+v has no mean reward", tc.reward, sum)
+		}
+		// The defaults name a correctness component (correct: the fake
+		// answers 42, right); numeric is one too.
+		if sum := lines[1].Summary; sum == nil || sum.SuccessRate == nil || *sum.SuccessRate != 1 {
+			t.Errorf("reward %q: summary %+v: success rate, want 1", tc.reward, sum)
+		}
 	}
 }

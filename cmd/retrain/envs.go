@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/retrain-rl/retrain/config"
 	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/reward"
 	// The built-in environments register themselves.
 )
 
@@ -26,7 +28,7 @@ var envsCommand = &command{
 
 func runEnvs(ctx context.Context, args []string, s stdio) error {
 	fs := newFlagSet(envsCommand, s.err)
-	asJSON := fs.Bool("json", false, "print a JSON array of {name, description, keys} (with NAME: that one object)")
+	asJSON := fs.Bool("json", false, "print a JSON array of {name, description, keys, rewards} (with NAME: that one object)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -89,6 +91,9 @@ func keyNames(keys []config.Key) []string {
 // default and its doc.
 func printEnvKeys(w io.Writer, info env.Info) error {
 	fmt.Fprintf(w, "%s: %s\n", info.Name, info.Description)
+	if err := printEnvRewards(w, info.Rewards); err != nil {
+		return err
+	}
 	if len(info.Keys) == 0 {
 		_, err := fmt.Fprintln(w, "\nno config keys are described (it registered without a typed config)")
 		return err
@@ -109,4 +114,52 @@ func printEnvKeys(w io.Writer, info env.Info) error {
 	}
 	write(info.Keys, "")
 	return tw.Flush()
+}
+
+// printEnvRewards writes an environment's default rewards, one component a
+// line; nothing when it brings none.
+func printEnvRewards(w io.Writer, cfg *reward.Config) error {
+	if cfg == nil {
+		return nil
+	}
+	fmt.Fprintf(w, "\ndefault rewards (scored when a run gives no --rewards; --rewards FILE replaces them):\n")
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	for _, l := range []struct {
+		level string
+		comps []reward.Component
+	}{{"rollout", cfg.Rollout}, {"step", cfg.Step}} {
+		for _, c := range l.comps {
+			weight := 1.0
+			if c.Weight != nil {
+				weight = *c.Weight
+			}
+			extra := ""
+			if len(c.Verifiers) > 0 {
+				extra = fmt.Sprintf("verifiers %s (penalty %g)", strings.Join(c.Verifiers, ", "), c.Penalty)
+			}
+			if len(c.Params) > 0 {
+				b, _ := json.Marshal(c.Params)
+				extra = strings.TrimSpace(extra + " params " + string(b))
+			}
+			fmt.Fprintf(tw, "  %s\t%s\t%s\tweight %g\t%s\n", cmp.Or(c.Name, c.Reward), l.level, cmp.Or(c.Reward, c.Name), weight, extra)
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var more []string
+	if cfg.Distribution != "" {
+		more = append(more, "distribution "+string(cfg.Distribution))
+	}
+	if cfg.Advantage != "" {
+		more = append(more, "advantage "+string(cfg.Advantage))
+	}
+	if cfg.EnvWeight != nil {
+		more = append(more, fmt.Sprintf("env_weight %g", *cfg.EnvWeight))
+	}
+	if len(more) > 0 {
+		_, err := fmt.Fprintf(w, "  %s\n", strings.Join(more, ", "))
+		return err
+	}
+	return nil
 }

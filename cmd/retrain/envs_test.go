@@ -95,6 +95,26 @@ func TestEnvsKeys(t *testing.T) {
 	if k := info.Keys[2]; k.Name != "max_steps" || string(k.Default) != "10" || k.Access != config.Client || k.Doc == "" {
 		t.Errorf("max_steps key %+v", k)
 	}
+	if r := info.Rewards; r == nil || len(r.Rollout) != 2 || r.Rollout[0].Reward != "math_equal" || r.Rollout[1].Reward != "format" {
+		t.Errorf("--json calculator: rewards %+v, want correct (math_equal) and format", r)
+	}
+	out.Reset()
+	if code := run(t.Context(), []string{"envs", "calculator"}, stdio{in: strings.NewReader(""), out: &out, err: &errOut}); code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, errOut.String())
+	}
+	for _, want := range []string{
+		"default rewards (scored when a run gives no --rewards; --rewards FILE replaces them):",
+		"correct rollout math_equal weight 1 verifiers has_answer (penalty 0)",
+		"format rollout format weight 0.1",
+	} {
+		if !strings.Contains(squeeze(out.String()), want) {
+			t.Errorf("envs calculator lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	if run(t.Context(), []string{"envs", "tictactoe"}, stdio{in: strings.NewReader(""), out: &out, err: &errOut}); strings.Contains(out.String(), "default rewards") {
+		t.Errorf("tictactoe brings no rewards, yet lists some:\n%s", out.String())
+	}
 	errOut.Reset()
 	if code := run(t.Context(), []string{"envs", "nope"}, stdio{in: strings.NewReader(""), out: &out, err: &errOut}); code != 2 || !strings.Contains(errOut.String(), `unknown environment "nope"`) {
 		t.Errorf("envs nope: exit %d; stderr:\n%s", code, errOut.String())

@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/report"
 	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
@@ -33,9 +34,12 @@ var evalCommand = &command{
 		"and pass@k (k = 1..n, the unbiased estimator of Chen et al. 2021) where an episode passes when its\n" +
 		"--pass-reward component is at least --pass-threshold; mean turns; tool-call and parse error rates;\n" +
 		"failure causes; stop reasons; tokens. Failed episodes count as not passing.\n" +
-		"Without --rewards the rewards are \"correct\" (math_equal of the final answer against the task's\n" +
-		"answer, rollout level) and \"format\" (the dialect's format, the mean over the turns; environments that\n" +
-		"report no dialect need --rewards). --pass-reward defaults to the first rollout-level math_equal,\n" +
+		"Without --rewards the rewards are the environment's defaults (\"retrain envs NAME\" shows them; the\n" +
+		"calculator's: \"correct\", math_equal of the final answer against the task's answer, and \"format\",\n" +
+		"weighted 0.1), or for an environment that brings none \"correct\" (math_equal, rollout level) and\n" +
+		"\"format\" (the dialect's format, the mean over the turns; environments that report no dialect need\n" +
+		"--rewards). With --in, the environment is that of the file's first trajectory.\n" +
+		"--pass-reward defaults to the first rollout-level math_equal,\n" +
 		"exact_match or numeric component. --in FILE scores an existing trajectories file again and reports\n" +
 		"on it without running anything.\n\n" +
 		"Examples:\n" +
@@ -61,7 +65,8 @@ func defaultEvalConfig() evalConfig {
 	return c
 }
 
-// defaultEvalRewards are eval's rewards when none are given.
+// defaultEvalRewards are eval's rewards when none are given and the
+// environment brings none.
 func defaultEvalRewards() *reward.Config {
 	return &reward.Config{Rollout: []reward.Component{
 		{Name: "correct", Reward: "math_equal"},
@@ -69,8 +74,36 @@ func defaultEvalRewards() *reward.Config {
 	}}
 }
 
+// evalDefaultRewards are the rewards of an eval run without --rewards: the
+// environment's default rewards (env.Spec.Rewards; with --in, those of the
+// environment of the file's first trajectory), else defaultEvalRewards.
+func evalDefaultRewards(c *evalConfig) (*reward.Config, error) {
+	name := c.Env
+	if c.In != "" {
+		name = ""
+		for t, err := range rollout.ReadTrajectoryFile(c.In, nil) {
+			if err == nil {
+				name = t.Env
+			}
+			break // errors are reported when the file is read for the report
+		}
+	}
+	if name != "" {
+		cfg, err := env.Rewards(name)
+		switch {
+		case errors.Is(err, env.ErrUnknown) && c.In != "":
+			// an environment of another build: fall through to eval's own defaults
+		case err != nil:
+			return nil, usageErrorf("%v (run \"retrain envs\" to list them)", err)
+		case cfg != nil:
+			return cfg, nil
+		}
+	}
+	return defaultEvalRewards(), nil
+}
+
 // correctnessRewards are the reward functions a default pass criterion uses.
-var correctnessRewards = []string{"math_equal", "exact_match", "numeric"}
+var correctnessRewards = reward.CorrectnessRewards
 
 // inFlags are the flags that go with --in.
 var inFlags = []string{"in", "rewards", "report", "pass-reward", "pass-threshold", "config", "quiet"}
@@ -106,7 +139,9 @@ func doEval(ctx context.Context, c *evalConfig, s stdio) error {
 		return err
 	}
 	if rcfg == nil {
-		rcfg = defaultEvalRewards()
+		if rcfg, err = evalDefaultRewards(c); err != nil {
+			return err
+		}
 	}
 	calc, err := newCalculator(rcfg)
 	if err != nil {
@@ -161,10 +196,8 @@ func passComponent(cfg *reward.Config, name string) (string, error) {
 		}
 		return name, nil
 	}
-	for _, comp := range cfg.Rollout {
-		if slices.Contains(correctnessRewards, cmp.Or(comp.Reward, comp.Name)) {
-			return cmp.Or(comp.Name, comp.Reward), nil
-		}
+	if pass := correctnessComponent(cfg); pass != "" {
+		return pass, nil
 	}
 	return "", usageErrorf("the rewards have no rollout-level %s component to decide which episodes pass: add one, or name the component with --pass-reward (one of: %s)",
 		strings.Join(correctnessRewards, ", "), strings.Join(names, ", "))

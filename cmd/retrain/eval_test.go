@@ -108,10 +108,12 @@ func TestEvalGSM8K(t *testing.T) {
 	//   16 correct via the tool (2 turns), 24 correct at once (1 turn),
 	//   8 malformed then wrong (2 turns), 12 tool error then wrong (2 turns),
 	//   16 wrong at once (1 turn): 112 turns.
+	// The rewards are the calculator environment's defaults:
 	// correct: 40 ones and 36 zeros over 76 scored episodes.
-	// format (the mean over turns): 1 for all but the 8 malformed ones (0.5).
+	// format (the mean over turns, weighted 0.1): 0.1 for all but the 8
+	// malformed ones (0.05).
 	// env: -0.1 on the 8 malformed ones.
-	// total: 2 (40 correct), 0.4 (8 malformed), 1 (28 other wrong).
+	// total: 1.1 (40 correct), -0.05 (8 malformed), 0.1 (28 other wrong).
 	pc := 40.0 / 76
 	want := &report.Report{
 		Episodes: 80, Tasks: 20, Failed: 4, Scored: 76,
@@ -121,11 +123,11 @@ func TestEvalGSM8K(t *testing.T) {
 			{K: 3, Value: 0.75},    // (0 + 3/4 + 1 + 1 + 1) / 5
 			{K: 4, Value: 0.8},     // (0 + 1 + 1 + 1 + 1) / 5
 		}},
-		Total: &report.Stats{N: 76, Mean: (40*2 + 8*0.4 + 28*1) / 76.0, Min: 0.4, Max: 2,
-			Std: math.Sqrt((40*4+8*0.16+28*1)/76.0 - math.Pow((40*2+8*0.4+28*1)/76.0, 2))},
+		Total: &report.Stats{N: 76, Mean: (40*1.1 - 8*0.05 + 28*0.1) / 76.0, Min: -0.05, Max: 1.1,
+			Std: math.Sqrt((40*1.21+8*0.0025+28*0.01)/76.0 - math.Pow((40*1.1-8*0.05+28*0.1)/76.0, 2))},
 		Rewards: []report.Component{
 			{Name: "correct", Level: report.LevelRollout, Stats: report.Stats{N: 76, Mean: pc, Std: math.Sqrt(pc * (1 - pc)), Min: 0, Max: 1}},
-			{Name: "format", Level: report.LevelRollout, Stats: report.Stats{N: 76, Mean: 72.0 / 76, Std: 0.5 * math.Sqrt(8.0/76*68/76), Min: 0.5, Max: 1}},
+			{Name: "format", Level: report.LevelRollout, Stats: report.Stats{N: 76, Mean: 7.2 / 76, Std: 0.05 * math.Sqrt(8.0/76*68/76), Min: 0.05, Max: 0.1}},
 			{Name: "env", Level: report.LevelStep, Stats: report.Stats{N: 76, Mean: -0.8 / 76, Std: 0.1 * math.Sqrt(8.0/76*68/76), Min: -0.1, Max: 0}},
 		},
 		Turns: 112, MeanTurns: 112.0 / 76,
@@ -149,7 +151,7 @@ func TestEvalGSM8K(t *testing.T) {
 		"parse errors  8 of 112 turns (7.1%)",
 		"stop reasons  terminated 76, error 4",
 		"correct rollout 0.5263 0.4993 0.0000 1.0000 76",
-		"format rollout 0.9474 0.1534 0.5000 1.0000 76",
+		"format rollout 0.0947 0.0153 0.0500 0.1000 76",
 		"env step (sum) -0.0105 0.0307 -0.1000 0.0000 76",
 	} {
 		if !strings.Contains(squeeze(stdout), squeeze(line)) {
@@ -171,8 +173,8 @@ func TestEvalGSM8K(t *testing.T) {
 		t.Errorf("--in report differs from the run's (-run +in):\n%s", diff)
 	}
 
-	// A stricter criterion: pass on the total reward >= 1.5 (the same 40).
-	code, _, stderr = rolloutCLI(t, "eval", "--in", out, "--report", again, "--pass-reward", "total", "--pass-threshold", "1.5")
+	// A stricter criterion: pass on the total reward >= 1.05 (the same 40).
+	code, _, stderr = rolloutCLI(t, "eval", "--in", out, "--report", again, "--pass-reward", "total", "--pass-threshold", "1.05")
 	if r := readReport(t, again); code != 0 || r.Pass.Reward != "total" || r.Pass.Passed != 40 {
 		t.Errorf("--pass-reward total: exit %d, pass %+v; stderr:\n%s", code, r.Pass, stderr)
 	}

@@ -82,6 +82,7 @@ func (r *rewardsSpec) config() (*reward.Config, error) {
 // the run itself scores them (rollout.Job.Reward).
 type runRewards struct {
 	cfg   *reward.Config
+	pass  string // the correctness component the success rate counts; "" when none
 	stats *report.Builder
 }
 
@@ -95,8 +96,28 @@ func newRunRewards(spec *rewardsSpec) (*runRewards, error) {
 	if _, err := newCalculator(cfg); err != nil {
 		return nil, err
 	}
-	return &runRewards{cfg: cfg, stats: report.NewBuilder(nil)}, nil
+	return summarizeRewards(cfg), nil
 }
+
+// summarizeRewards returns the summary of a run scored with cfg (nil for a
+// nil cfg). Its success rate counts the episodes whose correctness
+// component (see correctnessComponent) reaches 1, as eval's does.
+func summarizeRewards(cfg *reward.Config) *runRewards {
+	if cfg == nil {
+		return nil
+	}
+	rw := &runRewards{cfg: cfg, pass: correctnessComponent(cfg)}
+	var opts *report.Options
+	if rw.pass != "" {
+		opts = &report.Options{Pass: rw.pass} // threshold 1
+	}
+	rw.stats = report.NewBuilder(opts)
+	return rw
+}
+
+// correctnessComponent is the name of the first rollout-level component of
+// cfg that scores correctness (see reward.Config.Correctness).
+func correctnessComponent(cfg *reward.Config) string { return cfg.Correctness() }
 
 // newCalculator builds a calculator, turning a bad configuration into a
 // usage error.
@@ -144,6 +165,9 @@ func (rw *runRewards) printSummary(w io.Writer) {
 	var parts []string
 	step := false
 	for _, c := range r.Rewards {
+		if c.Name == reward.EnvComponent && c.Min == 0 && c.Max == 0 {
+			continue // the environment gave no step rewards: nothing to say
+		}
 		parts = append(parts, fmt.Sprintf("%s %.4g", c.Name, c.Mean))
 		step = step || c.Level == report.LevelStep
 	}
@@ -153,6 +177,13 @@ func (rw *runRewards) printSummary(w io.Writer) {
 	}
 	if step {
 		line += " (step-level components summed over each episode's turns)"
+	}
+	if p := r.Pass; p != nil {
+		line += fmt.Sprintf("\nsuccess rate: %.1f%% (%d of %d episodes scored %s = 1", 100*p.SuccessRate, p.Passed, r.Episodes, p.Reward)
+		if r.Failed > 0 {
+			line += fmt.Sprintf("; the %d failed ones count as unsuccessful", r.Failed)
+		}
+		line += ")"
 	}
 	if r.RewardErrors > 0 {
 		line += fmt.Sprintf("\nreward errors: %d (see rewards.errors in the trajectories)", r.RewardErrors)

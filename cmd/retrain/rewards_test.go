@@ -209,6 +209,12 @@ func TestRolloutRewards(t *testing.T) {
 	if want := "mean reward: 1.233 total; correct 0.6667, env -0.01667, format 0.5833 (step-level components summed over each episode's turns)"; !strings.Contains(stderr, want) {
 		t.Errorf("stderr lacks %q:\n%s", want, stderr)
 	}
+	if want := "success rate: 66.7% (4 of 6 episodes scored correct = 1)"; !strings.Contains(stderr, want) {
+		t.Errorf("stderr lacks %q:\n%s", want, stderr)
+	}
+	if strings.Contains(stderr, "default rewards") {
+		t.Errorf("--rewards given, yet the environment's defaults are announced:\n%s", stderr)
+	}
 }
 
 // rewards in a --config file: a path, or the configuration inline.

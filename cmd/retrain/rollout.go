@@ -2,12 +2,14 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"slices"
@@ -287,6 +289,11 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		return prepareUsageError(err)
 	}
 	defer prepared.Close()
+	if rewards == nil && prepared.RewardConfig() != nil {
+		rewards = summarizeRewards(prepared.RewardConfig())
+		fmt.Fprintf(s.err, "no --rewards: scoring with the %s environment's default rewards (%s; \"retrain envs %s\" shows them)\n",
+			c.Env, describeRewards(rewards.cfg), c.Env)
+	}
 
 	var done map[rollout.Key]bool
 	if c.Resume {
@@ -302,7 +309,8 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 	}
 	defer w.Close()
 
-	var first *retrain.Trajectory
+	var first *retrain.Trajectory // the first to finish, for the error of a run whose episodes all failed
+	shown := newEpisodePicker(prepared.Tasks())
 	var display *rollout.Display
 	if !c.Quiet {
 		display = rollout.NewDisplay(s.err, nil)
@@ -311,6 +319,7 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 		if first == nil {
 			first = p.Last
 		}
+		shown.add(p.Last)
 		if display != nil {
 			display.Update(p)
 		}
@@ -326,8 +335,9 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 	if err := w.Close(); err != nil && runErr == nil {
 		runErr = err
 	}
-	if first != nil && !c.Quiet {
-		printEpisode(s.out, first)
+	if shown.best != nil && !c.Quiet {
+		fmt.Fprintln(s.out, shown.caption())
+		printEpisode(s.out, shown.best)
 	}
 	fmt.Fprintln(s.err, sum)
 	rewards.printSummary(s.err)
@@ -513,6 +523,90 @@ func (f jsonObjectFlag) Set(s string) error {
 	return nil
 }
 
+// episodePicker chooses the episode rollout prints: the first, in task
+// and sample order, that called a tool, so that a newcomer sees the loop
+// of model, tool and result; when none did, the first episode. It picks
+// by order, not by outcome: a tool-using episode that answered wrongly is
+// shown as it is. Its add is called from one goroutine at a time (the
+// runner's progress calls are serialized).
+type episodePicker struct {
+	order          map[string]int // task id → index
+	best           *retrain.Trajectory
+	bestTool       bool
+	episodes, tool int // episodes seen, those that called a tool
+}
+
+func newEpisodePicker(tasks []retrain.Task) *episodePicker {
+	p := &episodePicker{order: make(map[string]int, len(tasks))}
+	for i, t := range tasks {
+		if _, ok := p.order[t.ID]; !ok {
+			p.order[t.ID] = i
+		}
+	}
+	return p
+}
+
+// add considers t.
+func (p *episodePicker) add(t *retrain.Trajectory) {
+	if t == nil {
+		return
+	}
+	p.episodes++
+	usedTool := calledTool(t)
+	if usedTool {
+		p.tool++
+	}
+	switch {
+	case p.best == nil,
+		usedTool && !p.bestTool,
+		usedTool == p.bestTool && p.before(t, p.best):
+		p.best, p.bestTool = t, usedTool
+	}
+}
+
+// before reports whether a comes before b in task and sample order.
+func (p *episodePicker) before(a, b *retrain.Trajectory) bool {
+	if ia, ib := p.order[a.Task.ID], p.order[b.Task.ID]; ia != ib {
+		return ia < ib
+	}
+	return a.Sample < b.Sample
+}
+
+// caption says which episode is shown and why.
+func (p *episodePicker) caption() string {
+	if !p.bestTool {
+		return fmt.Sprintf("the first episode (none of the %d called a tool):", p.episodes)
+	}
+	return fmt.Sprintf("the first episode that called a tool (%d of %d did):", p.tool, p.episodes)
+}
+
+// calledTool reports whether a turn of t called a tool.
+func calledTool(t *retrain.Trajectory) bool {
+	for _, turn := range t.Turns {
+		if len(turn.Action.ToolCalls) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// describeRewards names cfg's components in a few words, e.g. "correct:
+// math_equal, format: format ×0.1".
+func describeRewards(cfg *reward.Config) string {
+	var parts []string
+	for _, comp := range slices.Concat(cfg.Step, cfg.Rollout) {
+		part := cmp.Or(comp.Name, comp.Reward) + ": " + cmp.Or(comp.Reward, comp.Name)
+		if comp.Weight != nil && *comp.Weight != 1 {
+			part += fmt.Sprintf(" ×%g", *comp.Weight)
+		}
+		parts = append(parts, part)
+	}
+	if len(parts) == 0 {
+		return "the environment's step rewards only"
+	}
+	return strings.Join(parts, ", ")
+}
+
 // printEpisode writes one trajectory for people to read.
 func printEpisode(w io.Writer, t *retrain.Trajectory) {
 	var b bytes.Buffer
@@ -528,6 +622,16 @@ func printEpisode(w io.Writer, t *retrain.Trajectory) {
 		fmt.Fprintf(&b, "[%s] %s\n", m.Role, clip(text, 600))
 	}
 	fmt.Fprintf(&b, "── stop: %s · turns: %d · step reward: %g", t.StopReason, len(t.Turns), t.StepReward)
+	if r := t.Rewards; r != nil {
+		fmt.Fprintf(&b, " · reward: %.4g", r.Total)
+		if len(r.Rollout) > 0 {
+			var parts []string
+			for _, name := range slices.Sorted(maps.Keys(r.Rollout)) {
+				parts = append(parts, fmt.Sprintf("%s %.4g", name, r.Rollout[name]))
+			}
+			b.WriteString(" (" + strings.Join(parts, ", ") + ")")
+		}
+	}
 	if t.Task.Answer != "" {
 		fmt.Fprintf(&b, " · reference answer: %s", t.Task.Answer)
 	}

@@ -1,10 +1,15 @@
 package main
 
 import (
+	"fmt"
+	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/retrain-rl/retrain"
 
 	"go.uber.org/goleak"
 )
@@ -74,6 +79,68 @@ func TestRolloutRecordsSamplingAndPolicy(t *testing.T) {
 					t.Errorf("%v: %s turn %d: logprobs_mode %q, want %q", c.args, tr.ID, i, turn.LogprobsMode, c.lmode)
 				}
 			}
+		}
+	}
+}
+
+// The README's first command: without --rewards the calculator's default
+// rewards score the episodes, the summary gives the mean reward and the
+// success rate (the share of episodes whose correct component is 1), and
+// the episode shown is the first, in task order, that called the
+// calculator. A --rewards file replaces the defaults.
+func TestRolloutDefaultRewardsAndEpisode(t *testing.T) {
+	defer goleak.VerifyNone(t)
+	out := filepath.Join(t.TempDir(), "r.jsonl")
+	code, stdout, stderr := rolloutCLI(t, "rollout", "--tasks", "8", "--seed", "4", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
+	}
+	trs := readTrajectories(t, out)
+	correct, firstTool := 0, ""
+	order := map[string]int{}
+	for i := range 8 {
+		order[fmt.Sprintf("arith-%d#0", i+1)] = i
+	}
+	slices.SortFunc(trs, func(a, b retrain.Trajectory) int { return order[a.ID] - order[b.ID] })
+	for _, tr := range trs {
+		if tr.Rewards == nil || len(tr.Rewards.Rollout) != 2 {
+			t.Fatalf("%s: rewards %+v, want correct and format", tr.ID, tr.Rewards)
+		}
+		if tr.Rewards.Rollout["correct"] == 1 {
+			correct++
+		}
+		if firstTool == "" && tr.Turns[0].Action.Kind == retrain.ActionToolCall {
+			firstTool = tr.ID
+		}
+	}
+	if firstTool == "" {
+		t.Fatalf("no episode called the calculator; pick another seed")
+	}
+	for _, want := range []string{
+		`no --rewards: scoring with the calculator environment's default rewards (correct: math_equal, format: format ×0.1; "retrain envs calculator" shows them)`,
+		fmt.Sprintf("success rate: %.1f%% (%d of 8 episodes scored correct = 1)", 100*float64(correct)/8, correct),
+		"mean reward: ",
+	} {
+		if !strings.Contains(stderr, want) {
+			t.Errorf("stderr lacks %q:\n%s", want, stderr)
+		}
+	}
+	if !strings.Contains(stdout, "the first episode that called a tool (") || !strings.Contains(stdout, "── episode "+firstTool+" ·") ||
+		!strings.Contains(stdout, "[assistant] <tool>") || !strings.Contains(stdout, "reward: ") {
+		t.Errorf("stdout does not show episode %s, the first that called the calculator, with its reward:\n%s", firstTool, stdout)
+	}
+
+	rewards := filepath.Join(t.TempDir(), "rewards.yaml")
+	if err := os.WriteFile(rewards, []byte("rollout:\n  - name: right\n    reward: numeric\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, stderr = rolloutCLI(t, "rollout", "--tasks", "2", "--seed", "4", "--rewards", rewards, "--quiet", "--overwrite", "--out", out)
+	if code != 0 || strings.Contains(stderr, "default rewards") || !strings.Contains(stderr, "success rate: ") {
+		t.Fatalf("--rewards: exit %d; stderr:\n%s", code, stderr)
+	}
+	for _, tr := range readTrajectories(t, out) {
+		if _, ok := tr.Rewards.Rollout["format"]; ok || len(tr.Rewards.Rollout) != 1 {
+			t.Errorf("%s: rollout rewards %v, want only right", tr.ID, tr.Rewards.Rollout)
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/retrain-rl/retrain/dialect"
 	"github.com/retrain-rl/retrain/env"
+	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/tool"
 	"github.com/retrain-rl/retrain/tool/calculator"
 )
@@ -30,9 +31,35 @@ func init() {
 	env.MustRegisterSpec(env.NewSpec(Name,
 		"multi-turn tool use with tools from the tool registry and MCP servers",
 		func() Config { return Config{CommonConfig: DefaultCommonConfig()} }, construct))
-	env.MustRegisterSpec(env.NewSpec(CalculatorName,
+	calc := env.NewSpec(CalculatorName,
 		"arithmetic and word problems (e.g. GSM8K) with the calculator tool; final number in <answer>",
-		DefaultCommonConfig, constructCalculator))
+		DefaultCommonConfig, constructCalculator)
+	calc.Rewards = CalculatorRewards()
+	env.MustRegisterSpec(calc)
+}
+
+// CalculatorRewards returns the default rewards of the "calculator"
+// environment, used when a run names none:
+//
+//	rollout:
+//	  - name: correct       # 1 when the final answer equals the task's answer
+//	    reward: math_equal  # exact arithmetic; GSM8K's "#### 72" is read as 72
+//	    verifiers: [has_answer]
+//	  - name: format        # the mean over the turns of 1 for output that parses
+//	    reward: format
+//	    weight: 0.1
+//
+// Both are rollout-level, scored once on the episode and given to its last
+// turn, so a group's total rewards differ only where its episodes do. The
+// has_answer verifier scores correct 0 unless the last turn marks its answer
+// (<answer>, \boxed, ####): a number left in a tool call or in rambling
+// text earns nothing. format weighs a tenth of correct: a well-formed wrong
+// answer (0.1) stays far below a right one (1.1).
+func CalculatorRewards() *reward.Config {
+	return &reward.Config{Rollout: []reward.Component{
+		{Name: "correct", Reward: "math_equal", Verifiers: []string{"has_answer"}},
+		{Name: "format", Reward: "format", Weight: reward.Float(0.1)},
+	}}
 }
 
 // DefaultCommonConfig returns the defaults of the common keys: the

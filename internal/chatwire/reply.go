@@ -70,12 +70,15 @@ type Logprobs struct {
 }
 
 // TokenLogprob is one token's entry in [Logprobs]. On the wire it also has
-// "bytes", the UTF-8 bytes of Token as numbers, which AppendReply derives
-// from Token and decoding skips, and "top_logprobs" (see Logprobs.Top).
+// "top_logprobs" (see Logprobs.Top).
 type TokenLogprob struct {
 	// Token is the token's text, or "token_id:N" (see [ParseTokenID]).
 	Token   string  `json:"token"`
 	Logprob float64 `json:"logprob"`
+	// Bytes are the token's bytes when they are not valid UTF-8 on their
+	// own, and so differ from Token (see [TokenBytes]); nil otherwise.
+	// AppendReply writes them, or when nil the bytes of Token.
+	Bytes TokenBytes `json:"bytes"`
 }
 
 // Usage counts a request's tokens.
@@ -252,14 +255,13 @@ func appendTokenLogprob(b []byte, e *TokenLogprob) ([]byte, error) {
 	if b, err = AppendFloat(b, e.Logprob); err != nil {
 		return b, err
 	}
-	b = append(b, `,"bytes":[`...)
-	for j := 0; j < len(e.Token); j++ {
-		if j > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendInt(b, int64(e.Token[j]), 10)
+	b = append(b, `,"bytes":`...)
+	if e.Bytes != nil {
+		b = appendByteList(b, e.Bytes)
+	} else {
+		b = appendByteList(b, e.Token)
 	}
-	return append(b, "]}"...), nil
+	return append(b, '}'), nil
 }
 
 func appendStringPtr(b []byte, s *string) []byte {

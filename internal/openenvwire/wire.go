@@ -120,13 +120,16 @@ type StepRequest struct {
 }
 
 // Schema is the reply of GET /schema: the JSON Schemas of actions,
-// observations and state, and (retrain serve's addition) the environment's
-// config keys, with their docs, defaults and who may set them.
+// observations and state, and (retrain serve's additions) the environment's
+// config keys, with their docs, defaults and who may set them, and its
+// default reward configuration (a reward.Config, the rewards POST
+// /v1/rollouts scores with when the request names none).
 type Schema struct {
 	Action      json.RawMessage `json:"action"`
 	Observation json.RawMessage `json:"observation"`
 	State       json.RawMessage `json:"state"`
 	Config      []config.Key    `json:"config,omitempty"`
+	Rewards     json.RawMessage `json:"rewards,omitempty"`
 }
 
 // Metadata is the reply of GET /metadata (OpenEnv's EnvironmentMetadata).

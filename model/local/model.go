@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/model"
@@ -233,6 +235,7 @@ func (m *Model) Generate(ctx context.Context, req model.Request) (model.Completi
 			m.net.feed(kc, id, true)
 		}
 	}
+	toks.Bytes = tokenBytes(toks.IDs)
 	return model.Completion{
 		Text:           string(text),
 		Tokens:         toks,
@@ -241,6 +244,33 @@ func (m *Model) Generate(ctx context.Context, req model.Request) (model.Completi
 		Usage:          model.Usage{PromptTokens: len(prompt), CompletionTokens: len(toks.IDs)},
 		Latency:        time.Since(start),
 	}, nil
+}
+
+// tokenBytes returns the exact bytes of each token of ids when some token's
+// bytes are not valid UTF-8 on their own (a byte of a multi-byte character,
+// 0x80 and above), else nil: the Tokens.Bytes of a completion. The entries
+// share one backing array.
+func tokenBytes(ids []int32) [][]byte {
+	if !slices.ContainsFunc(ids, func(id int32) bool { return id >= utf8.RuneSelf && id < 256 }) {
+		return nil
+	}
+	var buf []byte
+	ends := make([]int, len(ids))
+	for i, id := range ids {
+		if id >= 0 && id < 256 {
+			buf = append(buf, byte(id))
+		} else {
+			buf = append(buf, TokenText(int(id))...)
+		}
+		ends[i] = len(buf)
+	}
+	out := make([][]byte, len(ids))
+	start := 0
+	for i, end := range ends {
+		out[i] = buf[start:end:end]
+		start = end
+	}
+	return out
 }
 
 // endsWithStop returns the stop string text ends with, if any. Each token

@@ -59,11 +59,16 @@ func parseCompletion(data []byte) (model.Completion, error) {
 // from "token_id:N" logprob tokens (vLLM's return_tokens_as_token_ids). A
 // "token_id:N" token's text is unknown and left empty (vLLM's "bytes" are
 // those of the placeholder, so they do not help); when every token is one,
-// Text is nil.
+// Text is nil. Bytes is set when some entry's "bytes" are not valid UTF-8 on
+// their own (OpenAI's byte-fallback tokens, retrain serve-model's byte
+// tokens): then each token's bytes are its entry's bytes, or its text's.
+// vLLM derives "bytes" from the token's text after decoding, U+FFFD
+// included, so it never sets them: its ids are the exact record.
 func tokens(ch *chatwire.Choice) *retrain.Tokens {
 	var lp []float64
 	var texts []string
 	var placeholderIDs []int32
+	var raw [][]byte
 	if ch.Logprobs != nil && len(ch.Logprobs.Content) > 0 {
 		content := ch.Logprobs.Content
 		n := len(content)
@@ -71,6 +76,19 @@ func tokens(ch *chatwire.Choice) *retrain.Tokens {
 		texts = make([]string, n)
 		known := 0
 		for i, e := range content {
+			if e.Bytes != nil && raw == nil {
+				raw = make([][]byte, n)
+				for j := range i {
+					raw[j] = []byte(content[j].Token)
+				}
+			}
+			if raw != nil {
+				if e.Bytes != nil {
+					raw[i] = e.Bytes
+				} else {
+					raw[i] = []byte(e.Token)
+				}
+			}
 			lp[i] = e.Logprob
 			if id, ok := chatwire.ParseTokenID(e.Token); ok {
 				if placeholderIDs == nil {
@@ -88,6 +106,9 @@ func tokens(ch *chatwire.Choice) *retrain.Tokens {
 		if known == 0 {
 			texts = nil
 		}
+		if known < n {
+			raw = nil // a placeholder's bytes are not the token's: the bytes are not all known
+		}
 		if known > 0 && placeholderIDs != nil {
 			placeholderIDs = nil // ids for only some tokens are no use
 		}
@@ -101,5 +122,5 @@ func tokens(ch *chatwire.Choice) *retrain.Tokens {
 	case len(ids) != len(lp):
 		ids = placeholderIDs
 	}
-	return &retrain.Tokens{IDs: ids, Text: texts, Logprobs: lp}
+	return &retrain.Tokens{IDs: ids, Text: texts, Logprobs: lp, Bytes: raw}
 }

@@ -59,6 +59,28 @@ func TestParseCompletion(t *testing.T) {
 			body: `{"choices":[{"message":{"content":"ab"},"logprobs":{"content":[{"token":"token_id:2147483648","logprob":-0.5},{"token":"token_id:6","logprob":-0.25}]}}]}`,
 			want: model.Completion{Text: "ab", Tokens: &retrain.Tokens{Text: []string{"token_id:2147483648", ""}, Logprobs: []float64{-0.5, -0.25}}},
 		},
+		{
+			// OpenAI's byte-fallback tokens: the text of the first two bytes of
+			// "…" is an escape, their bytes are exact; the completion's
+			// tokens then all get their bytes.
+			name: "bytes that are not valid UTF-8 are kept",
+			body: `{"choices":[{"message":{"content":"a\u2026"},"logprobs":{"content":[{"token":"a","logprob":-1,"bytes":[97]},{"token":"\\xe2\\x80","logprob":-2,"bytes":[226,128]},{"token":"\\xa6","logprob":-3,"bytes":[166]}]},"token_ids":[1,2,3]}]}`,
+			want: model.Completion{Text: "a…", Tokens: &retrain.Tokens{IDs: []int32{1, 2, 3}, Text: []string{"a", `\xe2\x80`, `\xa6`},
+				Logprobs: []float64{-1, -2, -3}, Bytes: [][]byte{[]byte("a"), {0xe2, 0x80}, {0xa6}}}},
+		},
+		{
+			// vLLM writes the bytes of the decoded text, U+FFFD included:
+			// nothing more than the text, so no Bytes (the ids are exact).
+			name: "bytes of replaced text are not kept",
+			body: `{"choices":[{"message":{"content":"\ufffd"},"logprobs":{"content":[{"token":"\ufffd","logprob":-1,"bytes":[239,191,189]}]},"token_ids":[226]}]}`,
+			want: model.Completion{Text: "\ufffd", Tokens: &retrain.Tokens{IDs: []int32{226}, Text: []string{"\ufffd"}, Logprobs: []float64{-1}}},
+		},
+		{
+			name: "bytes of placeholders are not the tokens'",
+			body: `{"choices":[{"message":{"content":"ab"},"logprobs":{"content":[{"token":"token_id:5","logprob":-0.5,"bytes":[200]},{"token":"token_id:6","logprob":-0.25}]}}]}`,
+			want: model.Completion{Text: "ab", Tokens: &retrain.Tokens{IDs: []int32{5, 6}, Logprobs: []float64{-0.5, -0.25}}},
+		},
+		{name: "bytes out of range", body: `{"choices":[{"message":{"content":"a"},"logprobs":{"content":[{"token":"a","logprob":-1,"bytes":[300]}]}}]}`, err: chatwire.ErrTokenBytes},
 		{name: "completion ids outside int32", body: `{"choices":[{"message":{"content":"a"},"token_ids":[4294967303]}]}`, err: chatwire.ErrTokenIDs},
 		{name: "prompt ids outside int32", body: `{"choices":[{"message":{"content":"a"}}],"prompt_token_ids":[1,-2147483649]}`, err: chatwire.ErrTokenIDs},
 		{name: "no choices", body: `{"choices":[]}`, err: errWrongShape},
@@ -88,6 +110,7 @@ func FuzzParseCompletion(f *testing.F) {
 	f.Add(`{"choices":[{"message":{"tool_calls":[{"function":{"name":"f","arguments":"oops"}}]}}]}`)
 	f.Add(`{"choices":[{"logprobs":{"content":[{"token":"a","logprob":-1},{"token":"token_id:x","logprob":0}]},"token_ids":[1]}]}`)
 	f.Add(`{"error":{"message":"x"}}`)
+	f.Add(`{"choices":[{"logprobs":{"content":[{"token":"a","logprob":-1,"bytes":[97]},{"token":"b","logprob":-1,"bytes":[226,128]}]}}]}`)
 	f.Fuzz(func(t *testing.T, body string) {
 		c, err := parseCompletion([]byte(body))
 		if err != nil {
@@ -95,7 +118,7 @@ func FuzzParseCompletion(f *testing.F) {
 		}
 		if tok := c.Tokens; tok != nil {
 			n := tok.Len()
-			for name, l := range map[string]int{"IDs": len(tok.IDs), "Text": len(tok.Text), "Logprobs": len(tok.Logprobs)} {
+			for name, l := range map[string]int{"IDs": len(tok.IDs), "Text": len(tok.Text), "Logprobs": len(tok.Logprobs), "Bytes": len(tok.Bytes)} {
 				if l != 0 && l != n {
 					t.Fatalf("%s has %d entries for %d tokens", name, l, n)
 				}

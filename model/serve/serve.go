@@ -30,6 +30,7 @@ import (
 	"runtime"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/internal/chatwire"
@@ -225,6 +226,9 @@ func (h *handler) response(req *chatRequest, c *model.Completion) *chatwire.Repl
 				text = chatwire.FormatTokenID(c.Tokens.IDs[i])
 			}
 			lp.Content[i] = chatwire.TokenLogprob{Token: text, Logprob: c.Tokens.Logprobs[i]}
+			if i < len(c.Tokens.Bytes) && !req.ReturnTokensAsTokenIDs && !utf8.Valid(c.Tokens.Bytes[i]) {
+				lp.Content[i].Bytes = c.Tokens.Bytes[i] // the exact bytes, which the token's JSON text cannot hold
+			}
 		}
 		ch.Logprobs = lp
 	}
