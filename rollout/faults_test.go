@@ -103,7 +103,7 @@ func TestFaultInjectionRun(t *testing.T) {
 	}
 	client, f, w, path := calculatorRun(t, &openaitest.Options{Responder: calcResponder,
 		Failures: openaitest.FailurePlan{Decide: plan.decide, RetryAfter: 20 * time.Millisecond, HugeBytes: hugeBytes}},
-		openai.Options{Timeout: 3 * time.Second, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond}, "faults.jsonl")
+		openai.Options{Timeout: 10 * time.Second, BackoffBase: time.Millisecond, BackoffMax: 5 * time.Millisecond}, "faults.jsonl")
 	seed := int64(3)
 	sum, err := NewRunner(f, client, &RunnerOptions{Concurrency: 16, Sink: w, Seed: &seed, Retries: 1, RetryBackoff: time.Millisecond,
 		Episode: Options{EnvName: "calculator", ModelName: openaitest.DefaultModel}}).Run(context.Background(), tasks)
