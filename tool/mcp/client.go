@@ -34,12 +34,12 @@ const (
 const pingTimeout = 3 * time.Second
 
 // streamResumes is how many times in a row the streamable HTTP transport
-// tries to resume a call's event stream (a GET with Last-Event-ID) without
-// receiving a new event before it fails the session. A server that closes a
-// stream gracefully and answers the GET makes progress and is resumed as
-// often as it likes; a dead one costs two tries with the SDK's backoff (the
-// first after the server's retry delay, about 1-2s otherwise; the second
-// about 1.5-3s later).
+// resumes a call's event stream (a GET with Last-Event-ID) without receiving
+// a new event before it fails the session; it is also how many times it tries
+// each resumption. A server that closes a stream gracefully and keeps sending
+// events is resumed as often as it likes; a dead one costs two tries with
+// the SDK's backoff (the first after the server's retry delay, or about
+// 1-2s; the second about 1.5-3s later).
 const streamResumes = 2
 
 // ErrClosed is wrapped by the errors of a [Client] or [Provider] used after
@@ -180,6 +180,7 @@ func NewClient(cfg *ServerConfig, opts *Options) (*Client, error) {
 			}
 			hc.Transport = &headerTransport{base: base.Transport, headers: h}
 		}
+		hc.Transport = &resumeTransport{base: hc.Transport}
 		c.http = &hc
 	}
 	c.client = sdk.NewClient(&sdk.Implementation{Name: "retrain", Version: "dev"}, &sdk.ClientOptions{
