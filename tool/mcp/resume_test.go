@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -26,7 +27,8 @@ type resumingServer struct {
 	URL   string
 	retry time.Duration
 
-	resumed chan string // the Last-Event-ID of each resuming GET
+	resumed chan string   // the Last-Event-ID of each resuming GET
+	stop    chan struct{} // closed when the test ends: ends calls still waiting
 
 	mu     sync.Mutex
 	closed []time.Time // when the tool closed each stream
@@ -39,7 +41,7 @@ type longIn struct {
 
 func startResumingServer(t *testing.T, retry time.Duration) *resumingServer {
 	t.Helper()
-	rs := &resumingServer{retry: retry, resumed: make(chan string, 16)}
+	rs := &resumingServer{retry: retry, resumed: make(chan string, 16), stop: make(chan struct{})}
 	srv := sdk.NewServer(&sdk.Implementation{Name: "resuming", Version: "1"}, &sdk.ServerOptions{
 		// Graceful stream closes exist in 2025-11-25; later versions drop them.
 		SupportedProtocolVersions: []string{"2025-11-25"},
@@ -55,6 +57,8 @@ func startResumingServer(t *testing.T, retry time.Duration) *resumingServer {
 				case <-rs.resumed:
 				case <-ctx.Done():
 					return nil, nil, fmt.Errorf("stream %d was never resumed: %w", i+1, ctx.Err())
+				case <-rs.stop:
+					return nil, nil, fmt.Errorf("stream %d was never resumed", i+1)
 				}
 			}
 			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: fmt.Sprintf("done after %d streams", in.Closes+1)}}}, nil, nil
@@ -71,6 +75,7 @@ func startResumingServer(t *testing.T, retry time.Duration) *resumingServer {
 		h.ServeHTTP(w, r)
 	}))
 	t.Cleanup(func() {
+		close(rs.stop)
 		hs.CloseClientConnections()
 		hs.Close()
 		for ss := range srv.Sessions() {
@@ -183,5 +188,53 @@ func TestHTTPResumeOfDeadServerFails(t *testing.T) {
 	}
 	if n := c.Starts(); n != 2 {
 		t.Errorf("Starts = %d, want 2", n)
+	}
+}
+
+// resumeTransport seeds only resumed event streams: a GET with
+// Last-Event-ID answered 200 text/event-stream, and an id that fits on one
+// line. Everything else passes through unchanged.
+func TestResumeTransportSeedsOnlyResumedStreams(t *testing.T) {
+	hs := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", r.URL.Query().Get("type"))
+		w.WriteHeader(map[string]int{"": http.StatusOK, "404": http.StatusNotFound}[r.URL.Query().Get("status")])
+		io.WriteString(w, "data: {}\n\n")
+	}))
+	defer hs.Close()
+	hc := &http.Client{Transport: &resumeTransport{}}
+	for _, tc := range []struct {
+		method, query, id string
+		seeded            bool
+	}{
+		{"GET", "type=text/event-stream", "s_3", true},
+		{"GET", "type=text/event-stream%3B+charset=utf-8", "s_3", true},
+		{"GET", "type=text/event-stream", "", false},
+		{"GET", "type=application/json", "s_3", false},
+		{"GET", "type=text/event-stream&status=404", "s_3", false},
+		{"POST", "type=text/event-stream", "s_3", false},
+	} {
+		req, err := http.NewRequest(tc.method, hs.URL+"/?"+tc.query, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.id != "" {
+			req.Header["Last-Event-Id"] = []string{tc.id}
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "data: {}\n\n"
+		if tc.seeded {
+			want = "id: " + tc.id + "\n\n" + want
+		}
+		if string(body) != want {
+			t.Errorf("%s ?%s Last-Event-ID %q: body %q, want %q", tc.method, tc.query, tc.id, body, want)
+		}
 	}
 }
