@@ -49,3 +49,16 @@ type seededBody struct {
 	io.Reader
 	io.Closer
 }
+
+// CloseIdleConnections closes the idle connections of the base transport,
+// so that http.Client.CloseIdleConnections reaches it through the wrapper.
+func (t *resumeTransport) CloseIdleConnections() {
+	type closeIdler interface{ CloseIdleConnections() }
+	base := t.base
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	if ci, ok := base.(closeIdler); ok {
+		ci.CloseIdleConnections()
+	}
+}

@@ -238,3 +238,21 @@ func TestResumeTransportSeedsOnlyResumedStreams(t *testing.T) {
 		}
 	}
 }
+
+// idleCounter is a RoundTripper that counts CloseIdleConnections calls.
+type idleCounter struct {
+	http.RoundTripper
+	closed int
+}
+
+func (c *idleCounter) CloseIdleConnections() { c.closed++ }
+
+// http.Client.CloseIdleConnections reaches the transport under
+// resumeTransport.
+func TestResumeTransportClosesIdleConnections(t *testing.T) {
+	base := &idleCounter{}
+	(&http.Client{Transport: &resumeTransport{base: base}}).CloseIdleConnections()
+	if base.closed != 1 {
+		t.Errorf("the base transport's CloseIdleConnections ran %d times, want 1", base.closed)
+	}
+}
