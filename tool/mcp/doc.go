@@ -18,7 +18,10 @@
 // arguments, a call the server rejects and a call that runs out of time are
 // *tool.Error, which the model sees. A server that died is an infrastructure
 // error (a Go error) for the calls in flight, and is started again (stdio) or
-// reconnected (HTTP) on the next call, with a bounded number of attempts.
+// reconnected (HTTP) on the next call, with a bounded number of attempts. An
+// HTTP server that closes a call's event stream gracefully (SEP-1699) is not
+// dead: the call's stream is resumed with Last-Event-ID after the delay the
+// server asks for, in the same session.
 //
 // This package imports the official Go SDK's package of the same name; import
 // it under another name (sdk "github.com/modelcontextprotocol/go-sdk/mcp")
