@@ -332,7 +332,17 @@ func (s *Sandbox) rlimits(argv []string) []string {
 
 // start starts argv in a sandbox (or, unsafe, as a plain child) with its
 // stdin a pipe held open, and files written into the work directory.
-func (s *Sandbox) start(argv []string, files map[string]string) (p *proc, err error) {
+func (s *Sandbox) start(argv []string, files map[string]string) (*proc, error) {
+	p, _, err := s.startWith(argv, files, false)
+	return p, err
+}
+
+// startStream is start with stdout a pipe returned to the caller.
+func (s *Sandbox) startStream(argv []string) (*proc, io.ReadCloser, error) {
+	return s.startWith(argv, nil, true)
+}
+
+func (s *Sandbox) startWith(argv []string, files map[string]string, stream bool) (p *proc, stdout io.ReadCloser, err error) {
 	var names []string
 	var extra []*os.File
 	defer func() {
@@ -343,7 +353,7 @@ func (s *Sandbox) start(argv []string, files map[string]string) (p *proc, err er
 	for name, content := range files {
 		f, err := contentFile(content)
 		if err != nil {
-			return nil, fmt.Errorf("sandbox: writing %s: %w", name, err)
+			return nil, nil, fmt.Errorf("sandbox: writing %s: %w", name, err)
 		}
 		names = append(names, name)
 		extra = append(extra, f)
@@ -352,13 +362,13 @@ func (s *Sandbox) start(argv []string, files map[string]string) (p *proc, err er
 	if s.unsafe {
 		dir, err := os.MkdirTemp("", "retrain-sandbox-unsafe-*")
 		if err != nil {
-			return nil, fmt.Errorf("sandbox: %w", err)
+			return nil, nil, fmt.Errorf("sandbox: %w", err)
 		}
 		for i, name := range names {
 			b, _ := io.ReadAll(extra[i])
 			if err := os.WriteFile(filepath.Join(dir, name), b, 0o600); err != nil {
 				os.RemoveAll(dir)
-				return nil, fmt.Errorf("sandbox: %w", err)
+				return nil, nil, fmt.Errorf("sandbox: %w", err)
 			}
 		}
 		cmd = exec.Command("/usr/bin/prlimit", s.rlimits(argv)[1:]...)
@@ -390,17 +400,23 @@ func (s *Sandbox) start(argv []string, files map[string]string) (p *proc, err er
 	p.stdout = &capped{max: s.limits.Output, full: p.overflow}
 	p.stderr = &capped{max: s.limits.Output, full: p.overflow}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
+	if stream {
+		cmd.Stdout = nil
+		if stdout, err = cmd.StdoutPipe(); err != nil {
+			return nil, nil, fmt.Errorf("sandbox: %w", err)
+		}
+	}
 	cmd.WaitDelay = time.Second
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		return nil, fmt.Errorf("sandbox: %w", err)
+		return nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
 	p.stdin = stdin
 	if err := cmd.Start(); err != nil {
-		return nil, fmt.Errorf("sandbox: starting %s: %w", cmd.Path, err)
+		return nil, nil, fmt.Errorf("sandbox: starting %s: %w", cmd.Path, err)
 	}
 	p.started = time.Now()
-	return p, nil
+	return p, stdout, nil
 }
 
 // contentFile returns an unlinked temporary file holding content, at offset 0.
