@@ -10,4 +10,5 @@ import (
 	_ "github.com/retrain-rl/retrain/env/single"
 	_ "github.com/retrain-rl/retrain/env/toolenv"
 	_ "github.com/retrain-rl/retrain/tool/calculator"
+	_ "github.com/retrain-rl/retrain/tool/python"
 )
