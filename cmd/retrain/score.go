@@ -13,6 +13,7 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/reward"
+	"github.com/retrain-rl/retrain/reward/codetest"
 	"github.com/retrain-rl/retrain/rollout"
 )
 
@@ -24,7 +25,7 @@ func init() {
 var scoreCommand = &command{
 	name:    "score",
 	summary: "score answers with a reward function (one pair, or a JSONL file of pairs or trajectories)",
-	usage:   "[--reward NAME] [--params JSON] (--gold X --pred Y | --in FILE [--out FILE])",
+	usage:   "[--reward NAME] [--params JSON] (--gold X --pred Y | --in FILE [--out FILE])\n       retrain score --reward code_tests --problems FILE --samples FILE [--out FILE]",
 }
 
 // scoreResult is one line of `retrain score --in` output.
@@ -44,6 +45,7 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 	pred := fs.String("pred", "", "the completion to score")
 	in := fs.String("in", "", "a JSONL file of {\"gold\", \"pred\"} rows or trajectories (rows with \"turns\"); - for stdin")
 	out := fs.String("out", "", "write the JSONL results here instead of stdout")
+	code := addCodeSampleFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -56,6 +58,12 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 		if err := json.Unmarshal([]byte(*paramsJSON), &params); err != nil {
 			return usageErrorf("--params must be a JSON object: %v", err)
 		}
+	}
+	if *code.problems != "" || *code.samples != "" || *name == codetest.RewardName && *in == "" && *gold == "" {
+		if *in != "" || *gold != "" || *pred != "" {
+			return usageErrorf("--problems/--samples score code samples; leave out --in, --gold and --pred")
+		}
+		return scoreCodeSamples(ctx, *name, params, *code.problems, *code.samples, *out, s)
 	}
 	f, err := reward.New(*name, params)
 	if err != nil {
