@@ -5,6 +5,7 @@ package main
 import (
 	_ "github.com/retrain-rl/retrain/bridge/gym"
 	_ "github.com/retrain-rl/retrain/bridge/openenv"
+	_ "github.com/retrain-rl/retrain/env/code"
 	_ "github.com/retrain-rl/retrain/env/fstask"
 	_ "github.com/retrain-rl/retrain/env/games"
 	_ "github.com/retrain-rl/retrain/env/single"

@@ -28,6 +28,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/sandbox"
 	"github.com/retrain-rl/retrain/tool"
 )
@@ -64,6 +65,26 @@ func New(r Runner) tool.Tool {
 // model as an interpreter that keeps its state.
 func NewStateful(s *sandbox.Session) tool.Tool {
 	return newTool(s, StatefulDescription)
+}
+
+// Spec returns the tool's spec, stateful or not, without making a tool.
+func Spec(stateful bool) retrain.ToolSpec {
+	if stateful {
+		return specStateful
+	}
+	return specStateless
+}
+
+var (
+	specStateless = newTool(failing{}, description).Spec()
+	specStateful  = newTool(failing{}, StatefulDescription).Spec()
+)
+
+// failing is the runner of the tools made only for their specs.
+type failing struct{}
+
+func (failing) Run(context.Context, sandbox.Request) (sandbox.Result, error) {
+	return sandbox.Result{}, errors.New("python: no runner")
 }
 
 func newTool(r Runner, desc string) tool.Tool {
