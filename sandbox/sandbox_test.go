@@ -30,6 +30,7 @@ func TestRun(t *testing.T) {
 		{name: "standard library", code: "import json, re, math, collections, itertools, fractions\nprint(json.dumps({'a': math.gcd(12, 18)}))", stdout: "{\"a\": 6}\n"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			res, err := sb.Run(context.Background(), sandbox.Request{Code: tt.code, Stdin: tt.stdin})
 			if err != nil {
 				t.Fatal(err)
@@ -50,7 +51,7 @@ func TestRun(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	sb := newSandbox(t, &sandbox.Options{Limits: sandbox.Limits{
-		Timeout: 2 * time.Second, CPUTime: time.Second, Memory: 256 << 20,
+		Timeout: 3 * time.Second, CPUTime: time.Second, Memory: 256 << 20,
 		FileSize: 1 << 20, OpenFiles: 32, Output: 1000, WorkDir: 2 << 20, Processes: 16,
 	}})
 	for _, tt := range []struct {
@@ -67,6 +68,7 @@ func TestLimits(t *testing.T) {
 		{"timeout", "import time\ntime.sleep(30)", sandbox.LimitTimeout},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			res := run(t, sb, tt.code)
 			if res.Limit != tt.limit || res.OK() {
 				t.Errorf("limit = %q, want %q; result %+v", res.Limit, tt.limit, res)
