@@ -106,6 +106,52 @@ for d in ["/", "/work", "/etc", "/home", "/root", %q]:
 	stillResponsive(t, sb)
 }
 
+// TestEscapeInheritedDescriptor: a descriptor the host process holds
+// without close-on-exec (inherited from its own parent, say) does not reach
+// the code.
+func TestEscapeInheritedDescriptor(t *testing.T) {
+	sb := escapeSandbox(t)
+	secret := "fd-secret-" + fmt.Sprint(time.Now().UnixNano())
+	path := filepath.Join(t.TempDir(), "secret.txt")
+	if err := os.WriteFile(path, []byte(secret), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fd, err := syscall.Open(path, syscall.O_RDONLY, 0) // no O_CLOEXEC
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer syscall.Close(fd)
+	code := fmt.Sprintf(`
+import os
+for f in sorted(os.listdir("/proc/self/fd"), key=int):
+    try:
+        os.lseek(int(f), 0, 0)
+        print(f, os.read(int(f), 100))
+    except OSError as e:
+        print(f, type(e).__name__)
+try:
+    print(os.read(%d, 100))
+except OSError as e:
+    print("refused", type(e).__name__)
+`, fd)
+	for _, res := range []sandbox.Result{run(t, sb, code), execPython(t, sb, code)} {
+		if strings.Contains(res.Stdout, secret) || !strings.Contains(res.Stdout, "refused") {
+			t.Fatalf("the code read a descriptor of the host:\n%s%s", res.Stdout, res.Stderr)
+		}
+	}
+	stillResponsive(t, sb)
+}
+
+// execPython runs code with Sandbox.Exec.
+func execPython(t *testing.T, sb *sandbox.Sandbox, code string) sandbox.Result {
+	t.Helper()
+	res, err := sb.Exec(context.Background(), []string{"/usr/bin/python3", "main.py"}, map[string]string{"main.py": code}, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
 func TestEscapeConnectLoopback(t *testing.T) {
 	sb := escapeSandbox(t)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -36,13 +36,16 @@ func run(t testing.TB, sb *sandbox.Sandbox, code string) sandbox.Result {
 	return res
 }
 
-// sandboxProcesses lists the host's live processes that belong to
-// sandboxes: those running as one of the sandbox user ids (as root), and the
-// descendants of this process. Zombies are left out: they have exited, and
-// an orphan's exit status waits for the host's init to collect it (a
+// sandboxProcesses lists the host's live processes that belong to this
+// process's sandboxes: those named sandbox.ProcessName() (bwrap, outside
+// and as the init of the sandbox's PID namespace, which takes every process
+// inside down with it), and the descendants of this process (the unsafe
+// mode's plain children). Zombies are left out: they have exited, and an
+// orphan's exit status waits for the host's init to collect it (a
 // container's init may take a second or two).
 func sandboxProcesses() []string {
 	self := os.Getpid()
+	name := sandbox.ProcessName()
 	entries, _ := os.ReadDir("/proc")
 	parent := map[int]int{}
 	var found []string
@@ -52,28 +55,16 @@ func sandboxProcesses() []string {
 			continue
 		}
 		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
-		if err != nil {
-			continue
-		}
-		var name string
-		if strings.Contains(string(b), "\nState:\tZ") {
+		if err != nil || strings.Contains(string(b), "\nState:\tZ") {
 			continue
 		}
 		for line := range strings.Lines(string(b)) {
-			f := strings.Fields(line)
-			if len(f) < 2 {
-				continue
-			}
-			switch f[0] {
-			case "Name:":
-				name = f[1]
-			case "PPid:":
+			if f := strings.Fields(line); len(f) > 1 && f[0] == "PPid:" {
 				parent[pid], _ = strconv.Atoi(f[1])
-			case "Uid:":
-				if uid, _ := strconv.ParseInt(f[1], 10, 64); uid >= 1<<30 && uid < 1<<30+1<<16 {
-					found = append(found, e.Name()+" "+name+" (sandbox uid)")
-				}
 			}
+		}
+		if cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); strings.HasPrefix(string(cmdline), name+"\x00") {
+			found = append(found, e.Name()+" "+name)
 		}
 	}
 	for pid := range parent {

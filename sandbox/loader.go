@@ -1,13 +1,20 @@
 package sandbox
 
-// loader is the Python program every Python sandbox starts with. It loads
+// loader is the Python program every Python sandbox starts with. It first
+// closes every descriptor above 3 (the host process may have inherited some
+// without close-on-exec, and bwrap passes them on), then loads
 // the interpreter and the modules most code imports, then waits for the
 // code on stdin, framed as its length in bytes, a newline and the source;
 // what follows is the code's own stdin. It runs the code as __main__, prints
 // an uncaught exception's traceback without the loader's frame, and exits
 // the way Python does (threads joined, atexit handlers run, output flushed)
-// but without tearing the interpreter down, which only costs time.
-const loader = `import sys, os, traceback, threading, atexit
+// but without tearing the interpreter down, which only costs time. Just
+// before it exits it writes a byte to descriptor 3, which tells the host
+// that the code finished (and buys the sandbox's teardown some time on a
+// loaded machine).
+const loader = `import os
+os.closerange(4, os.sysconf("SC_OPEN_MAX"))
+import sys, traceback, threading, atexit
 import typing, collections, itertools, functools, math, re, json
 def _finish(code):
     try:
@@ -23,6 +30,10 @@ def _finish(code):
             f.flush()
         except BaseException:
             pass
+    try:
+        os.write(3, b"1")
+    except BaseException:
+        pass
     os._exit(code)
 def _exit_code(e):
     if e.code is None:
@@ -60,4 +71,11 @@ _src = sys.stdin.buffer.read(int(_h))
 del _h
 sys.argv = ["main.py"]
 _finish(_run(_src))
+`
+
+// execTrampoline runs a command of [Sandbox.Exec] after closing every
+// descriptor above 2, as the loader does.
+const execTrampoline = `import os, sys
+os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+os.execv(sys.argv[1], sys.argv[1:])
 `

@@ -29,6 +29,11 @@ const (
 	DefaultWorkDir   = 64 << 20
 )
 
+// TeardownGrace is how long a sandbox whose code finished within its time
+// limit may take to end before it is killed and the run reported as timed
+// out.
+const TeardownGrace = 5 * time.Second
+
 // DefaultPython is the interpreter of [Options.Python] when it is empty: the
 // system's Python, not a user's or a project's.
 const DefaultPython = "/usr/bin/python3"
@@ -240,7 +245,8 @@ func (s *Sandbox) Run(ctx context.Context, req Request) (Result, error) {
 // Exec runs a command (an interpreter the operator names, with its
 // arguments) in a fresh sandbox with stdin as its input. files are written
 // into the work directory first (name → content; plain names only). The
-// command's path must be under a ReadOnly path.
+// command's path must be absolute and under a ReadOnly path; the sandbox's
+// Python starts it, having closed the descriptors it must not inherit.
 func (s *Sandbox) Exec(ctx context.Context, argv []string, files map[string]string, stdin string) (Result, error) {
 	if len(argv) == 0 {
 		return Result{}, errors.New("sandbox: Exec: no command")
@@ -250,16 +256,16 @@ func (s *Sandbox) Exec(ctx context.Context, argv []string, files map[string]stri
 			return Result{}, fmt.Errorf("sandbox: Exec: file name %q must be a plain name", name)
 		}
 	}
-	p, err := s.start(argv, files)
+	p, err := s.start(append([]string{s.python, "-I", "-S", "-c", execTrampoline}, argv...), files)
 	if err != nil {
 		return Result{}, err
 	}
-	return p.run(ctx, Request{Stdin: stdin, Code: "\x00exec"}, s.limits.Timeout)
+	return p.run(ctx, Request{Stdin: stdin}, s.limits.Timeout)
 }
 
 // startPython starts the Python loader, waiting for code on stdin.
 func (s *Sandbox) startPython() (*proc, error) {
-	p, err := s.start([]string{s.python, "-I", "-B", "-c", loader}, nil)
+	p, _, err := s.startWith([]string{s.python, "-I", "-B", "-c", loader}, nil, false, true)
 	if err != nil {
 		return nil, err
 	}
@@ -333,16 +339,20 @@ func (s *Sandbox) rlimits(argv []string) []string {
 // start starts argv in a sandbox (or, unsafe, as a plain child) with its
 // stdin a pipe held open, and files written into the work directory.
 func (s *Sandbox) start(argv []string, files map[string]string) (*proc, error) {
-	p, _, err := s.startWith(argv, files, false)
+	p, _, err := s.startWith(argv, files, false, false)
 	return p, err
 }
 
 // startStream is start with stdout a pipe returned to the caller.
 func (s *Sandbox) startStream(argv []string) (*proc, io.ReadCloser, error) {
-	return s.startWith(argv, nil, true)
+	return s.startWith(argv, nil, true, false)
 }
 
-func (s *Sandbox) startWith(argv []string, files map[string]string, stream bool) (p *proc, stdout io.ReadCloser, err error) {
+// startWith starts argv. stream makes stdout a pipe returned to the
+// caller; done passes the write end of a pipe as the first descriptor after
+// the files (3 for a Python loader), on which the loader writes a byte when
+// the code has finished.
+func (s *Sandbox) startWith(argv []string, files map[string]string, stream, done bool) (p *proc, stdout io.ReadCloser, err error) {
 	var names []string
 	var extra []*os.File
 	defer func() {
@@ -389,6 +399,7 @@ func (s *Sandbox) startWith(argv []string, files map[string]string, stream bool)
 		}()
 	} else {
 		cmd = exec.Command(s.bwrap, s.args(argv, names)...)
+		cmd.Args[0] = ProcessName()
 		cmd.Env = []string{"PATH=/usr/bin:/bin"}
 		cmd.ExtraFiles = extra
 	}
@@ -412,12 +423,40 @@ func (s *Sandbox) startWith(argv []string, files map[string]string, stream bool)
 		return nil, nil, fmt.Errorf("sandbox: %w", err)
 	}
 	p.stdin = stdin
-	if err := cmd.Start(); err != nil {
+	var doneR, doneW *os.File
+	if done {
+		if doneR, doneW, err = os.Pipe(); err != nil {
+			return nil, nil, fmt.Errorf("sandbox: %w", err)
+		}
+		cmd.ExtraFiles = append(cmd.ExtraFiles, doneW)
+	}
+	err = cmd.Start()
+	if doneW != nil {
+		doneW.Close()
+	}
+	if err != nil {
+		if doneR != nil {
+			doneR.Close()
+		}
 		return nil, nil, fmt.Errorf("sandbox: starting %s: %w", cmd.Path, err)
+	}
+	if doneR != nil {
+		p.done, p.doneR = make(chan struct{}), doneR
+		go func() {
+			var b [1]byte
+			if n, _ := doneR.Read(b[:]); n > 0 {
+				close(p.done)
+			}
+		}()
 	}
 	p.started = time.Now()
 	return p, stdout, nil
 }
+
+// ProcessName is the name (argv[0]) the sandboxes of this process have in
+// the host's process list, "retrain-sandbox[PID]" where PID is this
+// process's id: it says whose a sandbox is.
+func ProcessName() string { return fmt.Sprintf("retrain-sandbox[%d]", os.Getpid()) }
 
 // contentFile returns an unlinked temporary file holding content, at offset 0.
 func contentFile(content string) (*os.File, error) {
@@ -443,7 +482,9 @@ type proc struct {
 	stdin          io.WriteCloser
 	stdout, stderr *capped
 	limit          int
-	framed         bool // a Python loader waiting for framed code
+	framed         bool          // a Python loader waiting for framed code
+	done           chan struct{} // closed when the loader says the code finished
+	doneR          *os.File
 	cpu            time.Duration
 	started        time.Time
 	cleanup        func()
@@ -500,12 +541,35 @@ func (p *proc) waitFrom(ctx context.Context, limit time.Duration, start time.Tim
 		defer p.cleanup()
 	}
 	var timedOut atomic.Bool
-	timer := time.AfterFunc(limit, func() { timedOut.Store(true); p.kill() })
+	expire := func() { timedOut.Store(true); p.kill() }
+	var graceMu sync.Mutex
+	var grace *time.Timer
+	timer := time.AfterFunc(limit, func() {
+		select {
+		case <-p.done:
+			// The code finished in time; only its sandbox is slow to end
+			// (a loaded machine): give it a while before calling it a
+			// timeout. The loader's word only buys time, never a verdict.
+			graceMu.Lock()
+			grace = time.AfterFunc(TeardownGrace, expire)
+			graceMu.Unlock()
+		default:
+			expire()
+		}
+	})
 	stop := context.AfterFunc(ctx, p.kill)
 	err := p.cmd.Wait()
 	timer.Stop()
+	graceMu.Lock()
+	if grace != nil {
+		grace.Stop()
+	}
+	graceMu.Unlock()
 	stop()
 	p.kill() // whatever is left of the group
+	if p.doneR != nil {
+		p.doneR.Close() // ends the goroutine reading it
+	}
 	res := Result{
 		Duration: time.Since(start),
 		Stdout:   p.stdout.String(),

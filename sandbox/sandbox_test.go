@@ -51,7 +51,7 @@ func TestRun(t *testing.T) {
 
 func TestLimits(t *testing.T) {
 	sb := newSandbox(t, &sandbox.Options{Limits: sandbox.Limits{
-		Timeout: 3 * time.Second, CPUTime: time.Second, Memory: 256 << 20,
+		CPUTime: time.Second, Memory: 256 << 20,
 		FileSize: 1 << 20, OpenFiles: 32, Output: 1000, WorkDir: 2 << 20, Processes: 16,
 	}})
 	for _, tt := range []struct {
@@ -69,7 +69,14 @@ func TestLimits(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			res := run(t, sb, tt.code)
+			req := sandbox.Request{Code: tt.code}
+			if tt.limit == sandbox.LimitTimeout {
+				req.Timeout = time.Second
+			}
+			res, err := sb.Run(context.Background(), req)
+			if err != nil {
+				t.Fatal(err)
+			}
 			if res.Limit != tt.limit || res.OK() {
 				t.Errorf("limit = %q, want %q; result %+v", res.Limit, tt.limit, res)
 			}

@@ -191,7 +191,9 @@ func (ss *Session) Close() error {
 // stdin, runs each in one namespace with its output captured (up to argv[1]
 // bytes a stream), and answers each with a framed JSON object on the
 // stdout it started with.
-const replLoader = `import sys, os, io, json, ast, traceback
+const replLoader = `import os
+os.closerange(3, os.sysconf("SC_OPEN_MAX"))
+import sys, io, json, ast, traceback
 _proto = os.fdopen(os.dup(1), "wb")
 _cells = os.fdopen(os.dup(0), "rb")
 _null = os.open(os.devnull, os.O_RDWR)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
+	"github.com/retrain-rl/retrain/sandbox"
 )
 
 // canonicalResponder returns a fake model that answers each HumanEval
@@ -116,26 +117,24 @@ func TestRolloutCodeHumanEval(t *testing.T) {
 	checkNoSandboxLeft(t)
 }
 
-// checkNoSandboxLeft fails t when a live process of a sandbox (one of the
-// sandbox user ids) remains, polling for a few seconds while killed ones
-// are reaped. Zombies are dead and left out.
+// checkNoSandboxLeft fails t when a live sandbox of this process (named
+// sandbox.ProcessName(); it takes every process inside down with it)
+// remains, polling for a few seconds while killed ones are reaped. Zombies
+// are dead and left out.
 func checkNoSandboxLeft(t *testing.T) {
 	t.Helper()
+	name := sandbox.ProcessName() + "\x00"
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		var left []string
 		entries, _ := os.ReadDir("/proc")
 		for _, e := range entries {
-			b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
-			if err != nil || strings.Contains(string(b), "\nState:\tZ") {
+			status, err := os.ReadFile(filepath.Join("/proc", e.Name(), "status"))
+			if err != nil || strings.Contains(string(status), "\nState:\tZ") {
 				continue
 			}
-			for line := range strings.Lines(string(b)) {
-				if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" {
-					if uid, _ := strconv.ParseInt(f[1], 10, 64); uid >= 1<<30 && uid < 1<<30+1<<16 {
-						left = append(left, e.Name())
-					}
-				}
+			if cmdline, _ := os.ReadFile(filepath.Join("/proc", e.Name(), "cmdline")); strings.HasPrefix(string(cmdline), name) {
+				left = append(left, e.Name())
 			}
 		}
 		if len(left) == 0 {

@@ -125,8 +125,70 @@ func construct(c Config) (env.Factory, error) {
 		}
 		o.Dialect = d
 	}
-	sbOpts := &sandbox.Options{UnsafeNoSandbox: c.UnsafeNoSandbox, Limits: sandbox.Limits{Timeout: time.Duration(c.Timeout)}}
-	return NewFactory(sbOpts, o)
+	key := poolKey{timeout: time.Duration(c.Timeout), unsafe: c.UnsafeNoSandbox, size: c.PoolSize}
+	sb, pool, release, err := sharedPools.acquire(key)
+	if err != nil {
+		return nil, fmt.Errorf("code: %w", err)
+	}
+	return newFactory(sb, pool, release, o), nil
+}
+
+// sharedPools holds the warm pools of the registered environment, one per
+// operator configuration, shared by every factory built with it: a server
+// that builds a factory per session (a client's config) starts one pool,
+// not one per session. The last factory to close ends the pool.
+var sharedPools = &poolSet{pools: map[poolKey]*sharedPool{}}
+
+type poolKey struct {
+	timeout time.Duration
+	unsafe  bool
+	size    int
+}
+
+type sharedPool struct {
+	sb   *sandbox.Sandbox
+	pool *sandbox.Pool
+	refs int
+}
+
+type poolSet struct {
+	mu    sync.Mutex
+	pools map[poolKey]*sharedPool
+}
+
+// acquire returns the pool for k, starting it when none is open, and the
+// function that gives it back.
+func (ps *poolSet) acquire(k poolKey) (*sandbox.Sandbox, *sandbox.Pool, func() error, error) {
+	ps.mu.Lock()
+	defer ps.mu.Unlock()
+	sp := ps.pools[k]
+	if sp == nil {
+		sb, err := sandbox.New(&sandbox.Options{UnsafeNoSandbox: k.unsafe, Limits: sandbox.Limits{Timeout: k.timeout}})
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		sp = &sharedPool{sb: sb, pool: sandbox.NewPool(sb, &sandbox.PoolOptions{Size: k.size})}
+		ps.pools[k] = sp
+	}
+	sp.refs++
+	var once sync.Once
+	release := func() error {
+		var err error
+		once.Do(func() {
+			ps.mu.Lock()
+			sp.refs--
+			last := sp.refs == 0
+			if last {
+				delete(ps.pools, k)
+			}
+			ps.mu.Unlock()
+			if last {
+				err = sp.pool.Close()
+			}
+		})
+		return err
+	}
+	return sp.sb, sp.pool, release, nil
 }
 
 // Options configure the environment. Nil means defaults.
@@ -150,12 +212,14 @@ type Options struct {
 }
 
 // Factory makes the environments of a run; they share one sandbox and its
-// warm pool, which Close ends.
+// warm pool. The registered environment's factories share one pool per
+// operator configuration (timeout, pool_size, unsafe_no_sandbox), so that a
+// server building a factory per session starts one.
 type Factory struct {
 	opts    Options
 	penalty float64
 	sb      *sandbox.Sandbox
-	pool    *sandbox.Pool
+	release func() error // gives the pool back
 	checker *codetest.Checker
 	tool    tool.Tool // the stateless python tool
 
@@ -170,9 +234,6 @@ func NewFactory(sb *sandbox.Options, opts *Options) (*Factory, error) {
 	if opts != nil {
 		o = *opts
 	}
-	if o.MaxTurns <= 0 {
-		o.MaxTurns = DefaultMaxTurns
-	}
 	if o.Dialect == nil {
 		d, err := dialect.Get(DefaultDialect)
 		if err != nil {
@@ -185,12 +246,25 @@ func NewFactory(sb *sandbox.Options, opts *Options) (*Factory, error) {
 		return nil, fmt.Errorf("code: %w", err)
 	}
 	pool := sandbox.NewPool(s, o.Pool)
-	f := &Factory{opts: o, penalty: DefaultInvalidActionPenalty, sb: s, pool: pool,
+	return newFactory(s, pool, pool.Close, &o), nil
+}
+
+// newFactory makes a factory over a sandbox and its pool; release gives
+// the pool back when the factory closes.
+func newFactory(s *sandbox.Sandbox, pool *sandbox.Pool, release func() error, opts *Options) *Factory {
+	o := *opts
+	if o.MaxTurns <= 0 {
+		o.MaxTurns = DefaultMaxTurns
+	}
+	if o.Dialect == nil {
+		o.Dialect, _ = dialect.Get(DefaultDialect)
+	}
+	f := &Factory{opts: o, penalty: DefaultInvalidActionPenalty, sb: s, release: release,
 		checker: codetest.NewChecker(pool, o.Checker), tool: python.New(pool)}
 	if o.InvalidActionPenalty != nil {
 		f.penalty = *o.InvalidActionPenalty
 	}
-	return f, nil
+	return f
 }
 
 func (f *Factory) checkerMaxTests() int {
@@ -210,12 +284,13 @@ func (f *Factory) NewEnv() (retrain.Environment, error) {
 	return &Env{f: f}, nil
 }
 
-// Close ends the warm pool. It is safe to call more than once.
+// Close gives the warm pool back (ending it, unless other factories of
+// the registered environment share it). It is safe to call more than once.
 func (f *Factory) Close() error {
 	f.mu.Lock()
 	f.closed = true
 	f.mu.Unlock()
-	return f.pool.Close()
+	return f.release()
 }
 
 // Env is one episode's coding environment. It is not safe for concurrent

@@ -40,14 +40,14 @@ func newFactory(t *testing.T, config string) env.Factory {
 func text(s string) retrain.Action { return retrain.Action{Kind: retrain.ActionText, Text: s, Raw: s} }
 
 func TestConformance(t *testing.T) {
-	f := newFactory(t, `{"timeout": "5s"}`)
+	f := newFactory(t, `{}`)
 	envtest.RunFactory(t, f, &envtest.Options{Task: addTask, Actions: func(retrain.Observation) retrain.Action {
 		return text("```python\ndef add(a, b):\n    return a + b\n```")
 	}})
 }
 
 func TestSingleTurn(t *testing.T) {
-	f := newFactory(t, `{"timeout": "5s"}`)
+	f := newFactory(t, `{}`)
 	ctx := context.Background()
 	for _, tt := range []struct {
 		name   string
@@ -89,7 +89,7 @@ func TestSingleTurn(t *testing.T) {
 }
 
 func TestFraction(t *testing.T) {
-	f := newFactory(t, `{"score": "fraction", "timeout": "5s"}`)
+	f := newFactory(t, `{"score": "fraction"}`)
 	e, _ := f.NewEnv()
 	defer e.Close()
 	ctx := context.Background()
@@ -106,7 +106,7 @@ func TestFraction(t *testing.T) {
 // stateful interpreter keeps a variable between calls and is closed at the
 // episode's end.
 func TestMultiTurn(t *testing.T) {
-	f := newFactory(t, `{"max_turns": 4, "stateful": true, "timeout": "5s"}`)
+	f := newFactory(t, `{"max_turns": 4, "stateful": true}`)
 	e, _ := f.NewEnv()
 	defer e.Close()
 	d := e.(env.DialectEnv).Dialect()
@@ -141,7 +141,7 @@ func TestMultiTurn(t *testing.T) {
 }
 
 func TestTurnLimit(t *testing.T) {
-	f := newFactory(t, `{"max_turns": 2, "timeout": "5s", "dialect": "smolagent"}`)
+	f := newFactory(t, `{"max_turns": 2, "dialect": "smolagent"}`)
 	e, _ := f.NewEnv()
 	defer e.Close()
 	d := e.(env.DialectEnv).Dialect()
@@ -196,5 +196,42 @@ func TestNoBwrap(t *testing.T) {
 	step, err := e.Step(context.Background(), text("```python\nprint(sum(map(int, input().split())))\n```"))
 	if err != nil || step.Reward != 1 {
 		t.Errorf("unsafe mode: %+v %v", step, err)
+	}
+}
+
+// TestSharedPool: factories of the registered environment with the same
+// operator settings share one warm pool; it lives until the last closes.
+func TestSharedPool(t *testing.T) {
+	ctx := context.Background()
+	f1, err := env.New(code.Name, json.RawMessage(`{"max_turns": 2, "pool_size": 2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f2, err := env.New(code.Name, json.RawMessage(`{"max_turns": 1, "pool_size": 2}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f1.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f1.Close() // a second Close gives nothing back twice
+	e, _ := f2.NewEnv()
+	if _, _, err := e.Reset(ctx, retrain.ResetOptions{Task: sumTask}); err != nil {
+		t.Fatal(err)
+	}
+	step, err := e.Step(ctx, text("```python\nprint(sum(map(int, input().split())))\n```"))
+	if err != nil || step.Reward != 1 {
+		t.Errorf("after the other factory closed: %+v %v", step, err)
+	}
+	e.Close()
+	if err := f2.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// The pool has ended: a new factory starts another, and works.
+	f3 := newFactory(t, `{"pool_size": 2}`)
+	e, _ = f3.NewEnv()
+	defer e.Close()
+	if _, _, err := e.Reset(ctx, retrain.ResetOptions{Task: sumTask}); err != nil {
+		t.Fatal(err)
 	}
 }

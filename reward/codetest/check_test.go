@@ -52,7 +52,8 @@ func loadHumanEval(t testing.TB) []humanEval {
 	return rows
 }
 
-// newChecker returns a checker over a warm pool, closed at the end.
+// newChecker returns a checker over a warm pool, closed at the end; it
+// waits until the pool is full, so that the first checks are warm.
 func newChecker(t testing.TB, opts *codetest.CheckerOptions) *codetest.Checker {
 	t.Helper()
 	sb, err := sandbox.New(nil)
@@ -61,6 +62,11 @@ func newChecker(t testing.TB, opts *codetest.CheckerOptions) *codetest.Checker {
 	}
 	pool := sandbox.NewPool(sb, &sandbox.PoolOptions{Size: 4})
 	t.Cleanup(func() { pool.Close() })
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := pool.WaitReady(ctx, 4); err != nil {
+		t.Fatal(err)
+	}
 	return codetest.NewChecker(pool, opts)
 }
 
@@ -112,7 +118,7 @@ func TestHumanEvalCanonical(t *testing.T) {
 }
 
 func TestCheckFunction(t *testing.T) {
-	c := newChecker(t, &codetest.CheckerOptions{Timeout: 2 * time.Second})
+	c := newChecker(t, nil)
 	p := codetest.Problem{
 		Prompt:     "def add(a, b):\n    \"\"\"Adds.\"\"\"\n",
 		EntryPoint: "add",
@@ -150,7 +156,7 @@ func TestCheckFunction(t *testing.T) {
 }
 
 func TestCheckStdio(t *testing.T) {
-	c := newChecker(t, &codetest.CheckerOptions{Timeout: 2 * time.Second})
+	c := newChecker(t, nil)
 	p := codetest.Problem{Inputs: []string{"1 2\n", "5 5\n", "10 -3\n"}, Outputs: []string{"3\n", "10\n", "7"}}
 	ctx := context.Background()
 	for _, tt := range []struct {
@@ -176,7 +182,7 @@ func TestCheckStdio(t *testing.T) {
 }
 
 func TestCheckTimeouts(t *testing.T) {
-	c := newChecker(t, &codetest.CheckerOptions{Timeout: 300 * time.Millisecond, MaxTests: 2})
+	c := newChecker(t, &codetest.CheckerOptions{Timeout: time.Second, MaxTests: 2})
 	ctx := context.Background()
 	out, err := c.Check(ctx, codetest.Problem{Inputs: []string{"1", "2", "3"}, Outputs: []string{"1", "2", "3"}}, "import time\ntime.sleep(60)")
 	if err != nil || out.Passed || out.Tests != 2 || out.Result != codetest.ResultTimedOut {

@@ -26,11 +26,14 @@ func TestRegistered(t *testing.T) {
 }
 
 func TestTool(t *testing.T) {
-	sb, err := sandbox.New(&sandbox.Options{Limits: sandbox.Limits{Timeout: time.Second}})
+	sb, err := sandbox.New(nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tl := python.New(sb)
+	quick, err := sandbox.New(&sandbox.Options{Limits: sandbox.Limits{Timeout: 300 * time.Millisecond}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	for _, tt := range []struct {
 		name, args string
 		ok         bool
@@ -45,6 +48,10 @@ func TestTool(t *testing.T) {
 		{"missing", `{}`, false, []string{"code"}},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
+			tl := python.New(sb)
+			if tt.name == "timeout" {
+				tl = python.New(quick)
+			}
 			res, err := tool.Invoke(context.Background(), tl, json.RawMessage(tt.args), nil)
 			if err != nil {
 				t.Fatal(err)
