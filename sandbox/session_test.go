@@ -11,7 +11,7 @@ import (
 )
 
 func TestSession(t *testing.T) {
-	sb := newSandbox(t, &sandbox.Options{Limits: sandbox.Limits{Timeout: 2 * time.Second, Output: 300}})
+	sb := newSandbox(t, &sandbox.Options{Limits: sandbox.Limits{Output: 300}})
 	ss, err := sb.NewSession()
 	if err != nil {
 		t.Fatal(err)
@@ -37,7 +37,11 @@ func TestSession(t *testing.T) {
 		{code: "print(1)", stdout: "1\n", stderr: sandbox.RestartedNote},
 	}
 	for i, st := range steps {
-		res, err := ss.Run(ctx, sandbox.Request{Code: st.code})
+		req := sandbox.Request{Code: st.code}
+		if st.limit == sandbox.LimitTimeout {
+			req.Timeout = time.Second
+		}
+		res, err := ss.Run(ctx, req)
 		if err != nil {
 			t.Fatalf("step %d: %v", i, err)
 		}

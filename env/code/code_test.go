@@ -6,7 +6,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
@@ -185,7 +184,7 @@ func TestNoBwrap(t *testing.T) {
 	if !errors.Is(err, sandbox.ErrNoBwrap) || !strings.Contains(err.Error(), "apt-get install bubblewrap") {
 		t.Errorf("err = %v", err)
 	}
-	f, err := code.NewFactory(&sandbox.Options{Bwrap: "/nonexistent/bwrap", UnsafeNoSandbox: true, Limits: sandbox.Limits{Timeout: 5 * time.Second}}, nil)
+	f, err := code.NewFactory(&sandbox.Options{Bwrap: "/nonexistent/bwrap", UnsafeNoSandbox: true}, nil)
 	if err != nil {
 		t.Fatalf("unsafe mode: %v", err)
 	}
