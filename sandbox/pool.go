@@ -90,6 +90,9 @@ func discard(pr *proc) {
 	pr.kill()
 	pr.closeStdin()
 	pr.cmd.Wait()
+	if pr.doneR != nil {
+		pr.doneR.Close()
+	}
 	if pr.cleanup != nil {
 		pr.cleanup()
 	}

@@ -203,11 +203,13 @@ func (s *Sandbox) probe() error {
 	p.closeStdin()
 	res, err := p.wait(context.Background(), limit)
 	if err != nil {
-		return fmt.Errorf("%w: %v; bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1, "+
-			"or a container allowed to create them)", ErrNoBwrap, err)
+		return fmt.Errorf("%w: %v; bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1; "+
+			"on Ubuntu 24.04 also kernel.apparmor_restrict_unprivileged_userns=0; in a container, one allowed to create them)", ErrNoBwrap, err)
 	}
 	if !res.OK() {
-		return fmt.Errorf("%w: a test run of `true` ended: %s: %s", ErrNoBwrap, res.Summary(), strings.TrimSpace(res.Stderr))
+		return fmt.Errorf("%w: a test run of `true` ended: %s: %s; bwrap needs user namespaces (sysctl kernel.unprivileged_userns_clone=1; "+
+			"on Ubuntu 24.04 also kernel.apparmor_restrict_unprivileged_userns=0; in a container, one allowed to create them)",
+			ErrNoBwrap, res.Summary(), strings.TrimSpace(res.Stderr))
 	}
 	return nil
 }
@@ -406,7 +408,7 @@ func (s *Sandbox) startWith(argv []string, files map[string]string, stream, done
 	if !s.unsafe {
 		cmd.SysProcAttr.Credential = s.runAs()
 	}
-	p = &proc{cmd: cmd, limit: s.limits.Output, cpu: s.limits.CPUTime}
+	p = &proc{cmd: cmd, cpu: s.limits.CPUTime}
 	p.stdout = &capped{max: s.limits.Output, full: p.overflow}
 	p.stderr = &capped{max: s.limits.Output, full: p.overflow}
 	cmd.Stdout, cmd.Stderr = p.stdout, p.stderr
@@ -448,7 +450,6 @@ func (s *Sandbox) startWith(argv []string, files map[string]string, stream, done
 			}
 		}()
 	}
-	p.started = time.Now()
 	return p, stdout, nil
 }
 
@@ -480,12 +481,10 @@ type proc struct {
 	cmd            *exec.Cmd
 	stdin          io.WriteCloser
 	stdout, stderr *capped
-	limit          int
 	framed         bool          // a Python loader waiting for framed code
 	done           chan struct{} // closed when the loader says the code finished
 	doneR          *os.File
 	cpu            time.Duration
-	started        time.Time
 	cleanup        func()
 
 	killOnce sync.Once
