@@ -45,6 +45,20 @@ func TestConformance(t *testing.T) {
 	}})
 }
 
+// TestConformanceMultiTurn runs the suite on a stateful multi-turn
+// configuration: each episode calls the python tool (which starts its
+// interpreter), then answers; Close and Reset end the interpreter.
+func TestConformanceMultiTurn(t *testing.T) {
+	f := newFactory(t, `{"max_turns": 3, "stateful": true}`)
+	envtest.RunFactory(t, f, &envtest.Options{Task: addTask, Actions: func(obs retrain.Observation) retrain.Action {
+		if obs.Kind != retrain.ObsToolResult {
+			return retrain.Action{Kind: retrain.ActionToolCall, Raw: "call",
+				ToolCalls: []retrain.ToolCall{{ID: "c1", Name: "python", Arguments: json.RawMessage(`{"code": "x = 1"}`)}}}
+		}
+		return text("```python\ndef add(a, b):\n    return a + b\n```")
+	}})
+}
+
 func TestSingleTurn(t *testing.T) {
 	f := newFactory(t, `{}`)
 	ctx := context.Background()
