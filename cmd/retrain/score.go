@@ -13,7 +13,6 @@ import (
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/reward"
-	"github.com/retrain-rl/retrain/reward/codetest"
 	"github.com/retrain-rl/retrain/rollout"
 )
 
@@ -59,11 +58,8 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 			return usageErrorf("--params must be a JSON object: %v", err)
 		}
 	}
-	if *code.problems != "" || *code.samples != "" || *name == codetest.RewardName && *in == "" && *gold == "" {
-		if *in != "" || *gold != "" || *pred != "" {
-			return usageErrorf("--problems/--samples score code samples; leave out --in, --gold and --pred")
-		}
-		return scoreCodeSamples(ctx, *name, params, *code.problems, *code.samples, *out, s)
+	if code.wanted(*name, *in, *gold) {
+		return code.score(ctx, *name, params, *in, *gold, *pred, *out, s)
 	}
 	f, err := reward.New(*name, params)
 	if err != nil {

@@ -35,6 +35,21 @@ func addCodeSampleFlags(fs interface {
 	}
 }
 
+// wanted reports whether the command scores code samples: --problems or
+// --samples given, or --reward code_tests without --in or --gold.
+func (c codeSampleFlags) wanted(reward, in, gold string) bool {
+	return *c.problems != "" || *c.samples != "" || reward == codetest.RewardName && in == "" && gold == ""
+}
+
+// score checks that no flag of the other modes is given and scores the
+// samples.
+func (c codeSampleFlags) score(ctx context.Context, reward string, params map[string]any, in, gold, pred, out string, s stdio) error {
+	if in != "" || gold != "" || pred != "" {
+		return usageErrorf("--problems/--samples score code samples; leave out --in, --gold and --pred")
+	}
+	return scoreCodeSamples(ctx, reward, params, *c.problems, *c.samples, out, s)
+}
+
 // codeSample is one line of a samples file.
 type codeSample struct {
 	line   int
