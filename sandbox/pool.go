@@ -23,13 +23,15 @@ type PoolOptions struct {
 
 // Pool runs Python code in sandboxes started ahead: each is a loaded
 // interpreter waiting for its code, used once and replaced in the
-// background. When none is ready a run starts one cold. A Pool is safe for
+// background once its run is over. When none is ready a run starts one
+// cold. A Pool is safe for
 // concurrent use; Close stops the refilling and ends the idle sandboxes.
 type Pool struct {
-	sb    *Sandbox
-	ready chan *proc
-	done  chan struct{}
-	wg    sync.WaitGroup
+	sb     *Sandbox
+	ready  chan *proc
+	refill chan struct{} // one token per sandbox to start
+	done   chan struct{}
+	wg     sync.WaitGroup
 
 	mu     sync.Mutex
 	closed bool
@@ -48,7 +50,10 @@ func NewPool(sb *Sandbox, opts *PoolOptions) *Pool {
 		o.Starters = runtime.GOMAXPROCS(0)
 	}
 	o.Starters = min(o.Starters, o.Size)
-	p := &Pool{sb: sb, ready: make(chan *proc, o.Size), done: make(chan struct{})}
+	p := &Pool{sb: sb, ready: make(chan *proc, o.Size), refill: make(chan struct{}, o.Size), done: make(chan struct{})}
+	for range o.Size {
+		p.refill <- struct{}{}
+	}
 	for range o.Starters {
 		p.wg.Add(1)
 		go p.fill()
@@ -56,16 +61,16 @@ func NewPool(sb *Sandbox, opts *PoolOptions) *Pool {
 	return p
 }
 
-// fill starts sandboxes and offers them to the pool until it closes. A
-// failed start is retried after a pause; runs meanwhile start cold, and
-// report the failure themselves.
+// fill starts a sandbox for each refill token and offers it to the pool,
+// until the pool closes. A failed start is retried after a pause; runs
+// meanwhile start cold, and report the failure themselves.
 func (p *Pool) fill() {
 	defer p.wg.Done()
 	for {
 		select {
 		case <-p.done:
 			return
-		default:
+		case <-p.refill:
 		}
 		pr, err := p.sb.startPython()
 		if err != nil {
@@ -74,6 +79,7 @@ func (p *Pool) fill() {
 				return
 			case <-time.After(time.Second):
 			}
+			p.refill <- struct{}{} // the token is still owed
 			continue
 		}
 		select {
@@ -128,6 +134,14 @@ func (p *Pool) Run(ctx context.Context, req Request) (Result, error) {
 	}
 	select {
 	case pr := <-p.ready:
+		// The replacement starts once this run is over, so that it does
+		// not compete with the run for the CPU.
+		defer func() {
+			select {
+			case p.refill <- struct{}{}:
+			default:
+			}
+		}()
 		return pr.run(ctx, req, p.sb.limits.Timeout)
 	default:
 		return p.sb.Run(ctx, req)
