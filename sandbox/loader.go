@@ -8,10 +8,10 @@ package sandbox
 // what follows is the code's own stdin. It runs the code as __main__, prints
 // an uncaught exception's traceback without the loader's frame, and exits
 // the way Python does (threads joined, atexit handlers run, output flushed)
-// but without tearing the interpreter down, which only costs time. Just
-// before it exits it writes a byte to descriptor 3, which tells the host
-// that the code finished (and buys the sandbox's teardown some time on a
-// loaded machine).
+// but without tearing the interpreter down, which only costs time. On
+// descriptor 3 it tells the host "r" once loaded (a warm pool offers only
+// loaded sandboxes) and "d" once the code has finished (which buys the
+// sandbox's teardown some time on a loaded machine).
 const loader = `import os
 os.closerange(4, os.sysconf("SC_OPEN_MAX"))
 import sys, traceback, threading, atexit
@@ -31,7 +31,7 @@ def _finish(code):
         except BaseException:
             pass
     try:
-        os.write(3, b"1")
+        os.write(3, b"d")
     except BaseException:
         pass
     os._exit(code)
@@ -64,6 +64,10 @@ def _run(src):
             pass
         return 1
     return 0
+try:
+    os.write(3, b"r")
+except BaseException:
+    pass
 _h = sys.stdin.buffer.readline()
 if not _h:
     os._exit(0)

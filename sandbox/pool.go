@@ -2,10 +2,15 @@ package sandbox
 
 import (
 	"context"
+	"errors"
 	"runtime"
 	"sync"
 	"time"
 )
+
+// loadTimeout bounds how long a pooled sandbox may take to load its
+// interpreter before it is given up.
+const loadTimeout = time.Minute
 
 // DefaultPoolSize is the number of sandboxes a [Pool] keeps ready when
 // PoolOptions.Size is zero.
@@ -73,6 +78,21 @@ func (p *Pool) fill() {
 		case <-p.refill:
 		}
 		pr, err := p.sb.startPython()
+		if err == nil {
+			// Offer it once the interpreter has loaded.
+			select {
+			case <-pr.loaded:
+			case <-pr.gone:
+				discard(pr)
+				err = errors.New("the interpreter ended before it loaded")
+			case <-time.After(loadTimeout):
+				discard(pr)
+				err = errors.New("the interpreter did not load in time")
+			case <-p.done:
+				discard(pr)
+				return
+			}
+		}
 		if err != nil {
 			select {
 			case <-p.done:

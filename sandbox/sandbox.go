@@ -351,8 +351,8 @@ func (s *Sandbox) startStream(argv []string) (*proc, io.ReadCloser, error) {
 
 // startWith starts argv. stream makes stdout a pipe returned to the
 // caller; done passes the write end of a pipe as the first descriptor after
-// the files (3 for a Python loader), on which the loader writes a byte when
-// the code has finished.
+// the files (3 for a Python loader), on which the loader signals (see
+// readSignals).
 func (s *Sandbox) startWith(argv []string, files map[string]string, stream, done bool) (p *proc, stdout io.ReadCloser, err error) {
 	var names []string
 	var extra []*os.File
@@ -442,15 +442,36 @@ func (s *Sandbox) startWith(argv []string, files map[string]string, stream, done
 		return nil, nil, fmt.Errorf("sandbox: starting %s: %w", cmd.Path, err)
 	}
 	if doneR != nil {
-		p.done, p.doneR = make(chan struct{}), doneR
-		go func() {
-			var b [1]byte
-			if n, _ := doneR.Read(b[:]); n > 0 {
-				close(p.done)
-			}
-		}()
+		p.loaded, p.done, p.gone, p.doneR = make(chan struct{}), make(chan struct{}), make(chan struct{}), doneR
+		go p.readSignals()
 	}
 	return p, stdout, nil
+}
+
+// readSignals reads what the loader says on its signal pipe: "r" when the
+// interpreter has loaded and waits for code, "d" when the code has
+// finished. It closes gone when the pipe ends (every process that held it
+// has exited, or the pipe was closed).
+func (p *proc) readSignals() {
+	defer close(p.gone)
+	var loaded, done bool
+	var b [16]byte
+	for {
+		n, err := p.doneR.Read(b[:])
+		for _, c := range b[:n] {
+			switch {
+			case c == 'r' && !loaded:
+				loaded = true
+				close(p.loaded)
+			case c == 'd' && !done:
+				done = true
+				close(p.done)
+			}
+		}
+		if err != nil {
+			return
+		}
+	}
 }
 
 // ProcessName is the name (argv[0]) the sandboxes of this process have in
@@ -482,7 +503,9 @@ type proc struct {
 	stdin          io.WriteCloser
 	stdout, stderr *capped
 	framed         bool          // a Python loader waiting for framed code
+	loaded         chan struct{} // closed when the loader waits for code
 	done           chan struct{} // closed when the loader says the code finished
+	gone           chan struct{} // closed when the signal pipe ends
 	doneR          *os.File
 	cpu            time.Duration
 	cleanup        func()
