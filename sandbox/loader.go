@@ -2,9 +2,9 @@ package sandbox
 
 // loader is the Python program every Python sandbox starts with. It first
 // closes every descriptor above 3 (the host process may have inherited some
-// without close-on-exec, and bwrap passes them on), then loads
-// the interpreter and the modules most code imports, then waits for the
-// code on stdin, framed as its length in bytes, a newline and the source;
+// without close-on-exec, and bwrap passes them on), then loads the
+// interpreter (and, given the argument "warm", as a pool's sandboxes are,
+// the modules most code imports), then waits for the code on stdin, framed as its length in bytes, a newline and the source;
 // what follows is the code's own stdin. It runs the code as __main__, prints
 // an uncaught exception's traceback without the loader's frame, and exits
 // the way Python does (threads joined, atexit handlers run, output flushed)
@@ -14,8 +14,9 @@ package sandbox
 // sandbox's teardown some time on a loaded machine).
 const loader = `import os
 os.closerange(4, os.sysconf("SC_OPEN_MAX"))
-import sys, traceback, threading, atexit
-import typing, collections, itertools, functools, math, re, json
+import sys, threading, atexit
+if sys.argv[1:] == ["warm"]:
+    import traceback, typing, collections, itertools, functools, math, re, json
 def _finish(code):
     try:
         threading._shutdown()
@@ -50,6 +51,7 @@ def _run(src):
     try:
         code = compile(src, "main.py", "exec")
     except SyntaxError as e:
+        import traceback
         traceback.print_exception(type(e), e, None)
         return 1
     try:
@@ -59,6 +61,7 @@ def _run(src):
     except BaseException as e:
         tb = e.__traceback__.tb_next if e.__traceback__ is not None else None
         try:
+            import traceback
             traceback.print_exception(type(e), e, tb)
         except BaseException:
             pass

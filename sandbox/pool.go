@@ -77,7 +77,7 @@ func (p *Pool) fill() {
 			return
 		case <-p.refill:
 		}
-		pr, err := p.sb.startPython()
+		pr, err := p.sb.startPython(true)
 		if err == nil {
 			// Offer it once the interpreter has loaded.
 			select {

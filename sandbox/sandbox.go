@@ -236,7 +236,7 @@ type Request struct {
 // Result, not an error; an error means the sandbox itself failed (or ctx
 // ended).
 func (s *Sandbox) Run(ctx context.Context, req Request) (Result, error) {
-	p, err := s.startPython()
+	p, err := s.startPython(false)
 	if err != nil {
 		return Result{}, err
 	}
@@ -264,9 +264,15 @@ func (s *Sandbox) Exec(ctx context.Context, argv []string, files map[string]stri
 	return p.run(ctx, Request{Stdin: stdin}, s.limits.Timeout)
 }
 
-// startPython starts the Python loader, waiting for code on stdin.
-func (s *Sandbox) startPython() (*proc, error) {
-	p, _, err := s.startWith([]string{s.python, "-I", "-B", "-c", loader}, nil, false, true)
+// startPython starts the Python loader, waiting for code on stdin; warm
+// makes it import the common modules first (for a pool, where that time
+// is spent ahead).
+func (s *Sandbox) startPython(warm bool) (*proc, error) {
+	argv := []string{s.python, "-I", "-B", "-c", loader}
+	if warm {
+		argv = append(argv, "warm")
+	}
+	p, _, err := s.startWith(argv, nil, false, true)
 	if err != nil {
 		return nil, err
 	}
