@@ -116,28 +116,15 @@ func runScore(ctx context.Context, args []string, s stdio) error {
 // scoreFile scores every row of the JSONL file inPath and writes one result
 // per row. A malformed row gets an error result; the others go on.
 func scoreFile(ctx context.Context, f reward.Func, inPath, outPath string, s stdio) (err error) {
-	var r io.Reader = s.in
-	if inPath != "-" {
-		file, err := os.Open(inPath)
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		r = file
+	r, w, closeFiles, err := openScoreFiles(inPath, outPath, s)
+	if err != nil {
+		return err
 	}
-	w := s.out
-	if outPath != "" {
-		file, err := os.Create(outPath)
-		if err != nil {
-			return err
+	defer func() {
+		if cerr := closeFiles(); err == nil {
+			err = cerr
 		}
-		defer func() {
-			if cerr := file.Close(); err == nil {
-				err = cerr
-			}
-		}()
-		w = file
-	}
+	}()
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
@@ -220,4 +207,34 @@ func textField(fields map[string]json.RawMessage, key string) (string, error) {
 		return n.String(), nil
 	}
 	return "", fmt.Errorf("%q must be a string or a number, got %s", key, raw)
+}
+
+// openScoreFiles opens what `retrain score --in` reads (inPath, or stdin
+// for "-") and writes (outPath, or stdout when empty). closeFiles closes
+// them and reports the output file's close error.
+func openScoreFiles(inPath, outPath string, s stdio) (r io.Reader, w io.Writer, closeFiles func() error, err error) {
+	r, w = s.in, s.out
+	var in, out *os.File
+	if inPath != "-" {
+		if in, err = os.Open(inPath); err != nil {
+			return nil, nil, nil, err
+		}
+		r = in
+	}
+	if outPath != "" {
+		if out, err = os.Create(outPath); err != nil {
+			in.Close()
+			return nil, nil, nil, err
+		}
+		w = out
+	}
+	return r, w, func() error {
+		if in != nil {
+			in.Close()
+		}
+		if out != nil {
+			return out.Close()
+		}
+		return nil
+	}, nil
 }

@@ -87,28 +87,15 @@ type scoreUnit struct {
 // are ready. With a [reward.GroupFunc], consecutive trajectories of the same
 // task are scored together as a group.
 func scoreFileConcurrent(ctx context.Context, f reward.Func, inPath, outPath string, concurrency int, s stdio) (err error) {
-	var r io.Reader = s.in
-	if inPath != "-" {
-		file, err := os.Open(inPath)
-		if err != nil {
-			return err
-		}
-		defer file.Close()
-		r = file
+	r, w, closeFiles, err := openScoreFiles(inPath, outPath, s)
+	if err != nil {
+		return err
 	}
-	w := s.out
-	if outPath != "" {
-		file, err := os.Create(outPath)
-		if err != nil {
-			return err
+	defer func() {
+		if cerr := closeFiles(); err == nil {
+			err = cerr
 		}
-		defer func() {
-			if cerr := file.Close(); err == nil {
-				err = cerr
-			}
-		}()
-		w = file
-	}
+	}()
 	bw := bufio.NewWriter(w)
 	enc := json.NewEncoder(bw)
 	enc.SetEscapeHTML(false)
