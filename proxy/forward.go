@@ -1,0 +1,365 @@
+package proxy
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/internal/chatwire"
+)
+
+// asked is what the agent asked for of what the proxy adds upstream: the
+// reply's extra fields are removed unless the agent asked for them too.
+type asked struct {
+	logprobs     bool // logprobs: true
+	tokenIDs     bool // return_token_ids: true
+	includeUsage bool // stream_options.include_usage: true
+}
+
+// all reports whether the agent asked for everything the proxy adds, so
+// the reply passes unchanged.
+func (a asked) all() bool { return a.logprobs && a.tokenIDs && a.includeUsage }
+
+// upstreamBody returns the body sent upstream for the agent's request:
+// the agent's fields as sent, plus logprobs, vLLM's return_token_ids and,
+// for a stream, stream_options.include_usage; the model replaced when
+// Options.Model says so.
+func (p *Proxy) upstreamBody(req *chatwire.Request) ([]byte, asked, error) {
+	a := asked{logprobs: req.Logprobs, tokenIDs: req.ReturnTokenIDs, includeUsage: !req.Stream || req.IncludeUsage()}
+	fields, err := req.Fields()
+	if err != nil {
+		return nil, a, err
+	}
+	fields["logprobs"] = json.RawMessage("true")
+	fields["return_token_ids"] = json.RawMessage("true")
+	if req.Stream {
+		so := map[string]json.RawMessage{}
+		if raw, ok := fields["stream_options"]; ok && string(raw) != "null" {
+			if err := json.Unmarshal(raw, &so); err != nil {
+				return nil, a, fmt.Errorf("stream_options must be an object: %v", err)
+			}
+		}
+		so["include_usage"] = json.RawMessage("true")
+		b, _ := json.Marshal(so) // raw values, decoded above
+		fields["stream_options"] = b
+	}
+	if p.o.Model != "" {
+		fields["model"], _ = json.Marshal(p.o.Model) // a string
+	}
+	b, err := json.Marshal(fields)
+	return b, a, err
+}
+
+// chat serves one chat call of session id.
+func (p *Proxy) chat(w http.ResponseWriter, r *http.Request, id string) {
+	began := time.Now()
+	s, status, err := p.open(id)
+	if err != nil {
+		writeError(w, status, err.Error(), "")
+		return
+	}
+	n, err := s.begin(p.o.MaxCalls)
+	if err != nil {
+		writeError(w, http.StatusTooManyRequests, err.Error(), "RateLimitError")
+		return
+	}
+	rec := &call{n: n, began: began}
+	defer func() { p.finish(s, rec) }()
+
+	body, err := io.ReadAll(r.Body)
+	if err != nil {
+		rec.fail(retrain.CauseCanceled, 0, "reading the agent's request: %v", err)
+		return
+	}
+	req, err := chatwire.Decode(body)
+	if err != nil {
+		rec.fail(retrain.CauseEnvironment, http.StatusBadRequest, "invalid request body: %v", err)
+		writeError(w, http.StatusBadRequest, rec.failure.Error, "")
+		return
+	}
+	if len(req.Messages) == 0 {
+		rec.fail(retrain.CauseEnvironment, http.StatusBadRequest, "the field \"messages\" must hold at least one message")
+		writeError(w, http.StatusBadRequest, rec.failure.Error, "")
+		return
+	}
+	rec.req = req
+	up, a, err := p.upstreamBody(req)
+	if err != nil {
+		rec.fail(retrain.CauseEnvironment, http.StatusBadRequest, "invalid request body: %v", err)
+		writeError(w, http.StatusBadRequest, rec.failure.Error, "")
+		return
+	}
+
+	ctx, cancel := context.WithTimeout(r.Context(), p.o.CallTimeout)
+	defer cancel()
+	ureq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.upstream.String()+"/chat/completions", bytes.NewReader(up))
+	if err != nil {
+		rec.fail(retrain.CauseModel, http.StatusInternalServerError, "%v", err)
+		writeError(w, http.StatusInternalServerError, rec.failure.Error, "InternalServerError")
+		return
+	}
+	ureq.Header.Set("Content-Type", "application/json")
+	if req.Stream {
+		ureq.Header.Set("Accept", "text/event-stream")
+	}
+	p.authorize(ureq)
+	sent := time.Now()
+	resp, err := p.client.Do(ureq)
+	if err != nil {
+		p.upstreamFailed(w, r, ctx, rec, err)
+		return
+	}
+	defer resp.Body.Close()
+	rec.headers = time.Since(sent)
+	if resp.StatusCode != http.StatusOK {
+		// The upstream's refusal (a prompt over the context, an unknown
+		// model, overload) is the agent's answer, as sent.
+		b, _ := readLimited(resp.Body, 1<<20)
+		rec.fail(retrain.CauseModel, resp.StatusCode, "the upstream answered %d: %s", resp.StatusCode, upstreamMessage(b))
+		copyHeader(w.Header(), resp.Header, "Content-Type", "Retry-After")
+		w.WriteHeader(resp.StatusCode)
+		w.Write(b) //nolint:errcheck // the agent went away
+		return
+	}
+	if req.Stream {
+		p.stream(w, r, ctx, resp, rec, a)
+	} else {
+		p.plain(w, r, ctx, resp, rec, a)
+	}
+	rec.upstream = time.Since(sent)
+}
+
+// upstreamFailed answers a call the upstream did not answer: 504 past the
+// call timeout, 502 otherwise; nothing when the agent went away.
+func (p *Proxy) upstreamFailed(w http.ResponseWriter, r *http.Request, ctx context.Context, rec *call, err error) {
+	switch {
+	case r.Context().Err() != nil:
+		rec.fail(retrain.CauseCanceled, 0, "the agent went away before the upstream answered")
+	case ctx.Err() != nil:
+		rec.fail(retrain.CauseTimeout, http.StatusGatewayTimeout, "the upstream did not answer within %s (--call-timeout)", p.o.CallTimeout)
+		writeError(w, http.StatusGatewayTimeout, rec.failure.Error, "APITimeoutError")
+	default:
+		rec.fail(retrain.CauseModel, http.StatusBadGateway, "the upstream server did not answer: %s", redact(err))
+		writeError(w, http.StatusBadGateway, rec.failure.Error, "APIConnectionError")
+	}
+}
+
+// plain relays a whole reply.
+func (p *Proxy) plain(w http.ResponseWriter, r *http.Request, ctx context.Context, resp *http.Response, rec *call, a asked) {
+	body, err := readLimited(resp.Body, p.o.MaxReplyBytes)
+	if err != nil {
+		p.upstreamFailed(w, r, ctx, rec, err)
+		return
+	}
+	reply := &chatwire.Reply{}
+	if err := json.Unmarshal(body, reply); err != nil || len(reply.Choices) == 0 {
+		msg := "no choices"
+		if err != nil {
+			msg = err.Error()
+		}
+		rec.fail(retrain.CauseModel, http.StatusBadGateway, "the upstream's reply is not a chat completion (%s): %.200s", msg, body)
+		writeError(w, http.StatusBadGateway, rec.failure.Error, "APIError")
+		return
+	}
+	rec.reply = reply
+	out := body
+	if !a.all() {
+		if out, err = strip(body, a, false); err != nil {
+			out = body
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
+	w.WriteHeader(http.StatusOK)
+	if _, err := w.Write(out); err != nil {
+		rec.fail(retrain.CauseCanceled, 0, "the agent went away before it read the reply")
+	}
+}
+
+// stream relays a streamed reply event by event, each flushed to the agent
+// as it arrives from the upstream, and merges the chunks for the record.
+func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, ctx context.Context, resp *http.Response, rec *call, a asked) {
+	copyHeader(w.Header(), resp.Header, "Content-Type", "Cache-Control")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rc := http.NewResponseController(w)
+	br := bufio.NewReaderSize(resp.Body, 32<<10)
+	var merger chatwire.Merger
+	var line []byte
+	chunks, done := 0, false
+	for !done {
+		var err error
+		line, err = readLine(br, line[:0], p.o.MaxReplyBytes)
+		if err != nil {
+			if r.Context().Err() != nil {
+				rec.fail(retrain.CauseCanceled, 0, "the agent went away after %d chunks of the stream", chunks)
+			} else if ctx.Err() != nil {
+				rec.fail(retrain.CauseTimeout, 0, "the stream did not end within %s (--call-timeout), after %d chunks", p.o.CallTimeout, chunks)
+			} else {
+				rec.fail(retrain.CauseModel, 0, "the upstream's stream broke after %d chunks, before [DONE]: %s", chunks, redact(err))
+			}
+			return
+		}
+		out := line
+		if data, ok := bytes.CutPrefix(line, []byte("data:")); ok {
+			c, err := chatwire.DecodeEvent(data)
+			switch {
+			case errors.Is(err, chatwire.ErrDone):
+				done = true
+			case err != nil:
+				rec.fail(retrain.CauseModel, 0, "the upstream sent an event that is not a chunk: %v: %.200s", err, data)
+				return
+			default:
+				if chunks == 0 {
+					rec.first = time.Since(rec.began)
+				}
+				chunks++
+				merger.Add(c)
+				if !a.all() {
+					if len(c.Choices) == 0 && c.Usage != nil && !a.includeUsage {
+						out = nil // the usage chunk only the proxy asked for
+					} else if s, err := strip(bytes.TrimSpace(data), a, true); err == nil {
+						out = append(append([]byte("data: "), s...), '\n')
+					}
+				}
+			}
+		}
+		if out == nil {
+			continue // the blank line after it ends an empty event, which SSE readers skip
+		}
+		if _, err := w.Write(out); err != nil {
+			rec.fail(retrain.CauseCanceled, 0, "the agent went away after %d chunks of the stream", chunks)
+			return
+		}
+		if len(bytes.TrimSpace(line)) == 0 || done {
+			if err := rc.Flush(); err != nil {
+				rec.fail(retrain.CauseCanceled, 0, "the agent went away after %d chunks of the stream", chunks)
+				return
+			}
+		}
+	}
+	// The blank line after [DONE].
+	if rest, _ := br.Peek(1); len(rest) == 1 && rest[0] == '\n' {
+		w.Write([]byte("\n")) //nolint:errcheck // ending anyway
+	}
+	rc.Flush() //nolint:errcheck // ending anyway
+	reply := merger.Reply()
+	if len(reply.Choices) == 0 {
+		rec.fail(retrain.CauseModel, 0, "the upstream's stream had no choices")
+		return
+	}
+	rec.reply = reply
+}
+
+// readLine appends the next line of br to b, its "\n" included; a line
+// longer than max is an error, and so is the end of the body.
+func readLine(br *bufio.Reader, b []byte, max int64) ([]byte, error) {
+	for {
+		part, err := br.ReadSlice('\n')
+		b = append(b, part...)
+		if int64(len(b)) > max {
+			return b, fmt.Errorf("an event is longer than %d bytes", max)
+		}
+		if err == nil {
+			return b, nil
+		}
+		if !errors.Is(err, bufio.ErrBufferFull) {
+			return b, err
+		}
+	}
+}
+
+// strip removes from a reply (or a chunk, when chunk is set) the fields the
+// proxy asked for and the agent did not: log-probabilities, token ids, a
+// chunk's usage.
+func strip(body []byte, a asked, chunk bool) ([]byte, error) {
+	var top map[string]json.RawMessage
+	if err := json.Unmarshal(body, &top); err != nil {
+		return nil, err
+	}
+	if !a.tokenIDs {
+		delete(top, "prompt_token_ids")
+	}
+	if chunk && !a.includeUsage {
+		delete(top, "usage")
+	}
+	if raw, ok := top["choices"]; ok && (!a.logprobs || !a.tokenIDs) {
+		var choices []map[string]json.RawMessage
+		if err := json.Unmarshal(raw, &choices); err != nil {
+			return nil, err
+		}
+		for _, c := range choices {
+			if !a.logprobs {
+				if _, ok := c["logprobs"]; ok {
+					c["logprobs"] = json.RawMessage("null")
+				}
+			}
+			if !a.tokenIDs {
+				delete(c, "token_ids")
+				delete(c, "prompt_token_ids")
+			}
+		}
+		b, err := json.Marshal(choices)
+		if err != nil {
+			return nil, err
+		}
+		top["choices"] = b
+	}
+	return json.Marshal(top)
+}
+
+// readLimited reads all of r, up to max bytes.
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err != nil {
+		return nil, err
+	}
+	if int64(len(b)) > max {
+		return nil, fmt.Errorf("the upstream's reply is longer than %d bytes", max)
+	}
+	return b, nil
+}
+
+// upstreamMessage is the message of an OpenAI-style error body, or the
+// body's start.
+func upstreamMessage(b []byte) string {
+	var e struct {
+		Error struct {
+			Message string `json:"message"`
+		} `json:"error"`
+	}
+	if json.Unmarshal(b, &e) == nil && e.Error.Message != "" {
+		return e.Error.Message
+	}
+	if len(b) > 200 {
+		b = b[:200]
+	}
+	return string(b)
+}
+
+// redact is err's message without the upstream's URL (the operator's,
+// not the agent's business).
+func redact(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
+	}
+	return err.Error()
+}
+
+func copyHeader(dst, src http.Header, names ...string) {
+	for _, n := range names {
+		if v := src.Get(n); v != "" {
+			dst.Set(n, v)
+		}
+	}
+}
