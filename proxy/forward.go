@@ -173,8 +173,8 @@ func (p *Proxy) plain(w http.ResponseWriter, r *http.Request, ctx context.Contex
 	rec.reply = reply
 	out := body
 	if !a.all() {
-		if out, err = strip(body, a, false); err != nil {
-			out = body
+		if s, ok := stripFast(make([]byte, 0, len(body)), body, a, false); ok {
+			out = s
 		}
 	}
 	w.Header().Set("Content-Type", "application/json")
@@ -194,9 +194,20 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, ctx context.Conte
 	rc := http.NewResponseController(w)
 	br := bufio.NewReaderSize(resp.Body, 32<<10)
 	var merger chatwire.Merger
-	var line []byte
+	var line, scratch []byte
 	chunks, done := 0, false
+	pending := false // written to the agent, not flushed
 	for !done {
+		// What was written is flushed before a read that could wait: a
+		// whole line already received is relayed first, so a burst of
+		// events goes out in one write, and nothing waits for more.
+		if pending && !lineBuffered(br) {
+			if err := rc.Flush(); err != nil {
+				rec.fail(retrain.CauseCanceled, 0, "the agent went away after %d chunks of the stream", chunks)
+				return
+			}
+			pending = false
+		}
 		var err error
 		line, err = readLine(br, line[:0], p.o.MaxReplyBytes)
 		if err != nil {
@@ -227,8 +238,9 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, ctx context.Conte
 				if !a.all() {
 					if len(c.Choices) == 0 && c.Usage != nil && !a.includeUsage {
 						out = nil // the usage chunk only the proxy asked for
-					} else if s, err := strip(bytes.TrimSpace(data), a, true); err == nil {
-						out = append(append([]byte("data: "), s...), '\n')
+					} else if s, ok := stripFast(append(scratch[:0], "data: "...), bytes.TrimSpace(data), a, true); ok {
+						scratch = append(s, '\n')
+						out = scratch
 					}
 				}
 			}
@@ -240,12 +252,7 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, ctx context.Conte
 			rec.fail(retrain.CauseCanceled, 0, "the agent went away after %d chunks of the stream", chunks)
 			return
 		}
-		if len(bytes.TrimSpace(line)) == 0 || done {
-			if err := rc.Flush(); err != nil {
-				rec.fail(retrain.CauseCanceled, 0, "the agent went away after %d chunks of the stream", chunks)
-				return
-			}
-		}
+		pending = true
 	}
 	// The blank line after [DONE].
 	if rest, _ := br.Peek(1); len(rest) == 1 && rest[0] == '\n' {
@@ -258,6 +265,12 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, ctx context.Conte
 		return
 	}
 	rec.reply = reply
+}
+
+// lineBuffered reports whether br holds a whole line already.
+func lineBuffered(br *bufio.Reader) bool {
+	b, _ := br.Peek(br.Buffered())
+	return bytes.IndexByte(b, '\n') >= 0
 }
 
 // readLine appends the next line of br to b, its "\n" included; a line
@@ -276,45 +289,6 @@ func readLine(br *bufio.Reader, b []byte, max int64) ([]byte, error) {
 			return b, err
 		}
 	}
-}
-
-// strip removes from a reply (or a chunk, when chunk is set) the fields the
-// proxy asked for and the agent did not: log-probabilities, token ids, a
-// chunk's usage.
-func strip(body []byte, a asked, chunk bool) ([]byte, error) {
-	var top map[string]json.RawMessage
-	if err := json.Unmarshal(body, &top); err != nil {
-		return nil, err
-	}
-	if !a.tokenIDs {
-		delete(top, "prompt_token_ids")
-	}
-	if chunk && !a.includeUsage {
-		delete(top, "usage")
-	}
-	if raw, ok := top["choices"]; ok && (!a.logprobs || !a.tokenIDs) {
-		var choices []map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &choices); err != nil {
-			return nil, err
-		}
-		for _, c := range choices {
-			if !a.logprobs {
-				if _, ok := c["logprobs"]; ok {
-					c["logprobs"] = json.RawMessage("null")
-				}
-			}
-			if !a.tokenIDs {
-				delete(c, "token_ids")
-				delete(c, "prompt_token_ids")
-			}
-		}
-		b, err := json.Marshal(choices)
-		if err != nil {
-			return nil, err
-		}
-		top["choices"] = b
-	}
-	return json.Marshal(top)
 }
 
 // readLimited reads all of r, up to max bytes.
