@@ -46,7 +46,6 @@ func strip(body []byte, a asked, chunk bool) ([]byte, error) {
 	return json.Marshal(top)
 }
 
-
 var stripSeeds = []string{
 	`{"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":"Hel"},"logprobs":{"content":[{"token":"Hel","logprob":-0.5}]},"finish_reason":null,"token_ids":[9]}],"usage":null,"prompt_token_ids":[1,2]}`,
 	`{"id":"c","choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4},"system_fingerprint":"x"}`,
