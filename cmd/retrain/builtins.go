@@ -9,5 +9,6 @@ import (
 	_ "github.com/retrain-rl/retrain/env/games"
 	_ "github.com/retrain-rl/retrain/env/single"
 	_ "github.com/retrain-rl/retrain/env/toolenv"
+	_ "github.com/retrain-rl/retrain/proxy/harness"
 	_ "github.com/retrain-rl/retrain/tool/calculator"
 )

@@ -120,3 +120,29 @@ func TestProxyCommandErrors(t *testing.T) {
 		}
 	}
 }
+
+// retrain rollout --env harness runs the operator's agent command per
+// episode, as any environment.
+func TestRolloutHarness(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "h.jsonl")
+	var errb strings.Builder
+	code := run(t.Context(), []string{"rollout", "--model", "fake", "--env", "harness", "--tasks", "2", "--out", out,
+		"--env-config", `{"command": "sh", "args": ["-c", "cat > /dev/null; echo 42"], "verifier": ["sh", "-c", "echo 1"]}`},
+		stdio{in: strings.NewReader(""), out: io.Discard, err: &errb})
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errb.String())
+	}
+	n := 0
+	for tr, err := range rollout.ReadTrajectoryFile(out, nil) {
+		if err != nil {
+			t.Fatal(err)
+		}
+		n++
+		if tr.Env != "harness" || tr.StepReward != 1 || tr.Failed() || !strings.HasPrefix(tr.ID, "arith-") {
+			t.Errorf("trajectory %s env %q reward %v error %q", tr.ID, tr.Env, tr.StepReward, tr.Error)
+		}
+	}
+	if n != 2 {
+		t.Errorf("%d trajectories, want 2", n)
+	}
+}
