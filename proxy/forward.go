@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/retrain-rl/retrain"
@@ -72,8 +73,8 @@ func (p *Proxy) chat(w http.ResponseWriter, r *http.Request, id string) {
 		writeError(w, http.StatusTooManyRequests, err.Error(), "RateLimitError")
 		return
 	}
-	rec := &call{n: n, began: began}
-	defer func() { p.finish(s, rec) }()
+	rec := &call{n: n, began: began, s: s}
+	defer p.finish(rec)
 
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
@@ -83,19 +84,19 @@ func (p *Proxy) chat(w http.ResponseWriter, r *http.Request, id string) {
 	req, err := chatwire.Decode(body)
 	if err != nil {
 		rec.fail(retrain.CauseEnvironment, http.StatusBadRequest, "invalid request body: %v", err)
-		writeError(w, http.StatusBadRequest, rec.failure.Error, "")
+		p.answerFailure(w, rec, http.StatusBadRequest, "")
 		return
 	}
 	if len(req.Messages) == 0 {
 		rec.fail(retrain.CauseEnvironment, http.StatusBadRequest, "the field \"messages\" must hold at least one message")
-		writeError(w, http.StatusBadRequest, rec.failure.Error, "")
+		p.answerFailure(w, rec, http.StatusBadRequest, "")
 		return
 	}
 	rec.req = req
 	up, a, err := p.upstreamBody(req)
 	if err != nil {
 		rec.fail(retrain.CauseEnvironment, http.StatusBadRequest, "invalid request body: %v", err)
-		writeError(w, http.StatusBadRequest, rec.failure.Error, "")
+		p.answerFailure(w, rec, http.StatusBadRequest, "")
 		return
 	}
 
@@ -104,7 +105,7 @@ func (p *Proxy) chat(w http.ResponseWriter, r *http.Request, id string) {
 	ureq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.upstream.String()+"/chat/completions", bytes.NewReader(up))
 	if err != nil {
 		rec.fail(retrain.CauseModel, http.StatusInternalServerError, "%v", err)
-		writeError(w, http.StatusInternalServerError, rec.failure.Error, "InternalServerError")
+		p.answerFailure(w, rec, http.StatusInternalServerError, "InternalServerError")
 		return
 	}
 	ureq.Header.Set("Content-Type", "application/json")
@@ -125,17 +126,25 @@ func (p *Proxy) chat(w http.ResponseWriter, r *http.Request, id string) {
 		// model, overload) is the agent's answer, as sent.
 		b, _ := readLimited(resp.Body, 1<<20)
 		rec.fail(retrain.CauseModel, resp.StatusCode, "the upstream answered %d: %s", resp.StatusCode, upstreamMessage(b))
+		p.finish(rec)
 		copyHeader(w.Header(), resp.Header, "Content-Type", "Retry-After")
 		w.WriteHeader(resp.StatusCode)
 		w.Write(b) //nolint:errcheck // the agent went away
 		return
 	}
-	if req.Stream {
+	rec.sent = sent
+	if req.Stream && strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
 		p.stream(w, r, ctx, resp, rec, a)
 	} else {
 		p.plain(w, r, ctx, resp, rec, a)
 	}
-	rec.upstream = time.Since(sent)
+}
+
+// answerFailure records the call's failure, then answers the agent with
+// it, so that a session the agent ends right after holds it.
+func (p *Proxy) answerFailure(w http.ResponseWriter, rec *call, status int, typ string) {
+	p.finish(rec)
+	writeError(w, status, rec.failure.Error, typ)
 }
 
 // upstreamFailed answers a call the upstream did not answer: 504 past the
@@ -146,10 +155,10 @@ func (p *Proxy) upstreamFailed(w http.ResponseWriter, r *http.Request, ctx conte
 		rec.fail(retrain.CauseCanceled, 0, "the agent went away before the upstream answered")
 	case ctx.Err() != nil:
 		rec.fail(retrain.CauseTimeout, http.StatusGatewayTimeout, "the upstream did not answer within %s (--call-timeout)", p.o.CallTimeout)
-		writeError(w, http.StatusGatewayTimeout, rec.failure.Error, "APITimeoutError")
+		p.answerFailure(w, rec, http.StatusGatewayTimeout, "APITimeoutError")
 	default:
 		rec.fail(retrain.CauseModel, http.StatusBadGateway, "the upstream server did not answer: %s", redact(err))
-		writeError(w, http.StatusBadGateway, rec.failure.Error, "APIConnectionError")
+		p.answerFailure(w, rec, http.StatusBadGateway, "APIConnectionError")
 	}
 }
 
@@ -167,22 +176,24 @@ func (p *Proxy) plain(w http.ResponseWriter, r *http.Request, ctx context.Contex
 			msg = err.Error()
 		}
 		rec.fail(retrain.CauseModel, http.StatusBadGateway, "the upstream's reply is not a chat completion (%s): %.200s", msg, body)
-		writeError(w, http.StatusBadGateway, rec.failure.Error, "APIError")
+		p.answerFailure(w, rec, http.StatusBadGateway, "APIError")
 		return
 	}
-	rec.reply = reply
 	out := body
 	if !a.all() {
 		if s, ok := stripFast(make([]byte, 0, len(body)), body, a, false); ok {
 			out = s
 		}
 	}
+	// Recorded before the agent has it: a session the agent ends right
+	// after holds every reply it got.
+	rec.reply = reply
+	rec.upstream = time.Since(rec.sent)
+	p.finish(rec)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Content-Length", strconv.Itoa(len(out)))
 	w.WriteHeader(http.StatusOK)
-	if _, err := w.Write(out); err != nil {
-		rec.fail(retrain.CauseCanceled, 0, "the agent went away before it read the reply")
-	}
+	w.Write(out) //nolint:errcheck // recorded; the agent went away
 }
 
 // stream relays a streamed reply event by event, each flushed to the agent
@@ -226,6 +237,15 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, ctx context.Conte
 			switch {
 			case errors.Is(err, chatwire.ErrDone):
 				done = true
+				// Recorded before the agent sees the end of the stream.
+				reply := merger.Reply()
+				if len(reply.Choices) == 0 {
+					rec.fail(retrain.CauseModel, 0, "the upstream's stream had no choices")
+				} else {
+					rec.reply = reply
+					rec.upstream = time.Since(rec.sent)
+				}
+				p.finish(rec)
 			case err != nil:
 				rec.fail(retrain.CauseModel, 0, "the upstream sent an event that is not a chunk: %v: %.200s", err, data)
 				return
@@ -259,12 +279,6 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, ctx context.Conte
 		w.Write([]byte("\n")) //nolint:errcheck // ending anyway
 	}
 	rc.Flush() //nolint:errcheck // ending anyway
-	reply := merger.Reply()
-	if len(reply.Choices) == 0 {
-		rec.fail(retrain.CauseModel, 0, "the upstream's stream had no choices")
-		return
-	}
-	rec.reply = reply
 }
 
 // lineBuffered reports whether br holds a whole line already.

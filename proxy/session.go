@@ -40,6 +40,9 @@ type branch struct {
 
 // call is one chat call on its way through the proxy.
 type call struct {
+	s        *session
+	recorded bool // finish ran
+	sent     time.Time
 	n        int
 	began    time.Time
 	first    time.Duration // to the first chunk of a stream
@@ -50,9 +53,10 @@ type call struct {
 	failure  *Failure
 }
 
-// fail records the call's failure (the first one only).
+// fail records the call's failure (the first one only; none once the
+// call is recorded).
 func (c *call) fail(cause retrain.ErrorCause, status int, format string, args ...any) {
-	if c.failure == nil {
+	if c.failure == nil && !c.recorded {
 		c.failure = &Failure{Call: c.n, Cause: cause, Status: status, Error: fmt.Sprintf(format, args...)}
 	}
 }
@@ -80,8 +84,12 @@ func (s *session) idleSince(now time.Time) time.Duration {
 	return now.Sub(s.last)
 }
 
-// finish records c: a turn on a branch, or a failure.
-func (p *Proxy) finish(s *session, c *call) {
+// finish records c, once: a turn on a branch, or a failure.
+func (p *Proxy) finish(c *call) {
+	if c.recorded {
+		return
+	}
+	s := c.s
 	if c.failure == nil && c.reply == nil {
 		c.fail(retrain.CauseModel, 0, "no reply was recorded")
 	}
@@ -91,6 +99,7 @@ func (p *Proxy) finish(s *session, c *call) {
 		msgs = messages(c.req)
 		turn = newTurn(c, len(msgs))
 	}
+	c.recorded = true
 	s.mu.Lock()
 	s.inflight--
 	s.last = time.Now()
