@@ -36,6 +36,36 @@ func (a asked) all() bool { return a.logprobs && a.tokenIDs && a.includeUsage }
 // Options.Model says so.
 func (p *Proxy) upstreamBody(req *chatwire.Request) ([]byte, asked, error) {
 	a := asked{logprobs: req.Logprobs, tokenIDs: req.ReturnTokenIDs, includeUsage: !req.Stream || req.IncludeUsage()}
+	if req.StreamOptions == nil {
+		// The usual case, on the bytes: the members the proxy sets are
+		// cut out and written anew, the rest copied as sent.
+		rule := func(key []byte) action {
+			switch string(key) {
+			case "logprobs", "return_token_ids", "stream_options":
+				return drop
+			case "model":
+				if p.o.Model != "" {
+					return drop
+				}
+			}
+			return keep
+		}
+		raw := req.Raw
+		if b, end, ok := stripObject(make([]byte, 0, len(raw)+96), raw, skipSpace(raw, 0), rule, nil); ok && skipSpace(raw, end) == len(raw) {
+			b = b[:len(b)-1] // reopen the object
+			if len(b) > 1 {
+				b = append(b, ',')
+			}
+			b = append(b, `"logprobs":true,"return_token_ids":true`...)
+			if req.Stream {
+				b = append(b, `,"stream_options":{"include_usage":true}`...)
+			}
+			if p.o.Model != "" {
+				b = chatwire.AppendString(append(b, `,"model":`...), p.o.Model)
+			}
+			return append(b, '}'), a, nil
+		}
+	}
 	fields, err := req.Fields()
 	if err != nil {
 		return nil, a, err

@@ -210,3 +210,29 @@ func TestAskedFieldsKept(t *testing.T) {
 		}
 	}
 }
+
+// What goes upstream: the agent's fields as sent, plus log-probs, token
+// ids and a stream's usage; the model replaced when Options.Model says so.
+func TestUpstreamRequest(t *testing.T) {
+	up := openaitest.NewServer(&openaitest.Options{Record: true, Models: []string{"served"}})
+	defer up.Close()
+	_, base := start(t, proxy.Options{Upstream: up.URL, Model: "served"})
+	for _, body := range []string{
+		`{"model":"gpt-x","messages":[{"role":"user","content":"hi"}],"top_k":5,"logprobs":false,"stream":true}`,
+		`{"model":"gpt-x","messages":[{"role":"user","content":"hi"}],"top_k":5,"stream":true,"stream_options":{"include_usage":false,"continuous_usage_stats":true}}`,
+		` { "top_k" : 5 , "messages" : [{"role":"user","content":"hi"}], "model" : "gpt-x" } `,
+	} {
+		if code, b := post(t, base+"/sessions/u/v1/chat/completions", body); code != 200 {
+			t.Fatalf("%s: %d %s", body, code, b)
+		}
+	}
+	for i, req := range up.Recorded() {
+		extra, _ := req.Extra()
+		if req.Model != "served" || !req.Logprobs || !req.ReturnTokenIDs || string(extra["top_k"]) != "5" || (req.Stream && !req.IncludeUsage()) {
+			t.Errorf("request %d went upstream as %s", i, req.Raw)
+		}
+		if i == 1 && !strings.Contains(string(req.Raw), `"continuous_usage_stats":true`) {
+			t.Errorf("the agent's other stream options were lost: %s", req.Raw)
+		}
+	}
+}
