@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/retrain-rl/retrain"
@@ -67,8 +68,13 @@ func TestSessionRecorded(t *testing.T) {
 			}})
 			defer up.Close()
 			sink := make(chanSink, 64)
+			var mu sync.Mutex
 			var calls []proxy.Call
-			_, base := start(t, proxy.Options{Upstream: up.URL, Sink: sink, OnCall: func(_ string, c proxy.Call) { calls = append(calls, c) }})
+			_, base := start(t, proxy.Options{Upstream: up.URL, Sink: sink, OnCall: func(_ string, c proxy.Call) {
+				mu.Lock()
+				defer mu.Unlock()
+				calls = append(calls, c)
+			}})
 			url := base + "/sessions/run-1/v1"
 
 			msgs := []map[string]any{{"role": "system", "content": "You add."}, {"role": "user", "content": "2+3?"}}
@@ -141,9 +147,11 @@ func TestSessionRecorded(t *testing.T) {
 			if info, _ := main.ResetInfo["info"].(map[string]any); info["task"] != "add" {
 				t.Errorf("reset info %v", main.ResetInfo)
 			}
+			mu.Lock()
 			if len(calls) != 3 || calls[2].Branch != 1 || calls[1].Turn != 2 {
 				t.Errorf("OnCall got %+v", calls)
 			}
+			mu.Unlock()
 			// The session is gone.
 			if code, _ := post(t, base+"/sessions/run-1/end", ``); code != http.StatusNotFound {
 				t.Errorf("second end: %d", code)
