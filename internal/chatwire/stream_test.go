@@ -1,6 +1,7 @@
 package chatwire
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"testing"
@@ -95,5 +96,16 @@ func TestMergerJoinsToolCallPieces(t *testing.T) {
 	if ch.Message.Content != nil || len(ch.Message.ToolCalls) != 1 || ch.Message.ToolCalls[0].Function.Arguments != `{"e":"1+1"}` ||
 		ch.Message.ToolCalls[0].ID != "call_a" || ch.FinishReason != "tool_calls" {
 		t.Errorf("merged %+v", ch)
+	}
+}
+
+func TestAppendEventNoHTMLEscaping(t *testing.T) {
+	text := "<tool_call>&</tool_call>"
+	b, err := AppendEvent(nil, &Chunk{ID: "c", Choices: []ChunkChoice{{Delta: Delta{Content: &text}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `"content":"<tool_call>&</tool_call>"`; !bytes.Contains(b, []byte(want)) || !bytes.HasSuffix(b, []byte("}\n\n")) {
+		t.Errorf("event %q: want %s, unescaped, and one blank line", b, want)
 	}
 }
