@@ -56,6 +56,11 @@ if [ -f testdata/mcp-conformance/package.json ]; then
   fi
 fi
 
+if [ -f testdata/proxy-agent/package.json ]; then
+  echo "== the proxy's test agent (the openai npm client, pinned in testdata/proxy-agent)"
+  (cd testdata/proxy-agent && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
 echo "== gofmt"
 unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go'))
 if [ -n "$unformatted" ]; then echo "gofmt would change: $unformatted" >&2; exit 1; fi

@@ -10,6 +10,7 @@ import (
 	_ "github.com/retrain-rl/retrain/env/games"
 	_ "github.com/retrain-rl/retrain/env/single"
 	_ "github.com/retrain-rl/retrain/env/toolenv"
+	_ "github.com/retrain-rl/retrain/proxy/harness"
 	_ "github.com/retrain-rl/retrain/reward/codetest"
 	_ "github.com/retrain-rl/retrain/reward/judge"
 	_ "github.com/retrain-rl/retrain/tool/calculator"

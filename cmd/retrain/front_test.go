@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -28,6 +29,9 @@ var listeners = []listener{
 	{"serve-model", func(t *testing.T) []string {
 		return []string{"serve-model", "--name", "toy", "--weights", writeRandomWeights(t)}
 	}, "/v1/chat/completions", `{"model":"toy","messages":[{"role":"user","content":"hi"}],"max_tokens":1}`},
+	{"proxy", func(t *testing.T) []string {
+		return []string{"proxy", "--weights", writeRandomWeights(t), "--out", filepath.Join(t.TempDir(), "p.jsonl")}
+	}, "/sessions/s1/v1/chat/completions", `{"model":"any","messages":[{"role":"user","content":"hi"}],"max_tokens":1}`},
 	{"mcp serve --http", func(*testing.T) []string { return []string{"mcp", "serve", "--tools", "calculator", "--http"} },
 		"/mcp", `{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18","capabilities":{},"clientInfo":{"name":"t","version":"1"}}}`},
 }

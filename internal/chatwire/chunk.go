@@ -75,14 +75,17 @@ const (
 // ErrDone is returned by [DecodeEvent] for the [DoneEvent].
 var ErrDone = errors.New("chatwire: end of stream ([DONE])")
 
-// AppendEvent appends c as one server-sent event.
+// AppendEvent appends c as one server-sent event. Strings are written
+// without HTML escaping, as the rest of the package writes them.
 func AppendEvent(b []byte, c *Chunk) ([]byte, error) {
-	data, err := json.Marshal(c)
-	if err != nil {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(c); err != nil {
 		return b, err
 	}
 	b = append(b, eventPrefix...)
-	b = append(b, data...)
+	b = append(b, bytes.TrimSuffix(buf.Bytes(), []byte("\n"))...)
 	return append(b, "\n\n"...), nil
 }
 

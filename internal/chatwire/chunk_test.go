@@ -3,6 +3,7 @@ package chatwire
 import (
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -78,6 +79,12 @@ func FuzzDecodeEvent(f *testing.F) {
 		}
 		if _, err := json.Marshal(c); err != nil {
 			t.Fatalf("decoded chunk does not encode: %v", err)
+		}
+		var m Merger
+		m.Add(c)
+		m.Add(c)
+		if _, err := json.Marshal(m.Reply()); err != nil && !strings.Contains(err.Error(), "cannot be written") {
+			t.Fatalf("merged reply does not encode: %v", err)
 		}
 	})
 }

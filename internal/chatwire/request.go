@@ -43,6 +43,8 @@ type Request struct {
 	ReturnTokensAsTokenIDs bool `json:"return_tokens_as_token_ids,omitempty"`
 	// Stream asks for server-sent events.
 	Stream bool `json:"stream,omitempty"`
+	// StreamOptions are the stream's options (a usage chunk at the end).
+	StreamOptions *StreamOptions `json:"stream_options,omitempty"`
 	// Raw is the request body exactly as received.
 	Raw json.RawMessage `json:"-"`
 }
@@ -52,7 +54,7 @@ var modeled = map[string]bool{
 	"model": true, "messages": true, "tools": true, "temperature": true, "top_p": true,
 	"max_tokens": true, "max_completion_tokens": true, "stop": true, "seed": true,
 	"logprobs": true, "top_logprobs": true, "return_token_ids": true,
-	"return_tokens_as_token_ids": true, "stream": true,
+	"return_tokens_as_token_ids": true, "stream": true, "stream_options": true,
 }
 
 // Modeled reports whether Request models the top-level field name, that is

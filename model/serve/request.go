@@ -133,8 +133,6 @@ func checkNumbers(r *chatRequest, maxTokens, maxCompletionTokens *int, tokenLimi
 // unsupported names a requested feature the server lacks, or "".
 func (r *chatRequest) unsupported() string {
 	switch {
-	case r.Stream:
-		return "stream=true is not supported by this server; send stream=false"
 	case r.n != nil && *r.n != 1:
 		return fmt.Sprintf("n=%d is not supported by this server; send one request per sample", *r.n)
 	case r.TopLogprobs > 0:

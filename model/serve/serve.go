@@ -13,8 +13,11 @@
 // must be safe for concurrent use), up to Options.MaxConcurrent at once:
 // more are answered 429 with Retry-After. Sampling numbers out of range
 // (temperature in [0, 2], top_p in (0, 1], max_tokens up to the context)
-// and prompts over Options.MaxPromptTokens are answered 400. Streaming and
-// n > 1 are not supported and answered with 400.
+// and prompts over Options.MaxPromptTokens are answered 400. n > 1 is not
+// supported and answered with 400. A request with "stream": true is answered
+// with server-sent events in OpenAI's chunk format (a last usage chunk when
+// stream_options.include_usage asks), after the model has generated the
+// whole completion.
 package serve
 
 import (
@@ -185,7 +188,18 @@ func (h *handler) chat(w http.ResponseWriter, r *http.Request) {
 		writeErrorCode(w, http.StatusInternalServerError, err.Error(), "InternalServerError", "")
 		return
 	}
-	writeJSON(w, http.StatusOK, h.response(req, &c))
+	resp := h.response(req, &c)
+	if req.Stream {
+		// The model generates the whole completion; it is then streamed one
+		// token a chunk, in OpenAI's chunk format.
+		var pieces []string
+		if c.Tokens != nil {
+			pieces = c.Tokens.Text
+		}
+		chatwire.WriteStream(w, chatwire.ReplyChunks(resp, pieces, req.IncludeUsage())) //nolint:errcheck // the client went away
+		return
+	}
+	writeJSON(w, http.StatusOK, resp)
 }
 
 // response builds the chat.completion body of c.

@@ -194,7 +194,6 @@ func TestWireFormat(t *testing.T) {
 	bad := []struct{ body, want string }{
 		{`{`, "invalid request body"},
 		{`{"model":"tiny","messages":[]}`, "at least one message"},
-		{`{"model":"tiny","messages":[{"role":"user","content":"hi"}],"stream":true}`, "stream"},
 		{`{"model":"tiny","messages":[{"role":"user","content":"hi"}],"n":2}`, "n=2"},
 		{`{"model":"tiny","messages":[{"role":"user","content":"hi"}],"top_logprobs":2}`, "top_logprobs"},
 		{`{"model":"tiny","messages":[{"role":"user","content":"hi"}],"temperature":-1}`, "temperature"},

@@ -79,6 +79,21 @@ var rawNull = json.RawMessage("null")
 
 // appendCompletion writes c as a chat.completion body; sc is reused.
 func appendCompletion(b []byte, c *completion, sc *scratch) []byte {
+	fillReply(c, sc)
+	b, _ = chatwire.AppendReply(b, &sc.reply) // logprobs are checked finite
+	sc.release()
+	return b
+}
+
+// release drops sc's references to the last reply's strings.
+func (sc *scratch) release() {
+	clear(sc.lp.Content)
+	clear(sc.top)
+}
+
+// fillReply builds c's chat.completion in sc.reply; call sc.release when
+// done with it.
+func fillReply(c *completion, sc *scratch) {
 	ch := &sc.choice[0]
 	*ch = chatwire.Choice{
 		Message:      chatwire.ReplyMessage{Role: "assistant", Content: &c.content, ToolCalls: c.calls},
@@ -145,10 +160,6 @@ func appendCompletion(b []byte, c *completion, sc *scratch) []byte {
 		Usage:          &sc.usage,
 		PromptTokenIDs: c.promptIDs,
 	}
-	b, _ = chatwire.AppendReply(b, &sc.reply) // logprobs are checked finite
-	clear(sc.lp.Content)                      // drop the references to this reply's strings
-	clear(sc.top)
-	return b
 }
 
 // appendError writes an OpenAI-style error body.

@@ -2,7 +2,9 @@
 // and benchmarks, modelled on net/http/httptest. It speaks the real wire
 // format of POST /v1/chat/completions and GET /v1/models, including
 // log-probabilities, native tool calls, vLLM's token-id extensions
-// (return_token_ids, return_tokens_as_token_ids) and OpenAI-style errors,
+// (return_token_ids, return_tokens_as_token_ids), streaming ("stream": true:
+// server-sent events in OpenAI's chunk format, one token a chunk, a usage
+// chunk when stream_options.include_usage asks) and OpenAI-style errors,
 // and it can inject failures (5xx, 429 with Retry-After, hangs, malformed
 // bodies, dropped connections).
 //
@@ -282,10 +284,6 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
-	if req.Stream {
-		s.writeError(w, http.StatusBadRequest, &ErrorReply{Message: "openaitest does not support stream=true", Type: "BadRequestError"})
-		return
-	}
 	if len(req.Messages) == 0 {
 		s.writeError(w, http.StatusBadRequest, &ErrorReply{Message: "messages must not be empty", Type: "BadRequestError"})
 		return
@@ -335,11 +333,18 @@ func (s *Server) chat(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	c.promptTokens = prompt.n
-	bp := s.buffer()
 	sc, _ := s.scratches.Get().(*scratch)
 	if sc == nil {
 		sc = &scratch{}
 	}
+	if req.Stream {
+		fillReply(c, sc)
+		chatwire.WriteStream(w, chatwire.ReplyChunks(&sc.reply, c.tokens, req.IncludeUsage())) //nolint:errcheck // the client went away
+		sc.release()
+		s.scratches.Put(sc)
+		return
+	}
+	bp := s.buffer()
 	*bp = appendCompletion((*bp)[:0], c, sc)
 	s.scratches.Put(sc)
 	w.Header().Set("Content-Type", "application/json")
