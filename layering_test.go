@@ -53,6 +53,7 @@ var layers = []struct {
 		"train", "train/...",
 		"proxy", "proxy/...",
 		"bench", "bench/...",
+		"trainview", // trajectories as the token sequences a trainer learns from
 	}},
 	{"serving environments and rollouts over the network", []string{
 		"server", "server/...",

@@ -11,6 +11,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v python3 >/dev/null || missing+=(python3)
 command -v npm >/dev/null || missing+=(nodejs npm)
+# numpy for Debian's /usr/bin/python3: the training-view example (clients/python/grpo_batch.py).
+/usr/bin/python3 -c 'import numpy' 2>/dev/null || missing+=(python3-numpy)
 if [ ${#missing[@]} -gt 0 ]; then
   echo "== installing ${missing[*]} (apt)"
   if [ "$(id -u)" -ne 0 ]; then
@@ -26,6 +28,11 @@ go mod download
 if [ -f testdata/mcp-servers/package.json ]; then
   echo "== MCP reference servers (npm, pinned in testdata/mcp-servers)"
   (cd testdata/mcp-servers && npm ci --no-audit --no-fund --loglevel=error)
+fi
+
+if [ -f testdata/parquet-reader/package.json ]; then
+  echo "== Parquet reader (npm, pinned in testdata/parquet-reader): reads retrain export's Parquet in the tests"
+  (cd testdata/parquet-reader && npm ci --no-audit --no-fund --loglevel=error)
 fi
 
 echo "== gofmt"

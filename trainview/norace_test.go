@@ -1,0 +1,5 @@
+//go:build !race
+
+package trainview
+
+const raceEnabled = false
