@@ -126,6 +126,13 @@ func newModel(w *Weights, o Options, notes json.RawMessage, hash string) (*Model
 	return m, nil
 }
 
+// DefaultWeights decodes the built-in weights into new float32 weights
+// (the starting point of training them further).
+func DefaultWeights() (*Weights, error) {
+	w, _, err := DecodeWeights(embedded)
+	return w, err
+}
+
 var loadDefault = sync.OnceValues(func() (*Model, error) { return New(nil) })
 
 // Default returns the model with the built-in weights, loaded once and
