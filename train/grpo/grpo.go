@@ -1,12 +1,14 @@
 package grpo
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"math/rand/v2"
 	"runtime"
+	"slices"
 	"sync"
 	"time"
 
@@ -28,7 +30,7 @@ const (
 	DefaultSteps            = 30
 	DefaultTasksPerStep     = 16
 	DefaultSamplesPerTask   = 4
-	DefaultLearningRate     = 2e-3
+	DefaultLearningRate     = 3e-4
 	DefaultClipRange        = 0.2
 	DefaultMaxGradNorm      = 1.0
 	DefaultMaxEpisodeTokens = 256
@@ -423,6 +425,14 @@ func (t *trainer) play(ctx context.Context, f env.Factory, m *local.Model, calc 
 	if _, err := r.Run(ctx, tasks); err != nil {
 		return nil, fmt.Errorf("grpo: rollouts: %w", err)
 	}
+	// Episodes finish in any order; the step must not depend on it.
+	index := make(map[string]int, len(tasks))
+	for i, task := range tasks {
+		index[task.ID] = i
+	}
+	slices.SortFunc(out, func(a, b *retrain.Trajectory) int {
+		return cmp.Or(cmp.Compare(index[a.Task.ID], index[b.Task.ID]), cmp.Compare(a.Sample, b.Sample))
+	})
 	return out, nil
 }
 

@@ -5,11 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
 
-	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/model/local"
 	"github.com/retrain-rl/retrain/model/local/backprop"
@@ -72,6 +72,11 @@ func TestStepRaisesRewardedEpisodes(t *testing.T) {
 	trajs, err := tr.play(ctx, f, m, calc, rollout.ArithmeticTasks(tasks, 77), 1)
 	if err != nil {
 		t.Fatal(err)
+	}
+	for i, trj := range trajs {
+		if want := fmt.Sprintf("arith-%d", i/4+1); trj.Task.ID != want || trj.Sample != i%4 {
+			t.Fatalf("episode %d is %s sample %d: want the order of tasks and samples", i, trj.Task.ID, trj.Sample)
+		}
 	}
 	var sm StepMetrics
 	seqs := tr.sequences(trajs, &sm)
@@ -225,5 +230,3 @@ func TestEvaluateDeterministic(t *testing.T) {
 		t.Errorf("concurrency changed the result: %+v, %+v", got[0], got[1])
 	}
 }
-
-var _ = retrain.Seed
