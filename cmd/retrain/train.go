@@ -24,8 +24,9 @@ var trainCommand = &command{
 	summary: "train the built-in local model with GRPO on the calculator environment, in pure Go, and write its weights",
 	usage: "[--model local[:FILE]] [--steps N] [--tasks N] [--n N] [--lr X] [--clip X] [--kl-coef X] [--seed N] [--out FILE] [--metrics FILE]\n\n" +
 		"Each step plays --n episodes of each of --tasks new generated arithmetic tasks (the held-out tasks of\n" +
-		"seeds 1 and 999 are never trained on) with the current policy, rewards a correct final answer\n" +
-		"(math_equal), turns the episodes into training sequences (the token view of \"retrain export\") and\n" +
+		"seeds 1 and 999 are never trained on) with the current policy, rewards them as \"retrain eval\" does\n" +
+		"(correct: math_equal of the final answer; format: the share of turns parsed), turns the episodes into\n" +
+		"training sequences (the token view of \"retrain export --view tokens\") and\n" +
 		"takes --updates AdamW steps of the PPO-clip loss with GRPO advantages; groups whose episodes all\n" +
 		"got the same reward are skipped. Progress goes to stderr, a line per step; metrics go to --metrics\n" +
 		"(JSON Lines: a \"step\" line per step, an \"eval\" line before and after); the held-out accuracy at\n" +
@@ -49,7 +50,8 @@ func runTrain(ctx context.Context, args []string, s stdio) error {
 	fs.IntVar(&o.Updates, "updates", rl.DefaultUpdates, "optimizer steps per training step (the batch split into this many mini-batches)")
 	fs.Float64Var(&o.MaxGradNorm, "max-grad-norm", rl.DefaultMaxGradNorm, "clip the gradient's global norm to this")
 	fs.Float64Var(&o.WeightDecay, "weight-decay", 0, "AdamW decoupled weight decay of the matrices")
-	fs.IntVar(&o.MaxEpisodeTokens, "max-episode-tokens", rl.DefaultMaxEpisodeTokens, "cap on the completion tokens of one episode, over all its turns")
+	fs.IntVar(&o.MaxEpisodeTokens, "max-episode-tokens", rl.DefaultMaxEpisodeTokens, "cap on the completion tokens of one training episode, over all its turns")
+	fs.IntVar(&o.MaxTurns, "max-turns", rl.DefaultMaxTurns, "cap on the turns of one training episode (a calculator task takes 2; each malformed turn adds the environment's feedback to what is trained on)")
 	fs.Float64Var(&o.Temperature, "temperature", 1, "sampling temperature of the training episodes")
 	fs.Int64Var(&o.Seed, "seed", 1, "seed of the training tasks, the environments, the sampling and the mini-batch order (not 999, the evaluation's)")
 	fs.IntVar(&o.EvalTasks, "eval-tasks", rl.DefaultEvalTasks, "held-out tasks (seed 999) evaluated at temperature 1 before and after training; -1: no evaluation")
@@ -80,6 +82,8 @@ func runTrain(ctx context.Context, args []string, s stdio) error {
 		return usageErrorf("--max-grad-norm is %g; it must be positive", o.MaxGradNorm)
 	case o.MaxEpisodeTokens < 1:
 		return usageErrorf("--max-episode-tokens is %d; it must be at least 1", o.MaxEpisodeTokens)
+	case o.MaxTurns < 1:
+		return usageErrorf("--max-turns is %d; it must be at least 1", o.MaxTurns)
 	case o.Temperature <= 0:
 		return usageErrorf("--temperature is %g; training samples, so it must be positive", o.Temperature)
 	case o.Seed == rl.DefaultEvalSeed:

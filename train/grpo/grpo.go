@@ -34,6 +34,7 @@ const (
 	DefaultClipRange        = 0.2
 	DefaultMaxGradNorm      = 1.0
 	DefaultMaxEpisodeTokens = 256
+	DefaultMaxTurns         = 4
 	DefaultUpdates          = 2
 	DefaultEvalTasks        = 200
 	DefaultEvalSamples      = 4
@@ -74,14 +75,17 @@ type Options struct {
 	// (default 0).
 	WeightDecay float64
 	// Updates is the number of optimizer steps per batch: the batch's
-	// sequences are split into that many mini-batches (default
-	// DefaultUpdates). Above 1, later updates are off-policy and the clip
-	// matters.
+	// sequences are split into that many mini-batches of at least 8
+	// sequences (default DefaultUpdates). Above 1, later updates are
+	// off-policy and the clip matters.
 	Updates int
 	// MaxEpisodeTokens caps the completion tokens of an episode over all
-	// its turns, so a rambling episode cannot stall a step (default
-	// DefaultMaxEpisodeTokens).
-	MaxEpisodeTokens int
+	// its turns, and MaxTurns its turns, so a rambling episode cannot stall
+	// a step: every malformed turn brings the environment's feedback into the
+	// sequence, and the backward pass costs the square of its length
+	// (defaults DefaultMaxEpisodeTokens, DefaultMaxTurns; a calculator task
+	// takes 2 turns).
+	MaxEpisodeTokens, MaxTurns int
 	// Temperature is the sampling temperature of the training episodes
 	// (default 1).
 	Temperature float64
@@ -118,6 +122,7 @@ func (o *Options) defaults() error {
 	o.SamplesPerTask = orDefault(o.SamplesPerTask, DefaultSamplesPerTask)
 	o.Updates = orDefault(o.Updates, DefaultUpdates)
 	o.MaxEpisodeTokens = orDefault(o.MaxEpisodeTokens, DefaultMaxEpisodeTokens)
+	o.MaxTurns = orDefault(o.MaxTurns, DefaultMaxTurns)
 	o.EvalTasks = orDefault(o.EvalTasks, DefaultEvalTasks)
 	o.EvalSamples = orDefault(o.EvalSamples, DefaultEvalSamples)
 	if o.EvalSeed == 0 {
@@ -137,8 +142,8 @@ func (o *Options) defaults() error {
 		o.Temperature = 1
 	}
 	switch {
-	case o.Steps < 0 || o.TasksPerStep < 0 || o.Updates < 0 || o.MaxEpisodeTokens < 0 || o.Concurrency < 0 || o.EvalSamples < 0:
-		return errors.New("grpo: Steps, TasksPerStep, Updates, MaxEpisodeTokens, Concurrency and EvalSamples must not be negative")
+	case o.Steps < 0 || o.TasksPerStep < 0 || o.Updates < 0 || o.MaxEpisodeTokens < 0 || o.MaxTurns < 0 || o.Concurrency < 0 || o.EvalSamples < 0:
+		return errors.New("grpo: Steps, TasksPerStep, Updates, MaxEpisodeTokens, MaxTurns, Concurrency and EvalSamples must not be negative")
 	case o.SamplesPerTask < 2:
 		return fmt.Errorf("grpo: SamplesPerTask is %d; a group needs at least 2 samples to have an advantage", o.SamplesPerTask)
 	case o.LearningRate < 0 || o.ClipRange < 0 || o.ClipRange >= 1 || o.KLCoef < 0 || o.MaxGradNorm < 0 || o.Temperature < 0:
@@ -192,6 +197,9 @@ type StepMetrics struct {
 	Sequences   int `json:"sequences"`
 	Tokens      int `json:"tokens"`
 	ModelTokens int `json:"model_tokens"`
+	// BatchTokens counts the tokens all the step's successful episodes
+	// generated, skipped groups included: the loss is normalised by it.
+	BatchTokens int `json:"batch_tokens"`
 	// LR is the learning rate; GradNorm the mean gradient norm before
 	// clipping.
 	LR       float64 `json:"lr"`
@@ -240,12 +248,17 @@ type Result struct {
 	Duration time.Duration
 }
 
-// Rewards is the reward configuration of the training episodes: the
-// correctness of the final answer (math_equal against the task's answer),
-// nothing from the environment, group advantages by GRPO (population std).
+// Rewards is the reward configuration of the training episodes, the
+// rewards "retrain eval" uses by default: "correct", the correctness of the
+// final answer (math_equal against the task's answer), plus "format", the
+// share of the episode's turns the dialect parsed (so that an episode that
+// recovers from a malformed turn scores below a clean one: with correctness
+// alone, training taught the model to write malformed turns it then
+// recovered from); nothing from the environment; group advantages by GRPO
+// (population std).
 func Rewards() *reward.Config {
 	return &reward.Config{
-		Rollout:   []reward.Component{{Name: "correct", Reward: "math_equal"}},
+		Rollout:   []reward.Component{{Name: "correct", Reward: "math_equal"}, {Name: "format", Reward: "format"}},
 		EnvWeight: reward.Float(0),
 		Advantage: reward.AdvGRPO,
 		Std:       reward.StdPopulation,
@@ -350,7 +363,7 @@ func Run(ctx context.Context, opts *Options) (*Result, error) {
 		seqs := t.sequences(trajs, &sm)
 		sm.RolloutS = time.Since(stepStart).Seconds()
 		trainStart := time.Now()
-		t.update(seqs, &sm)
+		t.update(seqs, sm.BatchTokens, &sm)
 		sm.TrainS = time.Since(trainStart).Seconds()
 		sm.TimeS = time.Since(start).Seconds()
 		sm.TokensPerS = float64(sm.Tokens) / time.Since(stepStart).Seconds()
@@ -380,6 +393,10 @@ func Run(ctx context.Context, opts *Options) (*Result, error) {
 	return res, nil
 }
 
+// minMiniBatch is the fewest sequences a mini-batch holds (see
+// Options.Updates).
+const minMiniBatch = 8
+
 // refSample is how many sequences per step are run through the starting
 // model to report the KL when it is not penalised.
 const refSample = 8
@@ -408,6 +425,7 @@ func (t *trainer) play(ctx context.Context, f env.Factory, m *local.Model, calc 
 		Episode: rollout.Options{
 			Sampling:      model.Sampling{Temperature: &temp, Seed: &envSeed},
 			MaxTokens:     o.MaxEpisodeTokens,
+			MaxTurns:      o.MaxTurns,
 			EnvName:       EnvName,
 			ModelName:     m.Name(),
 			PolicyVersion: m.PolicyVersion(),
@@ -453,6 +471,7 @@ func (t *trainer) sequences(trajs []*retrain.Trajectory, sm *StepMetrics) []trai
 			sm.FailedEpisodes++
 			continue
 		}
+		sm.BatchTokens += tr.CompletionTokens
 		for _, tu := range tr.Turns {
 			turns++
 			if tu.Action.ParseError == "" {
@@ -508,7 +527,9 @@ func zeroVariance(g []*retrain.Trajectory) bool {
 }
 
 // update takes the step's optimizer steps on seqs.
-func (t *trainer) update(seqs []trainview.Sequence, sm *StepMetrics) {
+// batchTokens is the number of tokens the step's successful episodes
+// generated, in all groups.
+func (t *trainer) update(seqs []trainview.Sequence, batchTokens int, sm *StepMetrics) {
 	sm.Sequences = len(seqs)
 	for _, s := range seqs {
 		sm.Tokens += len(s.InputIDs)
@@ -531,7 +552,9 @@ func (t *trainer) update(seqs []trainview.Sequence, sm *StepMetrics) {
 		return wk.logprobs(s)
 	})
 	order := t.rng.Perm(len(seqs))
-	parts := min(t.o.Updates, len(seqs))
+	// A mini-batch holds at least minMiniBatch sequences: a step with
+	// little signal takes one update, not several noisy ones.
+	parts := max(1, min(t.o.Updates, len(seqs)/minMiniBatch))
 	var all tokenStats
 	var normSum float64
 	for u := range parts {
@@ -549,7 +572,12 @@ func (t *trainer) update(seqs []trainview.Sequence, sm *StepMetrics) {
 		if tokens == 0 {
 			continue
 		}
-		p := lossParams{clipLow: t.o.ClipRange, clipHigh: t.o.ClipRange, klCoef: t.o.KLCoef, norm: 1 / float64(tokens)}
+		// Token-level normalisation over the mini-batch's share of all the
+		// step's generated tokens, those of the skipped zero-variance groups
+		// included (their advantage is zero, as if they were in the batch):
+		// a step where few groups carry a signal moves the policy less.
+		norm := 1 / max(float64(tokens), float64(batchTokens)/float64(parts))
+		p := lossParams{clipLow: t.o.ClipRange, clipHigh: t.o.ClipRange, klCoef: t.o.KLCoef, norm: norm}
 		st := t.gradients(mb, mbRefs, p)
 		all.add(st)
 		normSum += t.opt.Step(t.workers[0].g, t.o.LearningRate, t.o.MaxGradNorm)
@@ -636,7 +664,7 @@ type worker struct {
 func (wk *worker) prepare(s *trainview.Sequence) {
 	n := len(s.InputIDs)
 	if n > wk.maxT {
-		wk.maxT = max(n, 2*wk.maxT)
+		wk.maxT = (n + 255) / 256 * 256
 		wk.a = wk.net.NewActivations(wk.maxT)
 		wk.s = wk.net.NewScratch(wk.maxT)
 		wk.coef = make([]float32, wk.maxT)
