@@ -12,7 +12,7 @@
 // local/backprop's; rollouts run on the trainer's own float32 weights
 // (local.FromWeights), so their log-probs are the trainer's.
 //
-//	res, err := grpo.Run(ctx, &grpo.Options{Log: os.Stderr}) // the defaults: 30 steps of 16 tasks × 4
+//	res, err := grpo.Run(ctx, &grpo.Options{Log: os.Stderr}) // the defaults: 40 steps of 16 tasks × 4
 //	if err != nil { ... }
 //	fmt.Println(res.Before.Accuracy, "→", res.After.Accuracy) // held-out, temperature 1
 //	var buf bytes.Buffer

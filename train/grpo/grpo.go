@@ -27,10 +27,10 @@ import (
 // about 73% to above 97% held-out accuracy at temperature 1 in a few
 // minutes on two cores (see docs/training.md).
 const (
-	DefaultSteps            = 30
+	DefaultSteps            = 40
 	DefaultTasksPerStep     = 16
 	DefaultSamplesPerTask   = 4
-	DefaultLearningRate     = 3e-4
+	DefaultLearningRate     = 2e-4
 	DefaultClipRange        = 0.2
 	DefaultMaxGradNorm      = 1.0
 	DefaultMaxEpisodeTokens = 256
