@@ -45,6 +45,7 @@ func runTrain(ctx context.Context, args []string, s stdio) error {
 	fs.IntVar(&o.TasksPerStep, "tasks", rl.DefaultTasksPerStep, "tasks per step")
 	fs.IntVar(&o.SamplesPerTask, "n", rl.DefaultSamplesPerTask, "samples per task (the GRPO group size, at least 2)")
 	fs.Float64Var(&o.LearningRate, "lr", rl.DefaultLearningRate, "AdamW learning rate (constant)")
+	fs.BoolVar(&o.LRDecay, "lr-decay", false, "decay the learning rate linearly to a tenth of --lr over the steps")
 	fs.Float64Var(&o.ClipRange, "clip", rl.DefaultClipRange, "PPO clip range ε: the importance ratio is clipped to [1-ε, 1+ε]")
 	fs.Float64Var(&o.KLCoef, "kl-coef", 0, "weight of the KL penalty to the starting model (k3 estimator); 0: none (the KL is still reported)")
 	fs.IntVar(&o.Updates, "updates", rl.DefaultUpdates, "optimizer steps per training step (the batch split into this many mini-batches)")

@@ -102,7 +102,7 @@ func TestTrainHelp(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("exit %d; stderr:\n%s", code, stderr)
 	}
-	for _, want := range []string{"-steps int", "(default 40)", "-tasks int", "-n int", "-lr float", "-clip float", "-kl-coef float",
+	for _, want := range []string{"-steps int", "(default 40)", "-tasks int", "-n int", "-lr float", "-lr-decay", "-clip float", "-kl-coef float",
 		"-seed int", "-max-episode-tokens int", "-metrics file", `(default "train.jsonl")`, "-out file", `(default "trained.bin")`, "local:FILE"} {
 		if !strings.Contains(stderr, want) {
 			t.Errorf("--help lacks %q:\n%s", want, stderr)

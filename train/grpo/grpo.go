@@ -62,6 +62,9 @@ type Options struct {
 	// LearningRate is AdamW's learning rate, constant (default
 	// DefaultLearningRate).
 	LearningRate float64
+	// LRDecay decays the learning rate linearly from LearningRate at the
+	// first step to a tenth of it at the last.
+	LRDecay bool
 	// ClipRange is PPO's ε: the importance ratio is clipped to [1-ε, 1+ε]
 	// (default DefaultClipRange).
 	ClipRange float64
@@ -359,7 +362,12 @@ func Run(ctx context.Context, opts *Options) (*Result, error) {
 			res.Duration = time.Since(start)
 			return res, err
 		}
-		sm := StepMetrics{Type: "step", Step: step, LR: o.LearningRate, PolicyVersion: m.PolicyVersion()}
+		lr := o.LearningRate
+		if o.LRDecay && o.Steps > 1 {
+			lr *= 1 - 0.9*float64(step-1)/float64(o.Steps-1)
+		}
+		t.lr = lr
+		sm := StepMetrics{Type: "step", Step: step, LR: lr, PolicyVersion: m.PolicyVersion()}
 		seqs := t.sequences(trajs, &sm)
 		sm.RolloutS = time.Since(stepStart).Seconds()
 		trainStart := time.Now()
@@ -408,6 +416,7 @@ type trainer struct {
 	opt     *backprop.AdamW
 	rng     *rand.Rand
 	workers []*worker
+	lr      float64 // this step's learning rate
 }
 
 // play runs the step's episodes with m and returns them, scored with group
@@ -580,7 +589,11 @@ func (t *trainer) update(seqs []trainview.Sequence, batchTokens int, sm *StepMet
 		p := lossParams{clipLow: t.o.ClipRange, clipHigh: t.o.ClipRange, klCoef: t.o.KLCoef, norm: norm}
 		st := t.gradients(mb, mbRefs, p)
 		all.add(st)
-		normSum += t.opt.Step(t.workers[0].g, t.o.LearningRate, t.o.MaxGradNorm)
+		lr := t.lr
+		if lr == 0 {
+			lr = t.o.LearningRate
+		}
+		normSum += t.opt.Step(t.workers[0].g, lr, t.o.MaxGradNorm)
 	}
 	sm.Loss = ratio(all.loss, all.tokens)
 	sm.KL = ratio(all.kl, all.klRef)

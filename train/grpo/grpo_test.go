@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -157,8 +158,10 @@ func TestRun(t *testing.T) {
 	if raceEnabled {
 		o.TasksPerStep, o.EvalTasks, o.Steps, steps = 2, 1, 1, 1
 	}
+	o.LRDecay = true
 	var seen []int
-	o.AfterStep = func(sm StepMetrics, _ *local.Weights) { seen = append(seen, sm.Step) }
+	var lrs []float64
+	o.AfterStep = func(sm StepMetrics, _ *local.Weights) { seen = append(seen, sm.Step); lrs = append(lrs, sm.LR) }
 	res, err := Run(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -168,6 +171,10 @@ func TestRun(t *testing.T) {
 	}
 	if len(res.Steps) != steps || len(seen) != steps || res.Before == nil || res.After == nil || res.After.Step != steps {
 		t.Fatalf("result %+v, steps seen %v", res, seen)
+	}
+	// The learning rate decays linearly to a tenth at the last step.
+	if lrs[0] != DefaultLearningRate || steps > 1 && math.Abs(lrs[steps-1]-DefaultLearningRate/10) > 1e-12 {
+		t.Errorf("learning rates %v with LRDecay over %d steps", lrs, steps)
 	}
 	stepKeys := []string{"type", "step", "time_s", "reward", "accuracy", "parse_rate", "kl", "clip_fraction", "loss", "tokens_per_s", "episodes", "zero_variance_groups", "lr"}
 	evalKeys := []string{"type", "step", "split", "accuracy", "parse_errors", "tasks", "n", "temperature"}
@@ -186,7 +193,7 @@ func TestRun(t *testing.T) {
 			if line["split"] != "held_out" || line["tasks"] != float64(o.EvalTasks) || line["n"] != 2.0 || line["temperature"] != 1.0 {
 				t.Errorf("eval line %s", sc.Text())
 			}
-		} else if line["episodes"] != float64(o.TasksPerStep*2) || line["lr"] != DefaultLearningRate {
+		} else if line["episodes"] != float64(o.TasksPerStep*2) || line["lr"] != lrs[int(line["step"].(float64))-1] {
 			t.Errorf("step line %s", sc.Text())
 		}
 		for _, k := range keys {
