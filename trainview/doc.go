@@ -18,6 +18,10 @@
 //		}
 //	}
 //
+// [WriteParquet] (or a [ParquetWriter], streaming) writes sequences as a
+// Parquet file with the same column names as the JSON fields; [ReadParquet]
+// reads one back.
+//
 // A trajectory gives sequences only when its model reported token ids and
 // log-probs (the built-in model always does; an OpenAI-compatible server
 // with `retrain rollout --token-ids`) and, by default, when its rewards

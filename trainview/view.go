@@ -227,6 +227,7 @@ func Sequences(t *retrain.Trajectory, o *Options) ([]Sequence, error) {
 				Sampling: copySampling(tu.Sampling), FirstTurn: i, StopReason: string(t.StopReason), Failed: t.Failed(),
 			})
 			cur = &seqs[len(seqs)-1]
+			cur.grow(capacity(t, i))
 		}
 		cur.appendEnv(prompt[len(cur.InputIDs):])
 		cur.TurnStarts = append(cur.TurnStarts, int32(len(cur.InputIDs)))
@@ -237,6 +238,24 @@ func Sequences(t *retrain.Trajectory, o *Options) ([]Sequence, error) {
 		cur.FinishReasons = append(cur.FinishReasons, string(tu.FinishReason))
 	}
 	return seqs, nil
+}
+
+// capacity bounds the tokens of a sequence that starts at turn i: the last
+// turn's prompt and completion, or the longest prompt and completion.
+func capacity(t *retrain.Trajectory, i int) int {
+	n := 0
+	for j := i; j < len(t.Turns); j++ {
+		n = max(n, len(t.Turns[j].PromptTokenIDs)+t.Turns[j].Action.Tokens.Len())
+	}
+	return n
+}
+
+// grow makes room for n tokens in s's per-token arrays.
+func (s *Sequence) grow(n int) {
+	s.InputIDs = make([]int32, 0, n)
+	s.LossMask = make([]uint8, 0, n)
+	s.OldLogprobs = make([]float32, 0, n)
+	s.Advantages = make([]float32, 0, n)
 }
 
 // appendEnv appends prompt, template and environment tokens (mask 0) to s.

@@ -18,6 +18,9 @@ log p(input_ids[:, t] | input_ids[:, :t]) (see ``token_logprobs``; position
 PPO-clip loss with token-level normalisation, and its gradient with respect
 to the new log-probs.
 
+For trajectories streamed from ``retrain serve`` (or read from a ``retrain
+rollout`` file), ``sequences`` makes the same records in Python.
+
 Standard library and numpy only (Debian: apt-get install python3-numpy).
 
     python3 grpo_batch.py train.jsonl              # prints the batches' shapes and the loss at ratio 1
@@ -56,6 +59,73 @@ def read_sequences(path):
                 raise ValueError(f"{path} line {n}: per-token arrays differ in length: {lengths}")
             seqs.append(rec)
     return seqs
+
+
+def sequences(trajectory, advantage="trajectory"):
+    """The training sequences of one trajectory dict, as ``retrain export --view tokens`` makes them.
+
+    For trajectories streamed from ``retrain serve`` (/v1/rollouts, with token_ids) or read from a
+    ``retrain rollout`` file. Returns a list of records with the export's fields, or raises
+    ValueError saying why the trajectory cannot be used (failed, no token ids or log-probs, no
+    advantage). advantage is "trajectory" (the group advantage on every model token) or "turn".
+    Each turn's prompt ids beyond the tokens so far are environment tokens (mask 0), its completion
+    follows (mask 1); where a prompt does not extend the tokens so far, a new part starts with it.
+    """
+    tid = trajectory.get("id", "?")
+    if trajectory.get("error"):
+        raise ValueError(f"episode {tid}: the episode failed ({trajectory['error'].splitlines()[0]})")
+    turns = trajectory.get("turns") or []
+    if not turns:
+        raise ValueError(f"episode {tid}: no model turns")
+    rewards = trajectory.get("rewards") or {}
+    if advantage == "turn":
+        per_turn = [t.get("advantage") for t in rewards.get("turns") or []]
+        if len(per_turn) != len(turns) or None in per_turn:
+            raise ValueError(f"episode {tid}: no advantage per turn: score it with advantage: grpo")
+        advs = per_turn
+    else:
+        if rewards.get("advantage") is None:
+            raise ValueError(f"episode {tid}: no advantage: score it with a reward config that names one (advantage: grpo)")
+        advs = [rewards["advantage"]] * len(turns)
+    task = trajectory.get("task") or {}
+    out, cur = [], None
+    for i, turn in enumerate(turns):
+        prompt = turn.get("prompt_token_ids") or []
+        action = turn.get("action") or {}
+        tokens = action.get("tokens") or {}
+        ids, lps = tokens.get("ids") or [], tokens.get("logprobs") or []
+        if not prompt or (not ids and (action.get("raw") or action.get("tool_calls"))):
+            raise ValueError(f"episode {tid} turn {i}: no token ids: run the rollout with token ids (--token-ids)")
+        if len(lps) != len(ids) or len(tokens.get("text") or ids) != len(ids):
+            raise ValueError(f"episode {tid} turn {i}: no log-probs for every token")
+        if cur is not None and prompt[: len(cur["input_ids"])] != cur["input_ids"]:
+            cur = None
+        if cur is None:
+            cur = {
+                "episode_id": tid, "group_id": task.get("id", ""), "task_id": task.get("id", ""),
+                "sample": trajectory.get("sample", 0), "part": len(out),
+                "input_ids": [], "loss_mask": [], "old_logprobs": [], "advantages": [],
+                "reward": rewards.get("total", 0.0), "first_turn": i,
+                "turn_starts": [], "turn_ends": [], "finish_reasons": [],
+                "stop_reason": trajectory.get("stop_reason", ""),
+            }
+            for key in ("policy_version", "logprobs_mode", "sampling"):
+                if turn.get(key):
+                    cur[key] = turn[key]
+            out.append(cur)
+        env = prompt[len(cur["input_ids"]):]
+        cur["input_ids"] += env
+        cur["loss_mask"] += [0] * len(env)
+        cur["old_logprobs"] += [0.0] * len(env)
+        cur["advantages"] += [0.0] * len(env)
+        cur["turn_starts"].append(len(cur["input_ids"]))
+        cur["input_ids"] += ids
+        cur["loss_mask"] += [1] * len(ids)
+        cur["old_logprobs"] += lps
+        cur["advantages"] += [advs[i]] * len(ids)
+        cur["turn_ends"].append(len(cur["input_ids"]))
+        cur["finish_reasons"].append(turn.get("finish_reason", ""))
+    return out
 
 
 def groups(seqs):

@@ -21,6 +21,7 @@ import numpy as np
 import grpo_batch
 
 VIEW = os.environ.get("RETRAIN_TRAIN_VIEW")
+TRAJECTORIES = os.environ.get("RETRAIN_TRAJECTORIES")
 
 
 def record(ids, mask, old, adv, group="g"):
@@ -117,9 +118,67 @@ class BatchTest(unittest.TestCase):
                 grpo_batch.read_sequences(path)
 
 
+class SequencesTest(unittest.TestCase):
+    def traj(self, turns, advantage=0.5):
+        return {"id": "t#0", "sample": 0, "task": {"id": "t"}, "stop_reason": "terminated",
+                "rewards": {"total": 1.0, "advantage": advantage, "turns": [{"advantage": 0.25 * (i + 1)} for i in range(len(turns))]},
+                "turns": turns}
+
+    def turn(self, prompt, ids, lps):
+        return {"prompt_token_ids": prompt, "finish_reason": "stop",
+                "action": {"raw": "x", "tokens": {"ids": ids, "logprobs": lps}}}
+
+    def test_flatten_and_split(self):
+        t = self.traj([
+            self.turn([1, 2], [10, 11], [-1.0, -2.0]),
+            self.turn([1, 2, 10, 11, 5], [12], [-3.0]),     # extends: one sequence
+            self.turn([1, 2, 10, 99, 5, 12, 6], [13], [-4.0]),  # re-rendered history: a new part
+        ])
+        a, b = grpo_batch.sequences(t)
+        self.assertEqual(a["input_ids"], [1, 2, 10, 11, 5, 12])
+        self.assertEqual(a["loss_mask"], [0, 0, 1, 1, 0, 1])
+        self.assertEqual(a["advantages"], [0, 0, 0.5, 0.5, 0, 0.5])
+        self.assertEqual((a["turn_starts"], a["turn_ends"]), ([2, 5], [4, 6]))
+        self.assertEqual((b["part"], b["first_turn"]), (1, 2))
+        self.assertEqual(b["input_ids"], [1, 2, 10, 99, 5, 12, 6, 13])
+        self.assertEqual(b["loss_mask"], [0] * 7 + [1])
+        c, _ = grpo_batch.sequences(t, advantage="turn")
+        self.assertEqual(c["advantages"], [0, 0, 0.25, 0.25, 0, 0.5])
+
+    def test_refusals(self):
+        ok = self.turn([1], [10], [-1.0])
+        for name, t, phrase in [
+            ("failed", dict(self.traj([ok]), error="model down"), "failed"),
+            ("no turns", self.traj([]), "no model turns"),
+            ("no ids", self.traj([{"prompt_token_ids": [1], "action": {"raw": "x"}}]), "--token-ids"),
+            ("no advantage", self.traj([ok], advantage=None), "advantage: grpo"),
+        ]:
+            with self.assertRaisesRegex(ValueError, phrase, msg=name):
+                grpo_batch.sequences(t)
+
+
 @unittest.skipUnless(VIEW, "RETRAIN_TRAIN_VIEW is not set (run via go test ./cmd/retrain -run PythonGRPO)")
 class ExportTest(unittest.TestCase):
     """On a real export of the built-in model's rollouts."""
+
+    @unittest.skipUnless(TRAJECTORIES, "RETRAIN_TRAJECTORIES is not set")
+    def test_sequences_match_export(self):
+        # The Python flattening of the trajectories gives the Go export, field for field.
+        want = grpo_batch.read_sequences(VIEW)
+        got = []
+        with open(TRAJECTORIES, encoding="utf-8") as f:
+            for line in f:
+                got += grpo_batch.sequences(json.loads(line))
+        self.assertEqual(len(got), len(want))
+        for g, w in zip(got, want):
+            self.assertEqual(set(g), set(w) - {"failed"}, w["episode_id"])
+            for k in w:
+                if k in ("old_logprobs", "advantages"):
+                    np.testing.assert_array_equal(np.float32(g[k]), np.float32(w[k]), err_msg=f"{w['episode_id']} {k}")
+                elif k == "reward":
+                    self.assertAlmostEqual(g[k], w[k], places=12)
+                else:
+                    self.assertEqual(g[k], w[k], f"{w['episode_id']} {k}")
 
     def test_real_export(self):
         seqs = grpo_batch.read_sequences(VIEW)

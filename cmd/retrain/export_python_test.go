@@ -15,7 +15,8 @@ import (
 const debianPython = "/usr/bin/python3"
 
 // TestPythonGRPOBatch exports a real rollout of the built-in model and runs
-// the numpy example's tests (clients/python/grpo_batch_check.py) on it.
+// the numpy example's tests (clients/python/grpo_batch_check.py) on it,
+// including its own flattening of the trajectories against the export.
 func TestPythonGRPOBatch(t *testing.T) {
 	if _, err := os.Stat(debianPython); err != nil {
 		t.Skipf("%s is not installed: the numpy example is not tested here (CI has it)", debianPython)
@@ -44,12 +45,12 @@ func TestPythonGRPOBatch(t *testing.T) {
 	defer cancel()
 	py := exec.CommandContext(ctx, debianPython, "-m", "unittest", "-v", "grpo_batch_check")
 	py.Dir = clientDir
-	py.Env = append(os.Environ(), "RETRAIN_TRAIN_VIEW="+view, "PYTHONDONTWRITEBYTECODE=1")
+	py.Env = append(os.Environ(), "RETRAIN_TRAIN_VIEW="+view, "RETRAIN_TRAJECTORIES="+in, "PYTHONDONTWRITEBYTECODE=1")
 	out, err := py.CombinedOutput()
 	if err != nil {
 		t.Fatalf("python tests failed: %v\n%s", err, out)
 	}
-	if !strings.Contains(string(out), "\nOK") || strings.Contains(string(out), "skipped") || !strings.Contains(string(out), "test_real_export") {
+	if !strings.Contains(string(out), "\nOK") || strings.Contains(string(out), "skipped") || !strings.Contains(string(out), "test_real_export") || !strings.Contains(string(out), "test_sequences_match_export") {
 		t.Errorf("python tests did not all run:\n%s", out)
 	}
 }

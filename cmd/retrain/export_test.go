@@ -244,9 +244,16 @@ func TestExportSkips(t *testing.T) {
 	if want := `"input_ids":[1,2,7]`; strings.Count(stdout, "\n") != 1 || !strings.Contains(stdout, want) {
 		t.Errorf("stdout %q, want one record with %s", stdout, want)
 	}
+	stdout0 := stdout
 	code, stdout, stderr = rolloutCLI(t, "export", "--in", in, "--keep-failed", "--no-advantage")
 	if code != 0 || strings.Count(stdout, "\n") != 4 || !strings.Contains(stdout, `"failed":true`) || !strings.Contains(stderr, "1 no token ids") {
 		t.Errorf("--keep-failed --no-advantage: exit %d, %d records:\n%s", code, strings.Count(stdout, "\n"), stderr)
+	}
+
+	// The same from stdin.
+	code, stdout2, stderr := runCLI(t, buf.String(), "export", "--in", "-")
+	if code != 0 || stdout2 != stdout0 || !strings.Contains(stderr, "from 1 of 5 episodes in stdin to stdout") {
+		t.Errorf("--in -: exit %d, stdout %q:\n%s", code, stdout2, stderr)
 	}
 
 	// Nothing usable is an error that says why.
