@@ -34,14 +34,11 @@ const heldOutTasks = 2000
 // data (the tool call, the <result> block, the answer) is what the
 // environment produces and parses. It is not safe for concurrent use.
 type Generator struct {
-	factory  env.Factory
-	env      retrain.Environment
-	rng      *rand.Rand
-	guess    float64
-	seed     int64
-	next     int64
-	pending  []retrain.Task
-	excluded map[string]bool
+	factory env.Factory
+	env     retrain.Environment
+	rng     *rand.Rand
+	guess   float64
+	tasks   *Tasks
 }
 
 // NewGenerator returns a generator of episodes: tasks come from
@@ -65,14 +62,8 @@ func NewGenerator(ctx context.Context, seed int64, guessRate float64) (*Generato
 		return nil, fmt.Errorf("train: set up the calculator environment: %w", err)
 	}
 	g := &Generator{
-		factory: f, env: e, guess: guessRate, seed: seed,
-		rng:      rand.New(rand.NewPCG(uint64(seed), 0x7472616e)),
-		excluded: map[string]bool{},
-	}
-	for _, s := range HeldOutSeeds {
-		for _, t := range rollout.ArithmeticTasks(heldOutTasks, s) {
-			g.excluded[t.Prompt] = true
-		}
+		factory: f, env: e, guess: guessRate, tasks: NewTasks(seed),
+		rng: rand.New(rand.NewPCG(uint64(seed), 0x7472616e)),
 	}
 	return g, nil
 }
@@ -83,25 +74,49 @@ func (g *Generator) Close() error {
 	return g.factory.Close()
 }
 
-// task returns the next training task.
-func (g *Generator) task() retrain.Task {
-	for {
-		if len(g.pending) == 0 {
-			// Seeds far from the small ones people evaluate with.
-			g.pending = rollout.ArithmeticTasks(256, 1_000_003+g.seed*1_000_000+g.next)
-			g.next++
+// Tasks is the stream of training tasks: rollout.ArithmeticTasks with
+// seeds far from the small ones people evaluate with (1,000,003 +
+// seed·1,000,000 on), skipping every task of HeldOutSeeds (the first 2,000
+// of each). The same seed gives the same stream. It is not safe for
+// concurrent use.
+type Tasks struct {
+	seed, next int64
+	pending    []retrain.Task
+	excluded   map[string]bool
+}
+
+// NewTasks returns the stream of training tasks of seed.
+func NewTasks(seed int64) *Tasks {
+	ts := &Tasks{seed: seed, excluded: map[string]bool{}}
+	for _, s := range HeldOutSeeds {
+		for _, t := range rollout.ArithmeticTasks(heldOutTasks, s) {
+			ts.excluded[t.Prompt] = true
 		}
-		t := g.pending[0]
-		g.pending = g.pending[1:]
-		if !g.excluded[t.Prompt] {
+	}
+	return ts
+}
+
+// Next returns the next training task.
+func (ts *Tasks) Next() retrain.Task {
+	for {
+		if len(ts.pending) == 0 {
+			ts.pending = rollout.ArithmeticTasks(256, 1_000_003+ts.seed*1_000_000+ts.next)
+			ts.next++
+		}
+		t := ts.pending[0]
+		ts.pending = ts.pending[1:]
+		if !ts.excluded[t.Prompt] {
 			return t
 		}
 	}
 }
 
+// IsHeldOut reports whether the task's prompt is one of HeldOutSeeds'.
+func (ts *Tasks) IsHeldOut(t retrain.Task) bool { return ts.excluded[t.Prompt] }
+
 // Episode plays one episode and returns its conversation.
 func (g *Generator) Episode(ctx context.Context) ([]retrain.Message, error) {
-	t := g.task()
+	t := g.tasks.Next()
 	s := &solver{task: t, guess: g.rng.Float64() < g.guess}
 	traj, err := rollout.Run(ctx, g.env, s, &rollout.Options{Task: t, Seed: retrain.Seed(0), EnvName: EnvName})
 	if err != nil {

@@ -38,7 +38,7 @@ func init() {
 var rolloutCommand = &command{
 	name:    "rollout",
 	summary: "run episodes of an environment with a model and write the trajectories as JSONL",
-	usage: "[--model URL|local|fake] [--env NAME] [--data FILE] [flags]\n\n" +
+	usage: "[--model URL|local|local:FILE|fake] [--env NAME] [--data FILE] [flags]\n\n" +
 		"Examples:\n" +
 		"  retrain rollout                                   # calculator env, generated arithmetic tasks, the built-in local model\n" +
 		"  retrain rollout --model fake                      # calculator env, generated arithmetic tasks, scripted fake server\n" +
@@ -102,8 +102,23 @@ func defaultRolloutConfig() rolloutConfig {
 const fakeModel = "fake"
 
 // localModel is the --model value (and the default) that runs the built-in
-// local model in-process.
+// local model in-process; localModel+":FILE" runs it with the weights file
+// FILE (e.g. written by "retrain train").
 const localModel = "local"
+
+// parseModelFlag turns a --model value into an endpoint: local:FILE is the
+// local model with the weights FILE; anything else is the endpoint's base
+// URL ("local", "fake", an http(s) URL; checked when it is opened).
+func parseModelFlag(v string) (model.Endpoint, error) {
+	file, ok := strings.CutPrefix(strings.TrimSpace(v), localModel+":")
+	if !ok {
+		return model.Endpoint{BaseURL: v}, nil
+	}
+	if strings.TrimSpace(file) == "" {
+		return model.Endpoint{}, usageErrorf("--model %q names no weights file: write local:FILE (e.g. local:trained.bin), or local for the built-in weights", v)
+	}
+	return model.Endpoint{BaseURL: localModel, Weights: file}, nil
+}
 
 func runRollout(ctx context.Context, args []string, s stdio) error {
 	fs := newFlagSet(rolloutCommand, s.err)
@@ -131,7 +146,7 @@ func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 	fs.StringVar(&c.PromptField, "prompt-field", "", "the dataset's prompt `field` (default \"prompt\", else \"question\")")
 	fs.StringVar(&c.AnswerField, "answer-field", "", "the dataset's reference answer `field` (default \"answer\")")
 	fs.StringVar(&c.IDField, "id-field", "", "the dataset's task id `field` (default \"id\", else the line number)")
-	fs.StringVar(&c.Model, "model", "", "base `URL` of an OpenAI-compatible server (e.g. http://localhost:8000/v1), \"local\" for the built-in local model (the default), or \"fake\" for the in-process scripted fake server")
+	fs.StringVar(&c.Model, "model", "", "base `URL` of an OpenAI-compatible server (e.g. http://localhost:8000/v1), \"local\" for the built-in local model (the default), local:FILE for it with a weights file (e.g. written by \"retrain train\"), or \"fake\" for the in-process scripted fake server")
 	fs.StringVar(&c.ModelName, "model-name", "", "the served model's `name` (default: the only model the server lists)")
 	fs.StringVar(&c.APIKey, "api-key", "", "API `key` sent as a bearer token (default $OPENAI_API_KEY)")
 	fs.BoolVar(&c.TokenIDs, "token-ids", false, "ask for prompt and completion token ids (vLLM's return_token_ids); enables the template drift check")
@@ -234,6 +249,10 @@ func jobUsageError(err error) error {
 
 // job is the rollout job the flags describe, with the given rewards.
 func (c *rolloutConfig) job(rewards *reward.Config) (*rollout.Job, error) {
+	ep, err := parseModelFlag(c.Model)
+	if err != nil {
+		return nil, err
+	}
 	j := &rollout.Job{
 		Env:         c.Env,
 		Dataset:     c.Data,
@@ -243,7 +262,7 @@ func (c *rolloutConfig) job(rewards *reward.Config) (*rollout.Job, error) {
 		Limit:       c.Limit,
 		N:           c.N,
 		Concurrency: c.Concurrency,
-		Model: model.Endpoint{BaseURL: c.Model, Model: c.ModelName, APIKey: c.APIKey, TokenIDs: c.TokenIDs,
+		Model: model.Endpoint{BaseURL: ep.BaseURL, Weights: ep.Weights, Model: c.ModelName, APIKey: c.APIKey, TokenIDs: c.TokenIDs,
 			LogprobsMode: c.LogprobsMode, PolicyVersion: c.PolicyVersion},
 		Sampling:         model.Sampling{Temperature: c.Temperature, TopP: c.TopP, MaxTokens: c.MaxTokens, Seed: c.Seed},
 		MaxTurns:         c.MaxTurns,

@@ -23,7 +23,7 @@ func init() {
 var serveModelCommand = &command{
 	name:    "serve-model",
 	summary: "serve the built-in local model as an OpenAI-compatible endpoint (/v1/chat/completions, /v1/models)",
-	usage: "[--addr HOST:PORT] [--name NAME] [--weights FILE] [--token TOKEN] [--max-concurrent N] [--max-prompt-tokens N]\n\n" +
+	usage: "[--addr HOST:PORT] [--name NAME] [--model local:FILE | --weights FILE] [--token TOKEN] [--max-concurrent N] [--max-prompt-tokens N]\n\n" +
 		"The listener flags (--token, --insecure, --allow-origin, --max-conns, --max-body and the timeouts)\n" +
 		"work as for \"retrain serve\"; see docs/security.md. Clients send the token as their API key.\n\n" +
 		"Example:\n" +
@@ -35,6 +35,7 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 	addr := fs.String("addr", "127.0.0.1:8000", "listen `address` (host:port; port 0 picks a free one)")
 	name := fs.String("name", local.DefaultName, "the model `id` clients ask for")
 	weights := fs.String("weights", "", "weights `file` to serve instead of the built-in ones (see model/local/TRAINING.md)")
+	modelFlag := fs.String("model", "", "local:FILE serves the weights FILE (e.g. written by \"retrain train\"), like --weights FILE; \"local\" the built-in ones")
 	maxConcurrent := fs.Int("max-concurrent", runtime.NumCPU(), "requests generating at once; more are answered 429 with Retry-After")
 	maxPrompt := fs.Int("max-prompt-tokens", 0, "longest prompt in `tokens`; longer ones are answered 400 (default: the model's context window)")
 	front := addFrontFlags(fs, "RETRAIN_SERVE_MODEL_TOKEN")
@@ -46,6 +47,20 @@ func runServeModel(ctx context.Context, args []string, s stdio) error {
 	}
 	if err := front.check(); err != nil {
 		return err
+	}
+	if *modelFlag != "" {
+		ep, err := parseModelFlag(*modelFlag)
+		if err != nil {
+			return err
+		}
+		switch {
+		case ep.Kind() != model.EndpointLocal:
+			return usageErrorf("--model %q: serve-model serves the local model only; give local or local:FILE", *modelFlag)
+		case ep.Weights != "" && *weights != "" && ep.Weights != *weights:
+			return usageErrorf("--model %s and --weights %s name two weights files: give one", *modelFlag, *weights)
+		case ep.Weights != "":
+			*weights = ep.Weights
+		}
 	}
 	m, err := endpoint.Local(model.Endpoint{Model: *name, Weights: *weights})
 	if err != nil {

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	_ "embed"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -66,12 +68,45 @@ var _ model.Model = (*Model)(nil)
 // New loads a model. It does no I/O; with the built-in weights it takes a
 // few milliseconds.
 func New(opts *Options) (*Model, error) {
+	o := defaults(opts)
+	if o.Weights == nil {
+		o.Weights = embedded
+	}
+	w, notes, err := DecodeWeights(o.Weights)
+	if err != nil {
+		return nil, err
+	}
+	sum := sha256.Sum256(o.Weights)
+	return newModel(w, o, notes, hex.EncodeToString(sum[:])[:12])
+}
+
+// FromWeights makes a model that computes with w, in memory and in float32,
+// without the half-precision round trip of a weights file: a trainer's
+// rollouts then sample from exactly the weights it trains, and report the
+// log-probabilities its own forward pass computes. The model reads w, not a
+// copy: w must not change while the model is in use (to follow training,
+// make a new model from a copy after each step; see [Weights.Clone]).
+// opts.Weights is ignored. Its policy version is the name, "@", and the first
+// 12 hex digits of the SHA-256 of the values (little-endian float32, in the
+// order of [Weights.Tensors]), so every optimizer step gives a new one.
+func FromWeights(w *Weights, opts *Options) (*Model, error) {
+	o := defaults(opts)
+	h := sha256.New()
+	var b [4]byte
+	for _, t := range w.Tensors() {
+		for _, x := range t.Data {
+			binary.LittleEndian.PutUint32(b[:], math.Float32bits(x))
+			h.Write(b[:])
+		}
+	}
+	return newModel(w, o, nil, hex.EncodeToString(h.Sum(nil))[:12])
+}
+
+// defaults returns opts, or the zero Options, with the defaults filled in.
+func defaults(opts *Options) Options {
 	var o Options
 	if opts != nil {
 		o = *opts
-	}
-	if o.Weights == nil {
-		o.Weights = embedded
 	}
 	if o.Name == "" {
 		o.Name = DefaultName
@@ -79,19 +114,25 @@ func New(opts *Options) (*Model, error) {
 	if o.MaxTokens <= 0 {
 		o.MaxTokens = DefaultMaxTokens
 	}
-	w, notes, err := DecodeWeights(o.Weights)
-	if err != nil {
-		return nil, err
-	}
+	return o
+}
+
+func newModel(w *Weights, o Options, notes json.RawMessage, hash string) (*Model, error) {
 	nt, err := newNetwork(w)
 	if err != nil {
 		return nil, err
 	}
-	sum := sha256.Sum256(o.Weights)
 	m := &Model{name: o.Name, maxTokens: o.MaxTokens, net: nt, notes: notes, params: w.Params(),
-		version: o.Name + "@" + hex.EncodeToString(sum[:])[:12]}
+		version: o.Name + "@" + hash}
 	m.caches.New = func() any { return nt.newCache() }
 	return m, nil
+}
+
+// DefaultWeights decodes the built-in weights into new float32 weights
+// (the starting point of training them further).
+func DefaultWeights() (*Weights, error) {
+	w, _, err := DecodeWeights(embedded)
+	return w, err
 }
 
 var loadDefault = sync.OnceValues(func() (*Model, error) { return New(nil) })
@@ -105,7 +146,8 @@ func (m *Model) Name() string { return m.name }
 
 // PolicyVersion names the policy that generates: the model's name, "@",
 // and the first 12 hex digits of the SHA-256 of its weights file (computed
-// once, by [New]), e.g. "retrain-local@0123456789ab".
+// once, by [New]), e.g. "retrain-local@0123456789ab"; for a model made by
+// [FromWeights], of its float32 values.
 func (m *Model) PolicyVersion() string { return m.version }
 
 // LogprobsMode is [model.LogprobsRaw]: the log-probabilities the model

@@ -163,10 +163,21 @@ func (w *Weights) Params() int {
 }
 
 // The weights file: the magic line, a little-endian uint32 header length, a
-// JSON header (config, tensor names and shapes, free-form training notes),
-// then every tensor's values in order as little-endian IEEE half-precision
-// floats.
+// JSON header (config, dtype, tensor names and shapes, free-form training
+// notes), then every tensor's values in order as little-endian IEEE floats of
+// the header's dtype: half precision (DTypeF16, what ships) or single
+// precision (DTypeF32, exact checkpoints of training).
 const magic = "retrain-local-weights v1\n"
+
+// The dtypes of a weights file.
+const (
+	// DTypeF16 stores values in IEEE half precision: half the size, what
+	// the built-in weights use, and what every version of the loader reads.
+	DTypeF16 = "f16"
+	// DTypeF32 stores values in single precision, exactly as trained: a
+	// checkpoint that reloads into the very weights that were saved.
+	DTypeF32 = "f32"
+)
 
 type fileHeader struct {
 	Config  Config          `json:"config"`
@@ -183,17 +194,43 @@ type tensorHeader struct {
 // ErrBadWeights is wrapped by the errors of DecodeWeights.
 var ErrBadWeights = errors.New("local: not a valid weights file")
 
+// EncodeOptions configure WriteWeights. The zero value (or nil) writes half
+// precision without notes.
+type EncodeOptions struct {
+	// DType is DTypeF16 (the default) or DTypeF32.
+	DType string
+	// Notes is any JSON value stored in the header (e.g. how the weights
+	// were trained); nil means none.
+	Notes any
+}
+
 // EncodeWeights writes w to out in the weights file format, in half
 // precision, with notes (any JSON value, e.g. how it was trained) in the
 // header.
 func EncodeWeights(out io.Writer, w *Weights, notes any) error {
-	h := fileHeader{Config: w.Config, DType: "f16"}
+	return WriteWeights(out, w, &EncodeOptions{Notes: notes})
+}
+
+// WriteWeights writes w to out in the weights file format with the dtype
+// and notes of opts.
+func WriteWeights(out io.Writer, w *Weights, opts *EncodeOptions) error {
+	var o EncodeOptions
+	if opts != nil {
+		o = *opts
+	}
+	if o.DType == "" {
+		o.DType = DTypeF16
+	}
+	if o.DType != DTypeF16 && o.DType != DTypeF32 {
+		return fmt.Errorf("local: weights dtype %q: use %q or %q", o.DType, DTypeF16, DTypeF32)
+	}
+	h := fileHeader{Config: w.Config, DType: o.DType}
 	ts := w.Tensors()
 	for _, t := range ts {
 		h.Tensors = append(h.Tensors, tensorHeader{Name: t.Name, Shape: t.Shape})
 	}
-	if notes != nil {
-		b, err := json.Marshal(notes)
+	if o.Notes != nil {
+		b, err := json.Marshal(o.Notes)
 		if err != nil {
 			return fmt.Errorf("local: encode weights notes: %w", err)
 		}
@@ -209,7 +246,11 @@ func EncodeWeights(out io.Writer, w *Weights, notes any) error {
 	buf.Write(hb)
 	for _, t := range ts {
 		for _, x := range t.Data {
-			binary.Write(&buf, binary.LittleEndian, float32ToHalf(x)) //nolint:errcheck // bytes.Buffer
+			if o.DType == DTypeF32 {
+				binary.Write(&buf, binary.LittleEndian, math.Float32bits(x)) //nolint:errcheck // bytes.Buffer
+			} else {
+				binary.Write(&buf, binary.LittleEndian, float32ToHalf(x)) //nolint:errcheck // bytes.Buffer
+			}
 		}
 	}
 	if _, err := out.Write(buf.Bytes()); err != nil {
@@ -218,8 +259,9 @@ func EncodeWeights(out io.Writer, w *Weights, notes any) error {
 	return nil
 }
 
-// DecodeWeights reads a weights file written by EncodeWeights. It returns
-// the weights and the header's notes.
+// DecodeWeights reads a weights file written by EncodeWeights or
+// WriteWeights, in either dtype. It returns the weights and the header's
+// notes.
 func DecodeWeights(b []byte) (*Weights, json.RawMessage, error) {
 	rest, ok := bytes.CutPrefix(b, []byte(magic))
 	if !ok {
@@ -238,14 +280,20 @@ func DecodeWeights(b []byte) (*Weights, json.RawMessage, error) {
 		return nil, nil, fmt.Errorf("%w: header: %v", ErrBadWeights, err)
 	}
 	rest = rest[n:]
-	if h.DType != "f16" {
-		return nil, nil, fmt.Errorf("%w: dtype %q (want f16)", ErrBadWeights, h.DType)
+	size := 0
+	switch h.DType {
+	case DTypeF16:
+		size = 2
+	case DTypeF32:
+		size = 4
+	default:
+		return nil, nil, fmt.Errorf("%w: dtype %q (want %s or %s)", ErrBadWeights, h.DType, DTypeF16, DTypeF32)
 	}
 	if err := h.Config.Validate(); err != nil {
 		return nil, nil, fmt.Errorf("%w: %v", ErrBadWeights, err)
 	}
-	if n, ok := h.Config.params(); !ok || uint64(n)*2 != uint64(len(rest)) {
-		return nil, nil, fmt.Errorf("%w: %d bytes of values, the config %+v needs %d", ErrBadWeights, len(rest), h.Config, 2*n)
+	if n, ok := h.Config.params(); !ok || uint64(n)*uint64(size) != uint64(len(rest)) {
+		return nil, nil, fmt.Errorf("%w: %d bytes of values, the config %+v needs %d", ErrBadWeights, len(rest), h.Config, size*n)
 	}
 	w, err := NewWeights(h.Config)
 	if err != nil {
@@ -260,18 +308,38 @@ func DecodeWeights(b []byte) (*Weights, json.RawMessage, error) {
 		if th.Name != t.Name || !slices.Equal(th.Shape, t.Shape) {
 			return nil, nil, fmt.Errorf("%w: tensor %d is %s%v, want %s%v", ErrBadWeights, i, th.Name, th.Shape, t.Name, t.Shape)
 		}
-		if len(rest) < 2*len(t.Data) {
+		if len(rest) < size*len(t.Data) {
 			return nil, nil, fmt.Errorf("%w: truncated in tensor %s", ErrBadWeights, t.Name)
 		}
 		for j := range t.Data {
-			t.Data[j] = halfToFloat32(binary.LittleEndian.Uint16(rest[2*j:]))
+			if size == 4 {
+				t.Data[j] = math.Float32frombits(binary.LittleEndian.Uint32(rest[4*j:]))
+			} else {
+				t.Data[j] = halfToFloat32(binary.LittleEndian.Uint16(rest[2*j:]))
+			}
 		}
-		rest = rest[2*len(t.Data):]
+		rest = rest[size*len(t.Data):]
 	}
 	if len(rest) != 0 {
 		return nil, nil, fmt.Errorf("%w: %d bytes after the last tensor", ErrBadWeights, len(rest))
 	}
 	return w, h.Notes, nil
+}
+
+// Clone returns a deep copy of w.
+func (w *Weights) Clone() *Weights {
+	c := &Weights{Config: w.Config}
+	c.tensors(true)
+	CopyWeights(c, w)
+	return c
+}
+
+// CopyWeights copies the values of src into dst, which has the same Config.
+func CopyWeights(dst, src *Weights) {
+	d := dst.Tensors()
+	for i, t := range src.Tensors() {
+		copy(d[i].Data, t.Data)
+	}
 }
 
 // float32ToHalf rounds f to the nearest IEEE 754 half-precision value (ties

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -162,5 +163,72 @@ func TestHumanCount(t *testing.T) {
 		if got := humanCount(n); got != want {
 			t.Errorf("humanCount(%d) = %q, want %q", n, got, want)
 		}
+	}
+}
+
+// A float32 checkpoint reloads into exactly the weights saved; a bad dtype
+// is refused by both the writer and the reader.
+func TestWeightsFloat32RoundTrip(t *testing.T) {
+	w := testWeights(t)
+	w.TokenEmbed[3] = 1.0000001 // not a half-precision value
+	var buf bytes.Buffer
+	if err := WriteWeights(&buf, w, &EncodeOptions{DType: DTypeF32, Notes: "ckpt"}); err != nil {
+		t.Fatal(err)
+	}
+	got, notes, err := DecodeWeights(buf.Bytes())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(notes) != `"ckpt"` {
+		t.Errorf("notes = %s", notes)
+	}
+	want := w.Tensors()
+	for i, ts := range got.Tensors() {
+		for j, v := range ts.Data {
+			if v != want[i].Data[j] {
+				t.Fatalf("%s[%d] = %g, want %g", ts.Name, j, v, want[i].Data[j])
+			}
+		}
+	}
+	if err := WriteWeights(&buf, w, &EncodeOptions{DType: "bf16"}); err == nil || !strings.Contains(err.Error(), `"bf16"`) {
+		t.Errorf("dtype bf16: %v", err)
+	}
+	bad := bytes.Replace(buf.Bytes(), []byte(`"dtype":"f32"`), []byte(`"dtype":"f64"`), 1)
+	if _, _, err := DecodeWeights(bad); !errors.Is(err, ErrBadWeights) || !strings.Contains(err.Error(), "f64") {
+		t.Errorf("dtype f64: %v", err)
+	}
+}
+
+// Clone copies; FromWeights computes with the weights given, and its policy
+// version follows their values.
+func TestFromWeights(t *testing.T) {
+	w := testWeights(t)
+	c := w.Clone()
+	for i := range c.Output {
+		c.Output[i] *= -0.5
+	}
+	if w.Output[1] == c.Output[1] {
+		t.Fatal("Clone shares its values")
+	}
+	m1, err := FromWeights(w, &Options{Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	m2, err := FromWeights(c, &Options{Name: "m"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, _ := FromWeights(w.Clone(), &Options{Name: "m"})
+	if v := m1.PolicyVersion(); !strings.HasPrefix(v, "m@") || len(v) != len("m@")+12 || v == m2.PolicyVersion() || v != again.PolicyVersion() {
+		t.Errorf("policy versions %q, %q, %q", v, m2.PolicyVersion(), again.PolicyVersion())
+	}
+	ids := []int{TokenUser, 'a', 'b', TokenEnd}
+	s1, err := m1.Score(ids, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2, _ := m2.Score(ids, 1)
+	if s1[len(s1)-1] == s2[len(s2)-1] {
+		t.Errorf("changed output weights, same scores %v", s1)
 	}
 }

@@ -31,8 +31,9 @@ func NewAdamW(w *local.Weights, wd float64) *AdamW {
 }
 
 // Step applies gradients g (of the same shape as the weights) with learning
-// rate lr, clipping their global norm to clip.
-func (o *AdamW) Step(g *local.Weights, lr, clip float64) {
+// rate lr, clipping their global norm to clip. It returns the norm before
+// clipping.
+func (o *AdamW) Step(g *local.Weights, lr, clip float64) float64 {
 	const b1, b2, eps = 0.9, 0.95, 1e-8
 	grads := g.Tensors()
 	var norm float64
@@ -64,4 +65,5 @@ func (o *AdamW) Step(g *local.Weights, lr, clip float64) {
 			p.Data[j] -= float32(upd) + decay*p.Data[j]
 		}
 	}
+	return norm
 }

@@ -187,6 +187,8 @@ type Scratch struct {
 	du                          []float32 // [Hidden]
 	dlog                        []float32 // [Vocab]
 	dp                          []float32 // [T]
+	coef                        []float32 // [T]
+	logp                        []float64 // [T]
 }
 
 // NewScratch allocates the backward pass's memory for sequences of up to
@@ -198,6 +200,7 @@ func (n *Net) NewScratch(maxT int) *Scratch {
 		dx: make([]float32, td), dxm: make([]float32, td), dh: make([]float32, td),
 		dq: make([]float32, td), dk: make([]float32, td), dv: make([]float32, td), da: make([]float32, td),
 		du: make([]float32, c.Hidden), dlog: make([]float32, c.Vocab), dp: make([]float32, maxT),
+		coef: make([]float32, maxT), logp: make([]float64, maxT),
 	}
 }
 
@@ -207,16 +210,70 @@ func (n *Net) NewScratch(maxT int) *Scratch {
 // the number of predicted tokens. a holds the sequence's activations (from
 // Forward).
 func (n *Net) LossAndBackward(a *Activations, learn []bool, weight float32, g *local.Weights, s *Scratch) (float64, int) {
+	coef := s.coef[:a.t]
+	count := 0
+	for i := range coef {
+		coef[i] = 0
+		if i > 0 && learn[i] {
+			coef[i] = -weight
+			count++
+		}
+	}
+	if count == 0 {
+		return 0, 0
+	}
+	logp := s.logp[:a.t]
+	n.backward(a, coef, g, s, logp)
+	var loss float64
+	for i, c := range coef {
+		if c != 0 {
+			loss -= logp[i]
+		}
+	}
+	return loss, count
+}
+
+// Logprobs fills out[i], for every i from 1 to the sequence's length less
+// one, with the log-probability of token ids[i] given the tokens before it
+// (the log-softmax of the raw logits, as the local model reports them);
+// out[0] is 0. out must have the sequence's length. a holds the sequence's
+// activations (from Forward).
+func (n *Net) Logprobs(a *Activations, out []float64) {
+	out[0] = 0
+	lg := make([]float32, n.c.Vocab)
+	for i := 1; i < a.t; i++ {
+		n.Logits(a, i-1, lg)
+		out[i] = kernel.LogSoftmax(lg, a.ids[i])
+	}
+}
+
+// Backward adds to g the gradient of sum_i coef[i]·log p(ids[i] | ids[:i])
+// over the tokens with a nonzero coefficient (coef[0] is ignored: the first
+// token is not predicted), and writes those tokens' log-probabilities into
+// logp (the others are left alone). With coef[i] = -1/N on N tokens it is
+// the gradient of the mean cross-entropy; with coef[i] = -A_i·ratio_i/N it is
+// the policy gradient of a PPO-style objective. coef and logp have the
+// sequence's length; logp may be nil. a holds the sequence's activations
+// (from Forward).
+func (n *Net) Backward(a *Activations, coef []float32, g *local.Weights, s *Scratch, logp []float64) {
+	if logp == nil {
+		logp = s.logp[:a.t]
+	}
+	n.backward(a, coef, g, s, logp)
+}
+
+// backward is Backward.
+func (n *Net) backward(a *Activations, coef []float32, g *local.Weights, s *Scratch, logp []float64) {
 	c, w := n.c, n.w
 	d, hd, T := c.Dim, n.hd, a.t
 	half := hd / 2
 	dx := s.dx[:T*d]
 	clear(dx)
-	var loss float64
 	count := 0
 	dh := make([]float32, d)
 	for i := 0; i+1 < T; i++ {
-		if !learn[i+1] {
+		weight := coef[i+1]
+		if weight == 0 {
 			continue
 		}
 		lg := s.dlog
@@ -231,18 +288,19 @@ func (n *Net) LossAndBackward(a *Activations, learn []bool, weight float32, g *l
 			sum += math.Exp(float64(v - m))
 		}
 		lse := float64(m) + math.Log(sum)
-		loss += lse - float64(lg[target])
+		logp[i+1] = float64(lg[target]) - lse
 		count++
+		// d(weight·log p_target)/d logit_j = weight·(1[j = target] - p_j).
 		for j, v := range lg {
-			lg[j] = float32(math.Exp(float64(v)-lse)) * weight
+			lg[j] = -float32(math.Exp(float64(v)-lse)) * weight
 		}
-		lg[target] -= weight
+		lg[target] += weight
 		clear(dh)
 		matBack(dh, g.Output, row(a.hf, i, d), lg, w.Output)
 		rmsBack(row(dx, i, d), g.FinalNorm, dh, row(a.xf, i, d), w.FinalNorm, a.rf[i])
 	}
 	if count == 0 {
-		return 0, 0
+		return
 	}
 	for l := len(w.Blocks) - 1; l >= 0; l-- {
 		b, gb, ba := &w.Blocks[l], &g.Blocks[l], &a.blocks[l]
@@ -328,5 +386,4 @@ func (n *Net) LossAndBackward(a *Activations, learn []bool, weight float32, g *l
 		kernel.Axpy(1, row(dx, i, d), row(g.TokenEmbed, id, d))
 		kernel.Axpy(1, row(dx, i, d), row(g.SegmentEmbed, a.segs[i], d))
 	}
-	return loss, count
 }

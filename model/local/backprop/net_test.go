@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/local"
 	"github.com/retrain-rl/retrain/model/local/internal/kernel"
 )
@@ -145,6 +147,180 @@ func TestForwardMatchesLocal(t *testing.T) {
 		n.Logits(a, i, lg)
 		if got := kernel.LogSoftmax(lg, ids[i+1]); math.Abs(got-want[i]) > 1e-4 {
 			t.Errorf("token %d: training network %g, local model %g", i+1, got, want[i])
+		}
+	}
+}
+
+// objectiveOf is sum_i coef[i]·log p(ids[i] | ids[:i]), computed with the
+// forward pass alone, and which of the MLPs' units are active (ReLU input
+// above zero): a finite difference across a change of that pattern measures
+// a kink, not the gradient.
+func objectiveOf(n *Net, ids []int, coef []float32) (float64, []bool) {
+	a := n.NewActivations(len(ids))
+	n.Forward(a, ids)
+	lp := make([]float64, len(ids))
+	n.Logprobs(a, lp)
+	var sum float64
+	for i, c := range coef {
+		if i > 0 {
+			sum += float64(c) * lp[i]
+		}
+	}
+	var active []bool
+	for _, b := range a.blocks {
+		for _, u := range b.u[:len(ids)*n.c.Hidden] {
+			active = append(active, u > 0)
+		}
+	}
+	return sum, active
+}
+
+// TestBackwardCoefficients checks Backward's gradient of a weighted sum of
+// token log-probabilities, with coefficients of both signs (as advantages
+// have) and some tokens left out, against central finite differences; and
+// that the log-probabilities it reports are Logprobs'.
+func TestBackwardCoefficients(t *testing.T) {
+	w := randomWeights(t, tinyConfig, 11)
+	ids, _ := tinySequence()
+	coef := make([]float32, len(ids))
+	r := rand.New(rand.NewPCG(9, 9))
+	for i := 1; i < len(ids); i++ {
+		if i%3 != 0 {
+			coef[i] = float32(r.NormFloat64())
+		}
+	}
+	n := NewNet(w)
+	g, _ := local.NewWeights(tinyConfig)
+	for _, ts := range g.Tensors() {
+		clear(ts.Data)
+	}
+	a := n.NewActivations(len(ids))
+	n.Forward(a, ids)
+	logp := make([]float64, len(ids))
+	n.Backward(a, coef, g, n.NewScratch(len(ids)), logp)
+	want := make([]float64, len(ids))
+	n.Logprobs(a, want)
+	for i := 1; i < len(ids); i++ {
+		if coef[i] != 0 && math.Abs(logp[i]-want[i]) > 1e-5 {
+			t.Errorf("token %d: Backward's log-prob %g, Logprobs %g", i, logp[i], want[i])
+		}
+		if want[i] >= 0 {
+			t.Errorf("token %d: log-prob %g is not negative", i, want[i])
+		}
+	}
+	grads := g.Tensors()
+	_, base := objectiveOf(n, ids, coef)
+	checked, kinks := 0, 0
+	for ti, p := range w.Tensors() {
+		for range 5 {
+			j := r.IntN(len(p.Data))
+			if p.Name == "token_embed" || p.Name == "segment_embed" {
+				j = pickUsed(r, p, ids, tinyConfig)
+			}
+			old := p.Data[j]
+			const eps = 1e-3
+			p.Data[j] = old + eps
+			up, upActive := objectiveOf(n, ids, coef)
+			p.Data[j] = old - eps
+			down, downActive := objectiveOf(n, ids, coef)
+			p.Data[j] = old
+			if !slices.Equal(upActive, base) || !slices.Equal(downActive, base) {
+				kinks++ // a ReLU switched within ±eps: no derivative to compare
+				continue
+			}
+			num := (up - down) / (2 * eps)
+			got := float64(grads[ti].Data[j])
+			if math.Abs(num-got) > 5e-3*math.Max(1, math.Abs(num)) {
+				t.Errorf("%s[%d]: gradient %g, finite difference %g", p.Name, j, got, num)
+			}
+			checked++
+		}
+	}
+	if checked < 40 {
+		t.Fatalf("%d entries checked, %d skipped at a ReLU kink", checked, kinks)
+	}
+}
+
+// TestLogprobsMatchInMemoryModel checks that the training network's
+// log-probabilities are the ones a model made from the same float32 weights
+// in memory (local.FromWeights) reports when it generates: what makes the
+// importance ratios of a trainer exactly one before its first update.
+func TestLogprobsMatchInMemoryModel(t *testing.T) {
+	w := randomWeights(t, tinyConfig, 13)
+	m, err := local.FromWeights(w, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	comp, err := m.Generate(t.Context(), model.Request{
+		Messages: []retrain.Message{{Role: retrain.RoleUser, Content: "What is 2 * 3?"}},
+		Sampling: model.Sampling{Temperature: new(1.0), Seed: new(int64(3)), MaxTokens: 20},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int
+	for _, id := range comp.PromptTokenIDs {
+		ids = append(ids, int(id))
+	}
+	from := len(ids)
+	for _, id := range comp.Tokens.IDs {
+		ids = append(ids, int(id))
+	}
+	n := NewNet(w)
+	a := n.NewActivations(len(ids))
+	n.Forward(a, ids)
+	lp := make([]float64, len(ids))
+	n.Logprobs(a, lp)
+	for k, want := range comp.Tokens.Logprobs {
+		if got := lp[from+k]; math.Abs(got-want) > 1e-4 {
+			t.Errorf("completion token %d: training network %g, generation %g", k, got, want)
+		}
+	}
+}
+
+// TestStepRaisesRewardedSequence takes policy-gradient steps with a positive
+// coefficient on one sequence's completion and checks that its
+// log-probability rises, and that a negative coefficient lowers it.
+func TestStepRaisesRewardedSequence(t *testing.T) {
+	ids, learn := tinySequence()
+	for _, sign := range []float32{1, -1} {
+		w := randomWeights(t, tinyConfig, 21)
+		n := NewNet(w)
+		opt := NewAdamW(w, 0)
+		g, _ := local.NewWeights(tinyConfig)
+		a, s := n.NewActivations(len(ids)), n.NewScratch(len(ids))
+		coef := make([]float32, len(ids))
+		for i := 1; i < len(ids); i++ {
+			if learn[i] {
+				coef[i] = -sign // the gradient of the loss -sign·log p
+			}
+		}
+		total := func() float64 {
+			n.Forward(a, ids)
+			lp := make([]float64, len(ids))
+			n.Logprobs(a, lp)
+			var sum float64
+			for i := range lp {
+				if learn[i] {
+					sum += lp[i]
+				}
+			}
+			return sum
+		}
+		before := total()
+		for range 3 {
+			for _, ts := range g.Tensors() {
+				clear(ts.Data)
+			}
+			n.Forward(a, ids)
+			n.Backward(a, coef, g, s, nil)
+			if norm := opt.Step(g, 1e-2, 1); norm <= 0 {
+				t.Fatalf("gradient norm %g", norm)
+			}
+		}
+		after := total()
+		if sign > 0 && after <= before || sign < 0 && after >= before {
+			t.Errorf("coefficient sign %+g: log-probability of the sequence %g → %g", sign, before, after)
 		}
 	}
 }

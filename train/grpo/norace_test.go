@@ -1,0 +1,5 @@
+//go:build !race
+
+package grpo
+
+const raceEnabled = false
