@@ -1,0 +1,199 @@
+package dist_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"go.uber.org/goleak"
+
+	"github.com/retrain-rl/retrain"
+	_ "github.com/retrain-rl/retrain/env/toolenv"
+	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/reward"
+	"github.com/retrain-rl/retrain/rollout"
+	"github.com/retrain-rl/retrain/rollout/dist"
+	_ "github.com/retrain-rl/retrain/tool/calculator"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// testJob is a small job on the calculator environment with the built-in
+// local model, seeded, with GRPO advantages over groups of 4.
+func testJob() *rollout.Job {
+	seed := int64(11)
+	temp := 1.0
+	return &rollout.Job{
+		Env: "calculator", Generate: 6, N: 4, Concurrency: 4,
+		Model:    model.Endpoint{BaseURL: model.EndpointLocal},
+		Sampling: model.Sampling{Temperature: &temp, Seed: &seed},
+		Seed:     &seed,
+		Reward: &reward.Config{
+			Rollout:   []reward.Component{{Name: "correct", Reward: "math_equal"}},
+			Advantage: "grpo",
+		},
+	}
+}
+
+// inProcess runs job in this process and returns the trajectories by id.
+func inProcess(t *testing.T, job *rollout.Job) map[string]*retrain.Trajectory {
+	t.Helper()
+	p, err := rollout.Prepare(t.Context(), job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out := filepath.Join(t.TempDir(), "local.jsonl")
+	w, err := rollout.OpenJSONL(out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.Run(t.Context(), &rollout.RunOptions{Sink: w}); err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return readByID(t, out)
+}
+
+// readByID reads a JSONL file of trajectories, failing the test on a line
+// that is not a whole trajectory or on an id seen twice.
+func readByID(t *testing.T, path string) map[string]*retrain.Trajectory {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byID := map[string]*retrain.Trajectory{}
+	for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
+		var tr retrain.Trajectory
+		if err := json.Unmarshal(line, &tr); err != nil {
+			t.Fatalf("%s line %d is not a whole trajectory: %v", path, i+1, err)
+		}
+		if byID[tr.ID] != nil {
+			t.Fatalf("%s: episode %s written twice", path, tr.ID)
+		}
+		byID[tr.ID] = &tr
+	}
+	return byID
+}
+
+// sameOutcomes fails unless got holds the same episodes as want, each with
+// the same answer, reward and advantage.
+func sameOutcomes(t *testing.T, want, got map[string]*retrain.Trajectory) {
+	t.Helper()
+	nonzero := 0
+	for _, w := range want {
+		if w.Rewards != nil && w.Rewards.Advantage != nil && *w.Rewards.Advantage != 0 {
+			nonzero++
+		}
+	}
+	if nonzero == 0 {
+		t.Fatal("the in-process run has no nonzero advantage: the comparison would prove nothing")
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d episodes, want %d", len(got), len(want))
+	}
+	for id, w := range want {
+		g := got[id]
+		switch {
+		case g == nil:
+			t.Fatalf("episode %s missing", id)
+		case g.Error != "" || w.Error != "":
+			t.Fatalf("episode %s failed: distributed %q, in-process %q", id, g.Error, w.Error)
+		case g.Rewards == nil || w.Rewards == nil || g.Rewards.Advantage == nil || w.Rewards.Advantage == nil:
+			t.Fatalf("episode %s has no advantage", id)
+		case *g.Rewards.Advantage != *w.Rewards.Advantage || g.Rewards.Total != w.Rewards.Total:
+			t.Errorf("episode %s: reward %g advantage %g, in-process %g and %g", id, g.Rewards.Total, *g.Rewards.Advantage, w.Rewards.Total, *w.Rewards.Advantage)
+		case len(g.Messages) != len(w.Messages) || g.Messages[len(g.Messages)-1].Content != w.Messages[len(w.Messages)-1].Content:
+			t.Errorf("episode %s: the conversation differs from the in-process one", id)
+		}
+	}
+}
+
+func connect(t *testing.T, url string) *nats.Conn {
+	t.Helper()
+	nc, err := dist.Connect(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// A coordinator and three in-process workers, one of them stopped after the
+// run has started: every episode is written once, with the rewards and
+// advantages of an in-process run of the same seed.
+func TestCoordinatorAndWorkers(t *testing.T) {
+	job := testJob()
+	want := inProcess(t, job)
+
+	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+
+	ctx, cancel := context.WithCancel(t.Context())
+	defer cancel()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	doomed, kill := context.WithCancel(ctx)
+	defer kill()
+	for i := range 3 {
+		nc := connect(t, srv.URL())
+		wctx := ctx
+		if i == 0 {
+			wctx = doomed
+		}
+		wg.Go(func() {
+			if err := dist.Work(wctx, nc, &dist.WorkerOptions{RunID: "t1", Concurrency: 2}); err != nil {
+				t.Errorf("worker %d: %v", i, err)
+			}
+		})
+	}
+
+	p, err := rollout.Prepare(ctx, job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	out := filepath.Join(t.TempDir(), "dist.jsonl")
+	w, err := rollout.OpenJSONL(out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var done atomic.Int32
+	sum, err := dist.Run(ctx, connect(t, srv.URL()), p, job, &rollout.RunOptions{Sink: w, Progress: func(rollout.Progress) {
+		if done.Add(1) == 3 {
+			kill() // a worker leaves mid-run: its episodes go to the others
+		}
+	}}, &dist.Options{RunID: "t1", AckWait: 2 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sum.Episodes != 24 || sum.Failed != 0 {
+		t.Fatalf("summary: %+v", sum)
+	}
+	sameOutcomes(t, want, readByID(t, out))
+}
+
+// A worker or coordinator pointed at no server says so.
+func TestUnreachable(t *testing.T) {
+	_, err := dist.Connect("nats://127.0.0.1:1")
+	if err == nil || !bytes.Contains([]byte(err.Error()), []byte("cannot reach the NATS server")) {
+		t.Fatalf("err = %v", err)
+	}
+}
