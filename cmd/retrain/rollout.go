@@ -27,6 +27,7 @@ import (
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
+	"github.com/retrain-rl/retrain/rollout/dist"
 	// The built-in environments register themselves.
 )
 
@@ -85,6 +86,10 @@ type rolloutConfig struct {
 	Resume           bool           `json:"resume"`
 	Overwrite        bool           `json:"overwrite"`
 	Quiet            bool           `json:"quiet"`
+
+	// distributed, when set, runs the episodes on workers through NATS
+	// (rollout's --nats flags; not a config key).
+	distributed *distFlags
 }
 
 func defaultRolloutConfig() rolloutConfig {
@@ -124,12 +129,39 @@ func runRollout(ctx context.Context, args []string, s stdio) error {
 	fs := newFlagSet(rolloutCommand, s.err)
 	c := defaultRolloutConfig()
 	configPath := defineRolloutFlags(fs, &c)
+	var d distFlags
+	defineDistFlags(fs, &d)
 	cfg := defaultRolloutConfig()
-	if _, err := parseRunArgs(fs, args, configPath, &c, &cfg); err != nil {
+	set, err := parseRunArgs(fs, args, configPath, &c, &cfg)
+	if err != nil {
 		return err
 	}
 	if err := cfg.validate(); err != nil {
 		return err
+	}
+	if d.nats == "" {
+		for _, f := range set {
+			if f == "workers" || f == "nats-listen" || f == "run-id" || f == "ack-wait" || f == "max-deliver" {
+				return usageErrorf("--%s needs --nats (a NATS server's URL, or embedded)", f)
+			}
+		}
+	} else {
+		switch {
+		case cfg.Resume:
+			return usageErrorf("--resume with --nats is not supported yet: rerun without --nats to resume")
+		case d.workers < 0:
+			return usageErrorf("--workers is %d; it must not be negative", d.workers)
+		case d.ackWait <= 0:
+			return usageErrorf("--ack-wait is %v; it must be positive", d.ackWait)
+		}
+		if d.nats != "embedded" { // say now, not after the tasks and the model are open
+			nc, err := dist.Connect(d.nats)
+			if err != nil {
+				return err
+			}
+			nc.Close()
+		}
+		cfg.distributed = &d
 	}
 	return doRollout(ctx, &cfg, s)
 }
@@ -343,11 +375,18 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 			display.Update(p)
 		}
 	}
-	sum, runErr := prepared.Run(ctx, &rollout.RunOptions{
+	ro := &rollout.RunOptions{
 		Sink:     w,
 		Done:     done,
 		Progress: rewards.watch(progress),
-	})
+	}
+	var sum rollout.Summary
+	var runErr error
+	if c.distributed != nil {
+		sum, runErr = runDistributed(ctx, c.distributed, c, job, prepared, ro, s)
+	} else {
+		sum, runErr = prepared.Run(ctx, ro)
+	}
 	if display != nil {
 		display.Finish()
 	}

@@ -1,0 +1,157 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"time"
+
+	"github.com/retrain-rl/retrain/model/endpoint"
+	"github.com/retrain-rl/retrain/rollout"
+	"github.com/retrain-rl/retrain/rollout/dist"
+)
+
+func init() {
+	workerCommand.run = runWorker
+	register(workerCommand)
+}
+
+var workerCommand = &command{
+	name:    "worker",
+	summary: "play the episodes of distributed rollouts from a NATS JetStream server (see docs/distributed.md)",
+	usage: "--nats URL [--run-id ID] [--concurrency N]\n\n" +
+		"Examples:\n" +
+		"  retrain rollout --nats embedded --nats-listen 127.0.0.1:4222 --n 4   # the coordinator, on one machine\n" +
+		"  retrain worker --nats nats://127.0.0.1:4222 --concurrency 32        # a worker, on any machine that reaches it",
+}
+
+func runWorker(ctx context.Context, args []string, s stdio) error {
+	fs := newFlagSet(workerCommand, s.err)
+	url := fs.String("nats", "", "`URL` of the NATS server with JetStream, e.g. nats://10.0.0.5:4222 (required)")
+	runID := fs.String("run-id", dist.DefaultRunID, "the `id` of the run to work on (the coordinator's --run-id)")
+	conc := fs.Int("concurrency", rollout.DefaultConcurrency, "episodes played at once")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	switch {
+	case err != nil:
+		return usageErrorf("%v", err)
+	case len(pos) > 0:
+		return usageErrorf("unexpected argument %q; worker takes only flags", pos[0])
+	case *url == "":
+		return usageErrorf("--nats is missing: give the NATS server's URL, e.g. --nats nats://127.0.0.1:4222")
+	case *conc < 1:
+		return usageErrorf("--concurrency is %d; it must be at least 1", *conc)
+	}
+	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
+	defer stop()
+	nc, err := dist.Connect(*url)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	fmt.Fprintf(s.err, "worker: waiting for the episodes of run %s on %s (Ctrl-C stops)\n", *runID, nc.ConnectedUrlRedacted())
+	return dist.Work(ctx, nc, &dist.WorkerOptions{
+		RunID: *runID, Concurrency: *conc, Log: s.err,
+		Prepare: &rollout.PrepareOptions{Model: endpoint.Options{Responder: fakeResponder}},
+	})
+}
+
+// distFlags are rollout's flags of a distributed run.
+type distFlags struct {
+	nats, listen, runID string
+	workers             int
+	ackWait             time.Duration
+	maxDeliver          int
+}
+
+// defineDistFlags defines them on fs.
+func defineDistFlags(fs interface {
+	StringVar(*string, string, string, string)
+	IntVar(*int, string, int, string)
+	DurationVar(*time.Duration, string, time.Duration, string)
+}, d *distFlags) {
+	fs.StringVar(&d.nats, "nats", "", "run the episodes on workers through the NATS JetStream server at this `URL`, or \"embedded\" to start one in this process (see docs/distributed.md)")
+	fs.StringVar(&d.listen, "nats-listen", "127.0.0.1:0", "with --nats embedded: the `address` the server listens on (e.g. 127.0.0.1:4222, or 0.0.0.0:4222 for remote workers)")
+	fs.StringVar(&d.runID, "run-id", dist.DefaultRunID, "with --nats: the run's `id`, naming its streams (workers take the same --run-id)")
+	fs.IntVar(&d.workers, "workers", 0, "with --nats: start this many local worker processes (\"retrain worker\")")
+	fs.DurationVar(&d.ackWait, "ack-wait", dist.DefaultAckWait, "with --nats: how long an episode may go without word from its worker before it is given to another")
+	fs.IntVar(&d.maxDeliver, "max-deliver", 0, "with --nats: deliveries of an episode before it is recorded as failed (0: --retries+2, at least 3)")
+}
+
+// runDistributed runs prepared on workers through NATS as d says.
+func runDistributed(ctx context.Context, d *distFlags, c *rolloutConfig, job *rollout.Job, prepared *rollout.Prepared, ro *rollout.RunOptions, s stdio) (rollout.Summary, error) {
+	url := d.nats
+	if url == "embedded" {
+		dir := c.Out + ".nats"
+		srv, err := dist.StartEmbedded(dir, d.listen)
+		if err != nil {
+			return rollout.Summary{}, err
+		}
+		defer os.RemoveAll(dir)
+		defer srv.Close()
+		url = srv.URL()
+		fmt.Fprintf(s.err, "embedded NATS server on %s (JetStream in %s); workers: retrain worker --nats %s --run-id %s\n", url, dir, url, d.runID)
+	}
+	nc, err := dist.Connect(url)
+	if err != nil {
+		return rollout.Summary{}, err
+	}
+	defer nc.Close()
+	if d.workers > 0 {
+		stop, err := startWorkers(d.workers, url, d.runID, c.Concurrency, s)
+		if err != nil {
+			return rollout.Summary{}, err
+		}
+		defer stop()
+	}
+	maxDeliver := d.maxDeliver
+	if maxDeliver == 0 {
+		maxDeliver = max(c.Retries+2, dist.DefaultMaxDeliver)
+	}
+	return dist.Run(ctx, nc, prepared, job, ro, &dist.Options{RunID: d.runID, AckWait: d.ackWait, MaxDeliver: maxDeliver})
+}
+
+// startWorkers starts n worker processes of this binary on url; stop
+// interrupts them and waits for them to end.
+func startWorkers(n int, url, runID string, concurrency int, s stdio) (stop func(), err error) {
+	self, err := os.Executable()
+	if err != nil {
+		return nil, fmt.Errorf("--workers: cannot find this program to start its workers: %w", err)
+	}
+	self, _ = filepath.EvalSymlinks(self)
+	var cmds []*exec.Cmd
+	stop = func() {
+		for _, cmd := range cmds {
+			cmd.Process.Signal(os.Interrupt)
+		}
+		for _, cmd := range cmds {
+			done := make(chan struct{})
+			go func() { cmd.Wait(); close(done) }()
+			select {
+			case <-done:
+			case <-time.After(15 * time.Second):
+				cmd.Process.Kill()
+				<-done
+			}
+		}
+	}
+	for range n {
+		cmd := exec.Command(self, "worker", "--nats", url, "--run-id", runID, "--concurrency", strconv.Itoa(concurrency))
+		cmd.Stderr = s.err
+		if err := cmd.Start(); err != nil {
+			stop()
+			return nil, fmt.Errorf("--workers: start a worker: %w", err)
+		}
+		cmds = append(cmds, cmd)
+	}
+	return stop, nil
+}
