@@ -87,9 +87,14 @@ type rolloutConfig struct {
 	Overwrite        bool           `json:"overwrite"`
 	Quiet            bool           `json:"quiet"`
 
-	// distributed, when set, runs the episodes on workers through NATS
-	// (rollout's --nats flags; not a config key).
-	distributed *distFlags
+	// Nats, when set, runs the episodes on workers through NATS JetStream
+	// (see worker.go and docs/distributed.md).
+	Nats       string        `json:"nats"`
+	NatsListen string        `json:"nats_listen"`
+	RunID      string        `json:"run_id"`
+	Workers    int           `json:"workers"`
+	AckWait    time.Duration `json:"ack_wait"`
+	MaxDeliver int           `json:"max_deliver"`
 }
 
 func defaultRolloutConfig() rolloutConfig {
@@ -129,39 +134,19 @@ func runRollout(ctx context.Context, args []string, s stdio) error {
 	fs := newFlagSet(rolloutCommand, s.err)
 	c := defaultRolloutConfig()
 	configPath := defineRolloutFlags(fs, &c)
-	var d distFlags
-	defineDistFlags(fs, &d)
 	cfg := defaultRolloutConfig()
-	set, err := parseRunArgs(fs, args, configPath, &c, &cfg)
-	if err != nil {
+	if _, err := parseRunArgs(fs, args, configPath, &c, &cfg); err != nil {
 		return err
 	}
 	if err := cfg.validate(); err != nil {
 		return err
 	}
-	if d.nats == "" {
-		for _, f := range set {
-			if f == "workers" || f == "nats-listen" || f == "run-id" || f == "ack-wait" || f == "max-deliver" {
-				return usageErrorf("--%s needs --nats (a NATS server's URL, or embedded)", f)
-			}
+	if cfg.Nats != "" && cfg.Nats != natsEmbedded { // say now, not after the tasks and the model are open
+		nc, err := dist.Connect(cfg.Nats)
+		if err != nil {
+			return err
 		}
-	} else {
-		switch {
-		case cfg.Resume:
-			return usageErrorf("--resume with --nats is not supported yet: rerun without --nats to resume")
-		case d.workers < 0:
-			return usageErrorf("--workers is %d; it must not be negative", d.workers)
-		case d.ackWait <= 0:
-			return usageErrorf("--ack-wait is %v; it must be positive", d.ackWait)
-		}
-		if d.nats != "embedded" { // say now, not after the tasks and the model are open
-			nc, err := dist.Connect(d.nats)
-			if err != nil {
-				return err
-			}
-			nc.Close()
-		}
-		cfg.distributed = &d
+		nc.Close()
 	}
 	return doRollout(ctx, &cfg, s)
 }
@@ -201,6 +186,7 @@ func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 	fs.BoolVar(&c.Resume, "resume", false, "continue --out: skip the episodes it holds that succeeded, rerun failed ones")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "replace an existing --out")
 	fs.BoolVar(&c.Quiet, "quiet", false, "print no progress and no example episode, only the summary")
+	defineDistributedFlags(fs, c)
 	return configPath
 }
 
@@ -246,6 +232,9 @@ func (c *rolloutConfig) validate() error {
 		return usageErrorf("--out is empty: name the output file")
 	case c.Resume && c.Overwrite:
 		return usageErrorf("--resume and --overwrite contradict each other: pick one")
+	}
+	if err := c.validateDistributed(); err != nil {
+		return err
 	}
 	job, err := c.job(nil)
 	if err != nil {
@@ -382,8 +371,8 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 	}
 	var sum rollout.Summary
 	var runErr error
-	if c.distributed != nil {
-		sum, runErr = runDistributed(ctx, c.distributed, c, job, prepared, ro, s)
+	if c.Nats != "" {
+		sum, runErr = runDistributed(ctx, c, job, prepared, ro, s)
 	} else {
 		sum, runErr = prepared.Run(ctx, ro)
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -65,59 +66,85 @@ func runWorker(ctx context.Context, args []string, s stdio) error {
 	})
 }
 
-// distFlags are rollout's flags of a distributed run.
-type distFlags struct {
-	nats, listen, runID string
-	workers             int
-	ackWait             time.Duration
-	maxDeliver          int
-}
-
-// defineDistFlags defines them on fs.
-func defineDistFlags(fs interface {
-	StringVar(*string, string, string, string)
-	IntVar(*int, string, int, string)
-	DurationVar(*time.Duration, string, time.Duration, string)
-}, d *distFlags) {
-	fs.StringVar(&d.nats, "nats", "", "run the episodes on workers through the NATS JetStream server at this `URL`, or \"embedded\" to start one in this process (see docs/distributed.md)")
-	fs.StringVar(&d.listen, "nats-listen", "127.0.0.1:0", "with --nats embedded: the `address` the server listens on (e.g. 127.0.0.1:4222, or 0.0.0.0:4222 for remote workers)")
-	fs.StringVar(&d.runID, "run-id", dist.DefaultRunID, "with --nats: the run's `id`, naming its streams (workers take the same --run-id)")
-	fs.IntVar(&d.workers, "workers", 0, "with --nats: start this many local worker processes (\"retrain worker\")")
-	fs.DurationVar(&d.ackWait, "ack-wait", dist.DefaultAckWait, "with --nats: how long an episode may go without word from its worker before it is given to another")
-	fs.IntVar(&d.maxDeliver, "max-deliver", 0, "with --nats: deliveries of an episode before it is recorded as failed (0: --retries+2, at least 3)")
-}
-
 // runDistributed runs prepared on workers through NATS as d says.
-func runDistributed(ctx context.Context, d *distFlags, c *rolloutConfig, job *rollout.Job, prepared *rollout.Prepared, ro *rollout.RunOptions, s stdio) (rollout.Summary, error) {
-	url := d.nats
-	if url == "embedded" {
+func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, prepared *rollout.Prepared, ro *rollout.RunOptions, s stdio) (rollout.Summary, error) {
+	url := c.Nats
+	if url == natsEmbedded {
 		dir := c.Out + ".nats"
-		srv, err := dist.StartEmbedded(dir, d.listen)
+		srv, err := dist.StartEmbedded(dir, cmp.Or(c.NatsListen, defaultNatsListen))
 		if err != nil {
 			return rollout.Summary{}, err
 		}
 		defer os.RemoveAll(dir)
 		defer srv.Close()
 		url = srv.URL()
-		fmt.Fprintf(s.err, "embedded NATS server on %s (JetStream in %s); workers: retrain worker --nats %s --run-id %s\n", url, dir, url, d.runID)
+		fmt.Fprintf(s.err, "embedded NATS server on %s (JetStream in %s); workers: retrain worker --nats %s --run-id %s\n", url, dir, url, c.runID())
 	}
 	nc, err := dist.Connect(url)
 	if err != nil {
 		return rollout.Summary{}, err
 	}
 	defer nc.Close()
-	if d.workers > 0 {
-		stop, err := startWorkers(d.workers, url, d.runID, c.Concurrency, s)
+	if c.Workers > 0 {
+		stop, err := startWorkers(c.Workers, url, c.runID(), c.Concurrency, s)
 		if err != nil {
 			return rollout.Summary{}, err
 		}
 		defer stop()
 	}
-	maxDeliver := d.maxDeliver
+	maxDeliver := c.MaxDeliver
 	if maxDeliver == 0 {
 		maxDeliver = max(c.Retries+2, dist.DefaultMaxDeliver)
 	}
-	return dist.Run(ctx, nc, prepared, job, ro, &dist.Options{RunID: d.runID, AckWait: d.ackWait, MaxDeliver: maxDeliver})
+	return dist.Run(ctx, nc, prepared, job, ro, &dist.Options{RunID: c.runID(), AckWait: c.AckWait, MaxDeliver: maxDeliver})
+}
+
+// The --nats value that starts a NATS server in-process, and its default
+// listen address.
+const (
+	natsEmbedded      = "embedded"
+	defaultNatsListen = "127.0.0.1:0"
+)
+
+// runID is the --run-id, or the default.
+func (c *rolloutConfig) runID() string { return cmp.Or(c.RunID, dist.DefaultRunID) }
+
+// validateDistributed checks the --nats flags.
+func (c *rolloutConfig) validateDistributed() error {
+	if c.Nats == "" {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"workers", c.Workers != 0}, {"nats-listen", c.NatsListen != ""}, {"run-id", c.RunID != ""}, {"ack-wait", c.AckWait != 0}, {"max-deliver", c.MaxDeliver != 0}} {
+			if f.set {
+				return usageErrorf("--%s needs --nats (a NATS server's URL, or embedded)", f.name)
+			}
+		}
+		return nil
+	}
+	switch {
+	case c.Resume:
+		return usageErrorf("--resume with --nats is not supported yet: rerun without --nats to resume")
+	case c.Workers < 0:
+		return usageErrorf("--workers is %d; it must not be negative", c.Workers)
+	case c.AckWait < 0:
+		return usageErrorf("--ack-wait is %v; it must not be negative", c.AckWait)
+	case c.MaxDeliver < 0:
+		return usageErrorf("--max-deliver is %d; it must not be negative", c.MaxDeliver)
+	case c.NatsListen != "" && c.Nats != natsEmbedded:
+		return usageErrorf("--nats-listen is for --nats embedded; with --nats %s the server is already listening", c.Nats)
+	}
+	return nil
+}
+
+// defineDistributedFlags defines the --nats flags on fs, bound to c.
+func defineDistributedFlags(fs *flag.FlagSet, c *rolloutConfig) {
+	fs.StringVar(&c.Nats, "nats", "", "run the episodes on workers (\"retrain worker\") through the NATS JetStream server at this `URL`, or \"embedded\" to start one in this process (see docs/distributed.md)")
+	fs.StringVar(&c.NatsListen, "nats-listen", "", "with --nats embedded: the `address` its server listens on (default 127.0.0.1 and a free port; 0.0.0.0:4222 lets remote workers in)")
+	fs.StringVar(&c.RunID, "run-id", "", "with --nats: the run's `id`, naming its streams; workers take the same --run-id (default \""+dist.DefaultRunID+"\")")
+	fs.IntVar(&c.Workers, "workers", 0, "with --nats: start this many local worker processes")
+	fs.DurationVar(&c.AckWait, "ack-wait", 0, "with --nats: how long an episode may go without word from its worker before it goes to another (0: 30s)")
+	fs.IntVar(&c.MaxDeliver, "max-deliver", 0, "with --nats: deliveries of an episode before it is recorded as failed (0: --retries+2, at least 3)")
 }
 
 // startWorkers starts n worker processes of this binary on url; stop
