@@ -98,7 +98,7 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 		return rollout.Summary{}, fmt.Errorf("dist: consume results: %w", err)
 	}
 	defer cc.Stop()
-	sub, err := nc.Subscribe(jetstream.DefaultAPIPrefix+"EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+n.episodeStream+"."+n.workerConsumer, c.exhausted)
+	sub, err := nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+n.episodeStream+"."+n.workerConsumer, c.exhausted)
 	if err != nil {
 		return rollout.Summary{}, fmt.Errorf("dist: subscribe to advisories: %w", err)
 	}

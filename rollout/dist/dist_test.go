@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
 
 	"github.com/retrain-rl/retrain"
@@ -31,7 +33,7 @@ func testJob() *rollout.Job {
 	seed := int64(11)
 	temp := 1.0
 	return &rollout.Job{
-		Env: "calculator", Generate: 6, N: 4, Concurrency: 4,
+		Env: "calculator", Generate: 4, N: 4, Concurrency: 4,
 		Model:    model.Endpoint{BaseURL: model.EndpointLocal},
 		Sampling: model.Sampling{Temperature: &temp, Seed: &seed},
 		Seed:     &seed,
@@ -192,11 +194,69 @@ func TestCoordinatorAndWorkers(t *testing.T) {
 	if err := w.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if sum.Episodes != 24 || sum.Failed != 0 {
+	if sum.Episodes != 16 || sum.Failed != 0 {
 		t.Fatalf("summary: %+v", sum)
 	}
 	sameOutcomes(t, want, readByID(t, out))
 }
+
+// An episode that no worker finishes in MaxDeliver deliveries (each taker
+// goes silent) is recorded as failed, and the run ends.
+func TestEpisodeExhausted(t *testing.T) {
+	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	js, err := jetstream.New(connect(t, srv.URL()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wg.Go(func() { // a worker that takes episodes and never answers
+		for ctx.Err() == nil {
+			cons, err := js.Consumer(ctx, "RETRAIN_t2_EPISODES", "workers")
+			if err != nil {
+				continue
+			}
+			if b, err := cons.Fetch(1, jetstream.FetchMaxWait(200*time.Millisecond)); err == nil {
+				for range b.Messages() {
+				}
+			}
+		}
+	})
+	job := testJob()
+	job.Generate, job.N = 2, 1
+	p, err := rollout.Prepare(ctx, job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	var got []*retrain.Trajectory
+	sink := sinkFunc(func(tr *retrain.Trajectory) error { got = append(got, tr); return nil })
+	sum, err := dist.Run(ctx, connect(t, srv.URL()), p, job, &rollout.RunOptions{Sink: sink},
+		&dist.Options{RunID: "t2", AckWait: 300 * time.Millisecond, MaxDeliver: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Failed != 2 || len(got) != 2 {
+		t.Fatalf("summary %+v, %d written; want 2 failed", sum, len(got))
+	}
+	for _, tr := range got {
+		if tr.ErrorCause != retrain.CauseTimeout || !strings.Contains(tr.Error, "no worker finished the episode in 2 deliveries") {
+			t.Errorf("%s: cause %q, error %q", tr.ID, tr.ErrorCause, tr.Error)
+		}
+	}
+}
+
+// sinkFunc is a rollout.Sink of a function; the runner calls it one at a time
+// here (no groups are written at once with N = 1 and one writer each).
+type sinkFunc func(*retrain.Trajectory) error
+
+func (f sinkFunc) Write(t *retrain.Trajectory) error { return f(t) }
 
 // A worker or coordinator pointed at no server says so.
 func TestUnreachable(t *testing.T) {
