@@ -122,6 +122,26 @@ func TestDistributedWorkerKilled(t *testing.T) {
 	if !strings.Contains(res.stderr, "wrote 15 trajectories") {
 		t.Errorf("coordinator's summary: %s", res.stderr)
 	}
+
+	// The binary alone: an embedded server and two local worker processes,
+	// stopped and waited for before it exits.
+	out := filepath.Join(dir, "embedded.jsonl")
+	cmd := exec.Command(bin, append(common, "--nats", "embedded", "--workers", "2", "--out", out)...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("rollout --nats embedded --workers 2: %v\n%s", err, b)
+	}
+	emb := readByID(t, out)
+	for id, w := range want {
+		if g := emb[id]; g == nil || g.Rewards == nil || advantage(g) != advantage(w) {
+			t.Errorf("--nats embedded: episode %s missing or with another advantage", id)
+		}
+	}
+	if len(emb) != len(want) {
+		t.Errorf("--nats embedded wrote %d episodes, want %d", len(emb), len(want))
+	}
+	if _, err := os.Stat(out + ".nats"); !os.IsNotExist(err) {
+		t.Errorf("the embedded server's store %s.nats is left behind (%v)", out, err)
+	}
 }
 
 // advantage is t's advantage; zero when it has none (written without one).
