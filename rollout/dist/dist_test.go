@@ -19,6 +19,7 @@ import (
 	"github.com/retrain-rl/retrain"
 	_ "github.com/retrain-rl/retrain/env/toolenv"
 	"github.com/retrain-rl/retrain/model"
+	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
 	"github.com/retrain-rl/retrain/rollout/dist"
@@ -257,6 +258,47 @@ func TestEpisodeExhausted(t *testing.T) {
 type sinkFunc func(*retrain.Trajectory) error
 
 func (f sinkFunc) Write(t *retrain.Trajectory) error { return f(t) }
+
+// An episode longer than the ack wait is not redelivered: its worker reports
+// progress. Each model request is made once, however long it takes.
+func TestLongEpisodeNotRedelivered(t *testing.T) {
+	fake := openaitest.NewServer(&openaitest.Options{Latency: 700 * time.Millisecond, Responder: openaitest.ArithmeticResponder})
+	defer fake.Close()
+	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	for range 3 { // one more than the episodes: an idle worker would take a redelivery
+		nc := connect(t, srv.URL())
+		wg.Go(func() { dist.Work(ctx, nc, &dist.WorkerOptions{RunID: "t3", Concurrency: 1}) })
+	}
+	job := testJob()
+	job.Generate, job.N, job.Model = 2, 1, model.Endpoint{BaseURL: fake.URL}
+	p, err := rollout.Prepare(ctx, job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	requestsBefore := fake.Requests() // Prepare asked for the model's name
+	turns := 0
+	sink := sinkFunc(func(tr *retrain.Trajectory) error { turns += len(tr.Turns); return nil })
+	sum, err := dist.Run(ctx, connect(t, srv.URL()), p, job, &rollout.RunOptions{Sink: sink},
+		&dist.Options{RunID: "t3", AckWait: 500 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum.Succeeded != 2 || turns < 2 {
+		t.Fatalf("summary %+v, %d turns", sum, turns)
+	}
+	if got := fake.Requests() - requestsBefore; got != turns {
+		t.Fatalf("%d model requests for %d turns: an episode was played twice", got, turns)
+	}
+}
 
 // A worker or coordinator pointed at no server says so.
 func TestUnreachable(t *testing.T) {
