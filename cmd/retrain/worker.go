@@ -174,6 +174,9 @@ func startWorkers(n int, url, runID string, concurrency int, s stdio) (stop func
 	for range n {
 		cmd := exec.Command(self, "worker", "--nats", url, "--run-id", runID, "--concurrency", strconv.Itoa(concurrency))
 		cmd.Stderr = s.err
+		// A worker gets SIGTERM when the coordinator dies, even by SIGKILL,
+		// so that none is left behind.
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 		if err := cmd.Start(); err != nil {
 			stop()
 			return nil, fmt.Errorf("--workers: start a worker: %w", err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -142,6 +143,70 @@ func TestDistributedWorkerKilled(t *testing.T) {
 	if _, err := os.Stat(out + ".nats"); !os.IsNotExist(err) {
 		t.Errorf("the embedded server's store %s.nats is left behind (%v)", out, err)
 	}
+
+	// A coordinator SIGKILLed mid-run leaves no worker process behind.
+	cmd = exec.Command(bin, append(common, "--nats", "embedded", "--workers", "2", "--out", filepath.Join(dir, "killed.jsonl"))...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	before := fake.Requests()
+	var children []int
+	for deadline := time.Now().Add(30 * time.Second); fake.Requests() == before || len(children) < 2; {
+		if time.Now().After(deadline) {
+			cmd.Process.Kill()
+			cmd.Wait()
+			t.Fatalf("the workers did not start playing in 30s (%d children)", len(children))
+		}
+		time.Sleep(5 * time.Millisecond) // polling the condition
+		children = childrenOf(cmd.Process.Pid)
+	}
+	cmd.Process.Signal(syscall.SIGKILL)
+	cmd.Wait()
+	defer func() { // whatever the outcome, none is left behind
+		for _, pid := range children {
+			syscall.Kill(pid, syscall.SIGKILL)
+		}
+	}()
+	for _, pid := range children {
+		for deadline := time.Now().Add(20 * time.Second); processAlive(pid); {
+			if time.Now().After(deadline) {
+				t.Fatalf("worker %d outlived its killed coordinator by 20s", pid)
+			}
+			time.Sleep(5 * time.Millisecond) // polling the condition
+		}
+	}
+}
+
+// childrenOf lists the processes whose parent is pid (from /proc).
+func childrenOf(pid int) []int {
+	entries, _ := os.ReadDir("/proc")
+	var kids []int
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
+		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
+			kids = append(kids, child)
+		}
+	}
+	return kids
+}
+
+// processAlive reports whether pid exists and is not a zombie.
+func processAlive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
 }
 
 // advantage is t's advantage; zero when it has none (written without one).

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"go.uber.org/goleak"
@@ -297,6 +298,28 @@ func TestLongEpisodeNotRedelivered(t *testing.T) {
 	}
 	if got := fake.Requests() - requestsBefore; got != turns {
 		t.Fatalf("%d model requests for %d turns: an episode was played twice", got, turns)
+	}
+}
+
+// A server without JetStream gets an error that says so and what to do, from
+// the coordinator and from a worker.
+func TestJetStreamDisabled(t *testing.T) {
+	s, err := server.NewServer(&server.Options{Host: "127.0.0.1", Port: server.RANDOM_PORT, NoSigs: true, NoLog: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Start()
+	defer func() { s.Shutdown(); s.WaitForShutdown() }()
+	if !s.ReadyForConnections(10 * time.Second) {
+		t.Fatal("the server did not start")
+	}
+	nc := connect(t, s.ClientURL())
+	werr := dist.Work(t.Context(), nc, nil)
+	_, rerr := dist.Run(t.Context(), nc, nil, testJob(), nil, nil)
+	for _, err := range []error{werr, rerr} {
+		if err == nil || !strings.Contains(err.Error(), "JetStream disabled; start it with -js") {
+			t.Errorf("err = %v; want one saying JetStream is disabled", err)
+		}
 	}
 }
 
