@@ -50,13 +50,21 @@ func Work(ctx context.Context, nc *nats.Conn, o *WorkerOptions) error {
 	if err != nil {
 		return err
 	}
-	w := &worker{js: js, n: n, o: &opts, jobs: map[string]*openJob{}}
-	defer w.close()
-	var wg sync.WaitGroup
 	conc := opts.Concurrency
 	if conc <= 0 {
 		conc = rollout.DefaultConcurrency
 	}
+	var po rollout.PrepareOptions
+	if opts.Prepare != nil {
+		po = *opts.Prepare
+	}
+	if po.Model.MaxInFlight == 0 {
+		po.Model.MaxInFlight = conc // the worker's concurrency, not the coordinator's
+	}
+	opts.Prepare = &po
+	w := &worker{js: js, n: n, o: &opts, jobs: map[string]*openJob{}}
+	defer w.close()
+	var wg sync.WaitGroup
 	for range conc {
 		wg.Go(func() { w.loop(ctx) })
 	}
