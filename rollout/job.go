@@ -1,6 +1,7 @@
 package rollout
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -397,7 +398,16 @@ type RunOptions struct {
 	Progress func(Progress)
 	// Done holds the episodes to skip, for resuming (see [Completed]).
 	Done map[Key]bool
+	// Remote, when set, plays the episodes elsewhere (see
+	// [RunnerOptions].Remote); Window then bounds the episodes out at once
+	// (zero: [DefaultWindow]). The job's retries are the remote side's.
+	Remote func(ctx context.Context, ep Episode) (*retrain.Trajectory, error)
+	Window int
 }
+
+// DefaultWindow is the default [RunOptions].Window: episodes out at once
+// on remote workers.
+const DefaultWindow = 1024
 
 // Run runs the job's episodes: N samples of every task, scored and given
 // group advantages when the job has rewards. It may be called once.
@@ -406,6 +416,23 @@ func (p *Prepared) Run(ctx context.Context, opts *RunOptions) (Summary, error) {
 	if opts != nil {
 		o = *opts
 	}
+	ro := p.runnerOptions(&o)
+	if o.Remote != nil {
+		ro.Remote = o.Remote
+		ro.Concurrency = cmp.Or(o.Window, DefaultWindow)
+		ro.Retries = 0
+	}
+	return NewRunner(p.factory, p.model.Model, ro).Run(ctx, p.tasks)
+}
+
+// Player returns a player of single episodes of the job (see [Player]),
+// unscored: the worker side of a distributed run.
+func (p *Prepared) Player() *Player {
+	return NewRunner(p.factory, p.model.Model, p.runnerOptions(&RunOptions{})).Player()
+}
+
+// runnerOptions are the runner's options of the job with o.
+func (p *Prepared) runnerOptions(o *RunOptions) *RunnerOptions {
 	j := &p.job
 	ro := &RunnerOptions{
 		N:           j.N,
@@ -435,7 +462,7 @@ func (p *Prepared) Run(ctx context.Context, opts *RunOptions) (Summary, error) {
 			ro.Advantages = p.rewards.Advantages
 		}
 	}
-	return NewRunner(p.factory, p.model.Model, ro).Run(ctx, p.tasks)
+	return ro
 }
 
 // Close releases the environment factory and the model. It is safe to call

@@ -3,6 +3,7 @@ package rollout
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"runtime/debug"
@@ -117,6 +118,27 @@ type RunnerOptions struct {
 	// Progress, when set, is called after each finished episode, one call at
 	// a time; it must return quickly.
 	Progress func(Progress)
+	// Remote, when set, plays each episode elsewhere (a distributed worker,
+	// see package rollout/dist) instead of with the runner's environments
+	// and model: it returns the episode's finished trajectory, nil when ctx
+	// was canceled, or an error that stops the run. Scoring, groups,
+	// advantages, the sink and the summary stay with the runner. Retries
+	// are then the remote side's.
+	Remote func(ctx context.Context, ep Episode) (*retrain.Trajectory, error)
+}
+
+// Episode is one episode of a run as data: the task, the sample index and
+// the seeds it is played with (those the runner derives from
+// [RunnerOptions].Seed and the sampling seed). A [Player] plays it.
+type Episode struct {
+	// Task is the episode's task.
+	Task retrain.Task `json:"task"`
+	// Index is the task's index in the run; Sample the sample's in its group.
+	Index  int `json:"index"`
+	Sample int `json:"sample"`
+	// Seed seeds the environment's Reset; SamplingSeed the model's sampling.
+	Seed         *int64 `json:"seed,omitempty"`
+	SamplingSeed *int64 `json:"sampling_seed,omitempty"`
 }
 
 // Runner runs many episodes: N samples of every task, Concurrency at a
@@ -318,7 +340,18 @@ func (st *runState) worker(ctx context.Context) {
 		if !ok {
 			return
 		}
-		t := st.play(ctx, &e, j)
+		var t *retrain.Trajectory
+		if st.r.o.Remote != nil {
+			o := st.episodeOptions(j)
+			var err error
+			t, err = st.r.o.Remote(ctx, Episode{Task: o.Task, Index: j.task, Sample: j.sample, Seed: o.Seed, SamplingSeed: o.Sampling.Seed})
+			if err != nil {
+				st.stop(err)
+				return
+			}
+		} else {
+			t = st.play(ctx, &e, st.episodeOptions(j))
+		}
 		if t == nil {
 			return // the run was canceled
 		}
@@ -333,10 +366,10 @@ func (st *runState) worker(ctx context.Context) {
 }
 
 // play runs one episode with its retries; nil means the run was canceled.
-func (st *runState) play(ctx context.Context, e *retrain.Environment, j job) *retrain.Trajectory {
+func (st *runState) play(ctx context.Context, e *retrain.Environment, eo Options) *retrain.Trajectory {
 	o := st.r.o
 	for attempt := 1; ; attempt++ {
-		t, err := st.attempt(ctx, e, j)
+		t, err := st.attempt(ctx, e, eo)
 		t.Attempts = attempt
 		if ctx.Err() != nil {
 			return nil
@@ -369,6 +402,55 @@ func (st *runState) play(ctx context.Context, e *retrain.Environment, j job) *re
 	}
 }
 
+// Player plays single episodes ([Episode]) with a runner's environments,
+// model, options and retries, one environment per episode at a time, kept
+// and reused between episodes: the worker side of a distributed run (see
+// [RunnerOptions].Remote). Its Play may be called from many goroutines.
+// Close closes its environments.
+type Player struct {
+	st   *runState
+	mu   sync.Mutex
+	idle []retrain.Environment
+}
+
+// Player returns a player of the runner's episodes.
+func (r *Runner) Player() *Player {
+	return &Player{st: &runState{r: r, cancel: func(error) {}, sum: Summary{Failures: map[retrain.ErrorCause]int{}}}}
+}
+
+// Play plays ep (with the runner's retries) and returns its trajectory,
+// unscored; nil when ctx was canceled.
+func (p *Player) Play(ctx context.Context, ep Episode) *retrain.Trajectory {
+	o := p.st.r.o.Episode
+	o.Task, o.Sample, o.Seed = ep.Task, ep.Sample, ep.Seed
+	o.Sampling.Seed = ep.SamplingSeed
+	var e retrain.Environment
+	p.mu.Lock()
+	if n := len(p.idle); n > 0 {
+		e, p.idle = p.idle[n-1], p.idle[:n-1]
+	}
+	p.mu.Unlock()
+	t := p.st.play(ctx, &e, o)
+	if e != nil {
+		p.mu.Lock()
+		p.idle = append(p.idle, e)
+		p.mu.Unlock()
+	}
+	return t
+}
+
+// Close closes the player's idle environments.
+func (p *Player) Close() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var errs []error
+	for _, e := range p.idle {
+		errs = append(errs, e.Close())
+	}
+	p.idle = nil
+	return errors.Join(errs...)
+}
+
 // episodeOptions returns the options of job j.
 func (st *runState) episodeOptions(j job) Options {
 	o := st.r.o.Episode
@@ -386,8 +468,7 @@ func (st *runState) episodeOptions(j job) Options {
 // attempt plays job j once, making and setting up the worker's environment
 // if it has none. It never returns a nil trajectory, and recovers panics; err
 // is the episode's error, if it failed.
-func (st *runState) attempt(ctx context.Context, e *retrain.Environment, j job) (t *retrain.Trajectory, err error) {
-	o := st.episodeOptions(j)
+func (st *runState) attempt(ctx context.Context, e *retrain.Environment, o Options) (t *retrain.Trajectory, err error) {
 	defer func() {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("panic: %v", p)

@@ -27,6 +27,7 @@ import (
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/reward"
 	"github.com/retrain-rl/retrain/rollout"
+	"github.com/retrain-rl/retrain/rollout/dist"
 	// The built-in environments register themselves.
 )
 
@@ -85,6 +86,15 @@ type rolloutConfig struct {
 	Resume           bool           `json:"resume"`
 	Overwrite        bool           `json:"overwrite"`
 	Quiet            bool           `json:"quiet"`
+
+	// Nats, when set, runs the episodes on workers through NATS JetStream
+	// (see worker.go and docs/distributed.md).
+	Nats       string        `json:"nats"`
+	NatsListen string        `json:"nats_listen"`
+	RunID      string        `json:"run_id"`
+	Workers    int           `json:"workers"`
+	AckWait    time.Duration `json:"ack_wait"`
+	MaxDeliver int           `json:"max_deliver"`
 }
 
 func defaultRolloutConfig() rolloutConfig {
@@ -131,6 +141,13 @@ func runRollout(ctx context.Context, args []string, s stdio) error {
 	if err := cfg.validate(); err != nil {
 		return err
 	}
+	if cfg.Nats != "" && cfg.Nats != natsEmbedded { // say now, not after the tasks and the model are open
+		nc, err := dist.Connect(cfg.Nats)
+		if err != nil {
+			return err
+		}
+		nc.Close()
+	}
 	return doRollout(ctx, &cfg, s)
 }
 
@@ -169,6 +186,7 @@ func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 	fs.BoolVar(&c.Resume, "resume", false, "continue --out: skip the episodes it holds that succeeded, rerun failed ones")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "replace an existing --out")
 	fs.BoolVar(&c.Quiet, "quiet", false, "print no progress and no example episode, only the summary")
+	defineDistributedFlags(fs, c)
 	return configPath
 }
 
@@ -214,6 +232,9 @@ func (c *rolloutConfig) validate() error {
 		return usageErrorf("--out is empty: name the output file")
 	case c.Resume && c.Overwrite:
 		return usageErrorf("--resume and --overwrite contradict each other: pick one")
+	}
+	if err := c.validateDistributed(); err != nil {
+		return err
 	}
 	job, err := c.job(nil)
 	if err != nil {
@@ -343,11 +364,18 @@ func doRollout(ctx context.Context, c *rolloutConfig, s stdio) error {
 			display.Update(p)
 		}
 	}
-	sum, runErr := prepared.Run(ctx, &rollout.RunOptions{
+	ro := &rollout.RunOptions{
 		Sink:     w,
 		Done:     done,
 		Progress: rewards.watch(progress),
-	})
+	}
+	var sum rollout.Summary
+	var runErr error
+	if c.Nats != "" {
+		sum, runErr = runDistributed(ctx, c, job, prepared, ro, s)
+	} else {
+		sum, runErr = prepared.Run(ctx, ro)
+	}
 	if display != nil {
 		display.Finish()
 	}

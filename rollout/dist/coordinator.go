@@ -1,0 +1,296 @@
+package dist
+
+import (
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/retrain-rl/retrain"
+	"github.com/retrain-rl/retrain/reward"
+	"github.com/retrain-rl/retrain/rollout"
+)
+
+// Defaults of [Options].
+const (
+	DefaultAckWait    = 30 * time.Second
+	DefaultMaxDeliver = 3
+)
+
+// Options configure a distributed run ([Run]).
+type Options struct {
+	// RunID names the run's streams, subjects and consumers (see
+	// docs/distributed.md); empty means [DefaultRunID]. Workers must be
+	// given the same.
+	RunID string
+	// AckWait is how long an episode may go without a worker's ack or
+	// progress report before JetStream hands it to another worker; zero
+	// means [DefaultAckWait].
+	AckWait time.Duration
+	// MaxDeliver bounds the deliveries of an episode; an episode no worker
+	// finished in that many is recorded as failed (cause timeout). Zero
+	// means [DefaultMaxDeliver].
+	MaxDeliver int
+	// Window bounds the episodes published and not yet collected; zero
+	// means [rollout.DefaultWindow].
+	Window int
+	// Keep keeps the run's streams after it ends; by default they are
+	// deleted.
+	Keep bool
+}
+
+// Assignment is the message of one episode on the work queue: everything a worker
+// needs to play it.
+type Assignment struct {
+	// Run is the run id.
+	Run string `json:"run"`
+	// Job is the run's job without its tasks (see [WorkerJob]).
+	Job rollout.Job `json:"job"`
+	// Episode is the episode to play.
+	Episode rollout.Episode `json:"episode"`
+}
+
+// WorkerJob returns job as workers receive it: the tasks travel with each
+// episode, so the job names none (one generated task stands in, for
+// validation), and the rewards are computed by the coordinator, so it names
+// none either.
+func WorkerJob(job *rollout.Job) rollout.Job {
+	j := *job
+	j.Tasks, j.Dataset, j.PromptField, j.AnswerField, j.IDField, j.Limit = nil, "", "", "", "", 0
+	j.Generate = 1
+	j.Reward = &reward.Config{}
+	return j
+}
+
+// Run runs the prepared job on the workers listening on nc's server under
+// o.RunID and returns the summary, as [rollout.Prepared.Run] does for an
+// in-process run: ro's Sink receives each trajectory exactly once, scored
+// and with group advantages. job is the job p was prepared from.
+func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.Job, ro *rollout.RunOptions, o *Options) (rollout.Summary, error) {
+	var opts Options
+	if o != nil {
+		opts = *o
+	}
+	n, err := namesOf(opts.RunID)
+	if err != nil {
+		return rollout.Summary{}, err
+	}
+	js, err := jetStream(ctx, nc)
+	if err != nil {
+		return rollout.Summary{}, err
+	}
+	c := &coordinator{nc: nc, js: js, n: n, job: WorkerJob(job),
+		waiting: map[string]chan *retrain.Trajectory{}, unwritten: map[string]jetstream.Msg{}, written: map[string]bool{}}
+	if err := c.setup(ctx, &opts); err != nil {
+		return rollout.Summary{}, err
+	}
+	if !opts.Keep {
+		defer c.cleanup()
+	}
+	cc, err := c.results.Consume(c.collect)
+	if err != nil {
+		return rollout.Summary{}, fmt.Errorf("dist: consume results: %w", err)
+	}
+	defer cc.Stop()
+	sub, err := nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+n.episodeStream+"."+n.workerConsumer, c.exhausted)
+	if err != nil {
+		return rollout.Summary{}, fmt.Errorf("dist: subscribe to advisories: %w", err)
+	}
+	defer sub.Unsubscribe()
+
+	var r rollout.RunOptions
+	if ro != nil {
+		r = *ro
+	}
+	r.Remote = c.play
+	r.Window = opts.Window
+	if r.Sink != nil {
+		r.Sink = &ackSink{c: c, inner: r.Sink}
+	} else {
+		r.Sink = &ackSink{c: c}
+	}
+	return p.Run(ctx, &r)
+}
+
+// coordinator is one distributed run's state.
+type coordinator struct {
+	nc      *nats.Conn
+	js      jetstream.JetStream
+	n       names
+	job     rollout.Job
+	results jetstream.Consumer
+	stream  jetstream.Stream
+
+	mu        sync.Mutex
+	waiting   map[string]chan *retrain.Trajectory // episode id → its player, until its trajectory arrives
+	unwritten map[string]jetstream.Msg            // arrived, not yet written: acked once written
+	written   map[string]bool                     // written: later copies are dropped
+}
+
+// setup creates the run's streams and consumers afresh.
+func (c *coordinator) setup(ctx context.Context, o *Options) error {
+	for _, s := range []string{c.n.episodeStream, c.n.resultStream} {
+		if err := c.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("dist: delete the old stream %s: %w", s, err)
+		}
+	}
+	var err error
+	c.stream, err = c.js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: c.n.episodeStream, Subjects: []string{c.n.episodes},
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
+	})
+	if err != nil {
+		return fmt.Errorf("dist: create the stream %s: %w", c.n.episodeStream, err)
+	}
+	if _, err := c.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: c.n.workerConsumer, AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: cmp.Or(o.AckWait, DefaultAckWait), MaxDeliver: cmp.Or(o.MaxDeliver, DefaultMaxDeliver),
+		MaxAckPending: -1,
+	}); err != nil {
+		return fmt.Errorf("dist: create the consumer %s: %w", c.n.workerConsumer, err)
+	}
+	rs, err := c.js.CreateStream(ctx, jetstream.StreamConfig{
+		Name: c.n.resultStream, Subjects: []string{c.n.results},
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxMsgSize: 8 << 20,
+	})
+	if err != nil {
+		return fmt.Errorf("dist: create the stream %s: %w", c.n.resultStream, err)
+	}
+	c.results, err = rs.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
+		Durable: c.n.coordConsumer, AckPolicy: jetstream.AckExplicitPolicy,
+		AckWait: 5 * time.Minute, MaxAckPending: -1, // held until its group is written
+	})
+	if err != nil {
+		return fmt.Errorf("dist: create the consumer %s: %w", c.n.coordConsumer, err)
+	}
+	return nil
+}
+
+// cleanup deletes the run's streams.
+func (c *coordinator) cleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c.js.DeleteStream(ctx, c.n.episodeStream)
+	c.js.DeleteStream(ctx, c.n.resultStream)
+}
+
+// play publishes ep and waits for its trajectory ([rollout.RunOptions].Remote).
+func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Trajectory, error) {
+	id := rollout.EpisodeID(ep.Task.ID, ep.Sample)
+	ch := make(chan *retrain.Trajectory, 1)
+	c.mu.Lock()
+	c.waiting[id] = ch
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.waiting, id)
+		c.mu.Unlock()
+	}()
+	b, err := json.Marshal(Assignment{Run: c.n.run, Job: c.job, Episode: ep})
+	if err != nil {
+		return nil, fmt.Errorf("dist: encode episode %s: %w", id, err)
+	}
+	if _, err := c.js.Publish(ctx, c.n.episodes, b, jetstream.WithMsgID(c.n.run+"/"+id)); err != nil {
+		if ctx.Err() != nil {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("dist: publish episode %s: %w", id, err)
+	}
+	select {
+	case t := <-ch:
+		return t, nil
+	case <-ctx.Done():
+		return nil, nil
+	}
+}
+
+// collect receives a trajectory from the results stream and hands it to its
+// episode's player; a copy of one already received is dropped.
+func (c *coordinator) collect(m jetstream.Msg) {
+	var t retrain.Trajectory
+	if err := json.Unmarshal(m.Data(), &t); err != nil || t.ID == "" {
+		m.Term() // not a trajectory: never redeliver it
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	switch {
+	case c.written[t.ID]:
+		m.Ack()
+	case c.unwritten[t.ID] != nil:
+		c.unwritten[t.ID] = m // a redelivery of one waiting for its group
+	default:
+		ch, ok := c.waiting[t.ID]
+		if !ok {
+			m.Ack() // not of this run
+			return
+		}
+		delete(c.waiting, t.ID)
+		c.unwritten[t.ID] = m
+		ch <- &t
+	}
+}
+
+// exhausted receives JetStream's advisory that an episode was delivered
+// MaxDeliver times without an ack, and records the episode as failed.
+func (c *coordinator) exhausted(m *nats.Msg) {
+	var adv struct {
+		StreamSeq  uint64 `json:"stream_seq"`
+		Deliveries uint64 `json:"deliveries"`
+	}
+	if json.Unmarshal(m.Data, &adv) != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	raw, err := c.stream.GetMsg(ctx, adv.StreamSeq)
+	if err != nil {
+		return
+	}
+	var w Assignment
+	if json.Unmarshal(raw.Data, &w) != nil {
+		return
+	}
+	c.stream.DeleteMsg(ctx, adv.StreamSeq)
+	id := rollout.EpisodeID(w.Episode.Task.ID, w.Episode.Sample)
+	t := &retrain.Trajectory{ID: id, Task: w.Episode.Task, Sample: w.Episode.Sample, Env: w.Job.Env, Seed: w.Episode.Seed,
+		Messages: []retrain.Message{}, Turns: []retrain.Turn{}, Attempts: int(adv.Deliveries),
+		Error:      fmt.Sprintf("no worker finished the episode in %d deliveries (each worker died or went silent for the ack wait)", adv.Deliveries),
+		ErrorCause: retrain.CauseTimeout, StopReason: retrain.StopDeadline}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ch, ok := c.waiting[id]; ok && !c.written[id] && c.unwritten[id] == nil {
+		delete(c.waiting, id)
+		ch <- t
+	}
+}
+
+// ackSink writes trajectories to inner, then acks their result messages:
+// a trajectory leaves the results stream only once it is in the output.
+type ackSink struct {
+	c     *coordinator
+	inner rollout.Sink
+}
+
+func (s *ackSink) Write(t *retrain.Trajectory) error {
+	if s.inner != nil {
+		if err := s.inner.Write(t); err != nil {
+			return err
+		}
+	}
+	s.c.mu.Lock()
+	m := s.c.unwritten[t.ID]
+	delete(s.c.unwritten, t.ID)
+	s.c.written[t.ID] = true
+	s.c.mu.Unlock()
+	if m != nil {
+		m.Ack()
+	}
+	return nil
+}

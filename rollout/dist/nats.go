@@ -1,0 +1,126 @@
+package dist
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"regexp"
+	"strconv"
+	"time"
+
+	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// Server is a NATS server with JetStream running in this process.
+type Server struct {
+	s *server.Server
+}
+
+// StartEmbedded starts a NATS server with JetStream in this process,
+// listening on listen (host:port; port 0 picks a free one; the host should
+// be a loopback address unless remote workers must connect) and storing its
+// streams under dir.
+func StartEmbedded(dir, listen string) (*Server, error) {
+	host, port, err := net.SplitHostPort(listen)
+	if err != nil {
+		return nil, fmt.Errorf("dist: listen address %q: %v; write host:port, e.g. 127.0.0.1:4222", listen, err)
+	}
+	p, err := strconv.Atoi(port)
+	if err != nil || p < 0 || p > 65535 {
+		return nil, fmt.Errorf("dist: listen address %q: the port is not a number from 0 to 65535", listen)
+	}
+	if p == 0 {
+		p = server.RANDOM_PORT
+	}
+	s, err := server.NewServer(&server.Options{
+		ServerName: "retrain-embedded",
+		Host:       host,
+		Port:       p,
+		JetStream:  true,
+		StoreDir:   dir,
+		NoSigs:     true,
+		NoLog:      true,
+		MaxPayload: 8 << 20, // a long trajectory
+	})
+	if err != nil {
+		return nil, fmt.Errorf("dist: embedded NATS server: %w", err)
+	}
+	s.Start()
+	if !s.ReadyForConnections(10 * time.Second) {
+		s.Shutdown()
+		s.WaitForShutdown()
+		return nil, fmt.Errorf("dist: the embedded NATS server did not start listening on %s in 10s (is the port taken?)", listen)
+	}
+	return &Server{s: s}, nil
+}
+
+// URL is the server's client URL, e.g. nats://127.0.0.1:4222.
+func (s *Server) URL() string { return s.s.ClientURL() }
+
+// Close shuts the server down and waits until it has.
+func (s *Server) Close() {
+	s.s.Shutdown()
+	s.s.WaitForShutdown()
+}
+
+// Connect connects to the NATS server at url, with an error that says what
+// to do when it cannot be reached.
+func Connect(url string) (*nats.Conn, error) {
+	nc, err := nats.Connect(url, nats.Name("retrain"), nats.Timeout(5*time.Second), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("dist: cannot reach the NATS server at %s: %v; start one with JetStream (nats-server -js), or run the coordinator with --nats embedded", url, err)
+	}
+	return nc, nil
+}
+
+// jetStream returns nc's JetStream context, checking that the server has
+// JetStream enabled.
+func jetStream(ctx context.Context, nc *nats.Conn) (jetstream.JetStream, error) {
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return nil, fmt.Errorf("dist: %w", err)
+	}
+	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if _, err := js.AccountInfo(actx); err != nil {
+		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+			return nil, fmt.Errorf("dist: the NATS server at %s has JetStream disabled; start it with -js (or jetstream {} in its config)", nc.ConnectedUrlRedacted())
+		}
+		return nil, fmt.Errorf("dist: JetStream at %s: %w", nc.ConnectedUrlRedacted(), err)
+	}
+	return js, nil
+}
+
+// DefaultRunID is the run id when none is given.
+const DefaultRunID = "retrain"
+
+var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
+
+// names are the subjects, streams and consumers of one run.
+type names struct {
+	run                           string
+	episodes, results             string // subjects
+	episodeStream, resultStream   string
+	workerConsumer, coordConsumer string
+}
+
+func namesOf(runID string) (names, error) {
+	if runID == "" {
+		runID = DefaultRunID
+	}
+	if !runIDPattern.MatchString(runID) {
+		return names{}, fmt.Errorf("dist: run id %q: use 1 to 64 letters, digits, _ or -", runID)
+	}
+	return names{
+		run:            runID,
+		episodes:       "retrain." + runID + ".episodes",
+		results:        "retrain." + runID + ".results",
+		episodeStream:  "RETRAIN_" + runID + "_EPISODES",
+		resultStream:   "RETRAIN_" + runID + "_RESULTS",
+		workerConsumer: "workers",
+		coordConsumer:  "coordinator",
+	}, nil
+}

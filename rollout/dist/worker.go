@@ -1,0 +1,226 @@
+package dist
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/retrain-rl/retrain/rollout"
+)
+
+// WorkerOptions configure a worker ([Work]).
+type WorkerOptions struct {
+	// RunID is the run whose episodes the worker plays; empty means
+	// [DefaultRunID].
+	RunID string
+	// Concurrency bounds the episodes the worker plays at once; zero means
+	// [rollout.DefaultConcurrency].
+	Concurrency int
+	// Prepare holds how the worker opens a job (the registry, the model's
+	// options); nil means the defaults.
+	Prepare *rollout.PrepareOptions
+	// Log, when set, receives a line per problem the worker recovers from
+	// (a bad message, a job that cannot be opened).
+	Log io.Writer
+}
+
+// Work pulls the run's episodes from nc's server, plays them and publishes
+// their trajectories until ctx is done; it waits for the run to start when
+// its stream does not exist yet. An episode is acked only once its
+// trajectory is stored in the results stream; a worker that dies leaves its
+// episodes to be redelivered after the ack wait, and one that is stopped
+// (ctx) hands them back at once. It returns nil when ctx is done.
+func Work(ctx context.Context, nc *nats.Conn, o *WorkerOptions) error {
+	var opts WorkerOptions
+	if o != nil {
+		opts = *o
+	}
+	n, err := namesOf(opts.RunID)
+	if err != nil {
+		return err
+	}
+	js, err := jetStream(ctx, nc)
+	if err != nil {
+		return err
+	}
+	conc := opts.Concurrency
+	if conc <= 0 {
+		conc = rollout.DefaultConcurrency
+	}
+	var po rollout.PrepareOptions
+	if opts.Prepare != nil {
+		po = *opts.Prepare
+	}
+	if po.Model.MaxInFlight == 0 {
+		po.Model.MaxInFlight = conc // the worker's concurrency, not the coordinator's
+	}
+	opts.Prepare = &po
+	w := &worker{js: js, n: n, o: &opts, jobs: map[string]*openJob{}}
+	defer w.close()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() { w.loop(ctx) })
+	}
+	wg.Wait()
+	return nil
+}
+
+// worker is one worker's state.
+type worker struct {
+	js jetstream.JetStream
+	n  names
+	o  *WorkerOptions
+
+	mu   sync.Mutex
+	jobs map[string]*openJob // by the job's JSON
+}
+
+// openJob is a job the worker has opened, shared by its episodes.
+type openJob struct {
+	once   sync.Once
+	p      *rollout.Prepared
+	player *rollout.Player
+	err    error
+}
+
+func (w *worker) logf(format string, args ...any) {
+	if w.o.Log != nil {
+		fmt.Fprintf(w.o.Log, "worker: "+format+"\n", args...)
+	}
+}
+
+// loop pulls and plays one episode at a time until ctx is done.
+func (w *worker) loop(ctx context.Context) {
+	var cons jetstream.Consumer
+	for ctx.Err() == nil {
+		if cons == nil {
+			c, err := w.js.Consumer(ctx, w.n.episodeStream, w.n.workerConsumer)
+			if err != nil {
+				// The run has not started (or has ended): wait for it.
+				wait(ctx, 500*time.Millisecond)
+				continue
+			}
+			cons = c
+		}
+		batch, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+		if err != nil {
+			if errors.Is(err, jetstream.ErrConsumerNotFound) || errors.Is(err, jetstream.ErrConsumerDeleted) {
+				cons = nil
+			}
+			wait(ctx, 200*time.Millisecond)
+			continue
+		}
+		for m := range batch.Messages() {
+			w.handle(ctx, m, cons.CachedInfo().Config.AckWait)
+		}
+		if batch.Error() != nil && !errors.Is(batch.Error(), nats.ErrTimeout) {
+			cons = nil // deleted, or the connection dropped: look it up again
+		}
+	}
+}
+
+// wait waits for d or until ctx is done.
+func wait(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
+
+// handle plays the episode of m, publishes its trajectory, then acks m.
+func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Duration) {
+	var work Assignment
+	if err := json.Unmarshal(m.Data(), &work); err != nil || work.Run != w.n.run {
+		w.logf("dropped a message that is not an episode of run %s", w.n.run)
+		m.Term()
+		return
+	}
+	oj, err := w.open(ctx, &work.Job)
+	if err != nil {
+		w.logf("cannot open the job of run %s: %v", w.n.run, err)
+		m.NakWithDelay(5 * time.Second) // another worker may manage
+		return
+	}
+	stop := make(chan struct{})
+	var hb sync.WaitGroup
+	hb.Go(func() { // tell JetStream the episode is still being played
+		t := time.NewTicker(max(ackWait/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				m.InProgress()
+			}
+		}
+	})
+	t := oj.player.Play(ctx, work.Episode)
+	close(stop)
+	hb.Wait()
+	if t == nil { // stopped: hand the episode back
+		m.Nak()
+		return
+	}
+	b, err := json.Marshal(t)
+	if err != nil {
+		w.logf("encode trajectory %s: %v", t.ID, err)
+		m.Nak()
+		return
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackWait)
+	defer cancel()
+	if _, err := w.js.Publish(pctx, w.n.results, b, jetstream.WithMsgID(w.n.run+"/"+t.ID)); err != nil {
+		w.logf("publish trajectory %s: %v", t.ID, err)
+		m.Nak()
+		return
+	}
+	if err := m.DoubleAck(pctx); err != nil {
+		w.logf("ack episode %s: %v (its trajectory is stored; a redelivery is dropped by id)", t.ID, err)
+	}
+}
+
+// open prepares job once and returns it.
+func (w *worker) open(ctx context.Context, job *rollout.Job) (*openJob, error) {
+	key, err := json.Marshal(job)
+	if err != nil {
+		return nil, err
+	}
+	w.mu.Lock()
+	oj := w.jobs[string(key)]
+	if oj == nil {
+		oj = &openJob{}
+		w.jobs[string(key)] = oj
+	}
+	w.mu.Unlock()
+	oj.once.Do(func() {
+		oj.p, oj.err = rollout.Prepare(ctx, job, w.o.Prepare)
+		if oj.err == nil {
+			oj.player = oj.p.Player()
+		}
+	})
+	return oj, oj.err
+}
+
+// close releases the jobs the worker opened.
+func (w *worker) close() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	for _, oj := range w.jobs {
+		if oj.player != nil {
+			oj.player.Close()
+		}
+		if oj.p != nil {
+			oj.p.Close()
+		}
+	}
+}
