@@ -86,7 +86,7 @@ func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, pre
 	}
 	defer nc.Close()
 	if c.Workers > 0 {
-		stop, err := startWorkers(c.Workers, url, c.runID(), c.Concurrency, s)
+		stop, err := startWorkers(c.Workers, url, c.runID(), c.Concurrency, job.Model.APIKey, s)
 		if err != nil {
 			return rollout.Summary{}, err
 		}
@@ -149,7 +149,7 @@ func defineDistributedFlags(fs *flag.FlagSet, c *rolloutConfig) {
 
 // startWorkers starts n worker processes of this binary on url; stop
 // interrupts them and waits for them to end.
-func startWorkers(n int, url, runID string, concurrency int, s stdio) (stop func(), err error) {
+func startWorkers(n int, url, runID string, concurrency int, apiKey string, s stdio) (stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("--workers: cannot find this program to start its workers: %w", err)
@@ -174,6 +174,11 @@ func startWorkers(n int, url, runID string, concurrency int, s stdio) (stop func
 	for range n {
 		cmd := exec.Command(self, "worker", "--nats", url, "--run-id", runID, "--concurrency", strconv.Itoa(concurrency))
 		cmd.Stderr = s.err
+		if apiKey != "" {
+			// The key never travels through NATS (dist.WorkerJob drops it):
+			// local workers get it as their $OPENAI_API_KEY.
+			cmd.Env = append(os.Environ(), "OPENAI_API_KEY="+apiKey)
+		}
 		// A worker gets SIGTERM when the coordinator dies, even by SIGKILL,
 		// so that none is left behind.
 		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}

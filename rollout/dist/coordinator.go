@@ -59,9 +59,11 @@ type Assignment struct {
 // WorkerJob returns job as workers receive it: the tasks travel with each
 // episode, so the job names none (one generated task stands in, for
 // validation), and the rewards are computed by the coordinator, so it names
-// none either.
+// none either. The model's API key is left out: a secret does not travel
+// through NATS, and each worker sends its own ($OPENAI_API_KEY).
 func WorkerJob(job *rollout.Job) rollout.Job {
 	j := *job
+	j.Model.APIKey = ""
 	j.Tasks, j.Dataset, j.PromptField, j.AnswerField, j.IDField, j.Limit = nil, "", "", "", "", 0
 	j.Generate = 1
 	j.Reward = &reward.Config{}
