@@ -52,14 +52,36 @@ func startResumingServer(t *testing.T, retry time.Duration) *resumingServer {
 				rs.mu.Lock()
 				rs.closed = append(rs.closed, time.Now())
 				rs.mu.Unlock()
-				req.Extra.CloseSSEStream(sdk.CloseSSEStreamArgs{RetryAfter: rs.retry})
-				select {
-				case <-rs.resumed:
-				case <-ctx.Done():
-					return nil, nil, fmt.Errorf("stream %d was never resumed: %w", i+1, ctx.Err())
-				case <-rs.stop:
-					return nil, nil, fmt.Errorf("stream %d was never resumed", i+1)
+				// The SDK's close is a no-op while the resumed stream is not
+				// attached yet (its GET arrived, the handler has not taken
+				// it), and it has no hook for "attached": so close again
+				// until the client resumes. A resume is signalled before the
+				// GET reaches the SDK, so a stream it attached is never closed
+				// twice (the tick checks for the signal first).
+				args := sdk.CloseSSEStreamArgs{RetryAfter: rs.retry}
+				req.Extra.CloseSSEStream(args)
+				tick := time.NewTicker(20 * time.Millisecond)
+			wait:
+				for {
+					select {
+					case <-rs.resumed:
+						break wait
+					case <-ctx.Done():
+						tick.Stop()
+						return nil, nil, fmt.Errorf("stream %d was never resumed: %w", i+1, ctx.Err())
+					case <-rs.stop:
+						tick.Stop()
+						return nil, nil, fmt.Errorf("stream %d was never resumed", i+1)
+					case <-tick.C:
+						select {
+						case <-rs.resumed:
+							break wait
+						default:
+							req.Extra.CloseSSEStream(args)
+						}
+					}
 				}
+				tick.Stop()
 			}
 			return &sdk.CallToolResult{Content: []sdk.Content{&sdk.TextContent{Text: fmt.Sprintf("done after %d streams", in.Closes+1)}}}, nil, nil
 		})
