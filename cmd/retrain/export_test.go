@@ -1,12 +1,9 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"go.uber.org/goleak"
 
@@ -142,32 +138,9 @@ func TestExportTokens(t *testing.T) {
 // not matter here, only that its tokens reach the export intact.
 func TestExportThroughServeModel(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := run(ctx, []string{"serve-model", "--addr", "127.0.0.1:0", "--max-concurrent", "4", "--weights", writeRandomWeights(t)},
-			stdio{in: strings.NewReader(""), out: io.Discard, err: pw})
-		pw.Close()
-		done <- code
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no banner: %v", err)
-	}
-	go io.Copy(io.Discard, pr)
-	base := regexp.MustCompile(`http://127\.0\.0\.1:\d+/v1`).FindString(line)
-	if base == "" {
-		t.Fatalf("banner %q names no URL", line)
-	}
+	base, stop := startServeModel(t, t.Context(), "", "--max-concurrent", "4", "--weights", writeRandomWeights(t))
 	in := gradedRollout(t, "--tasks", "2", "--model", base, "--token-ids", "--concurrency", "4", "--max-tokens", "24", "--max-turns", "1")
-	cancel()
-	select {
-	case <-done:
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve-model did not stop")
-	}
+	stop()
 	out := filepath.Join(t.TempDir(), "train.jsonl")
 	code, _, stderr := rolloutCLI(t, "export", "--in", in, "--out", out)
 	if code != 0 || !strings.Contains(stderr, "exported 8 sequences") {

@@ -1,17 +1,13 @@
 package main
 
 import (
-	"bufio"
-	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/reward/judge"
@@ -231,24 +227,7 @@ advantage: grpo
 // Its replies hold no verdict: each row is a failed score that quotes the
 // judge's reply, and the run goes on.
 func TestScoreJudgeServeModel(t *testing.T) {
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := run(ctx, []string{"serve-model", "--addr", "127.0.0.1:0"}, stdio{in: strings.NewReader(""), out: io.Discard, err: pw})
-		pw.Close()
-		done <- code
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no banner: %v", err)
-	}
-	go io.Copy(io.Discard, pr)
-	base := regexp.MustCompile(`http://127\.0\.0\.1:\d+/v1`).FindString(line)
-	if base == "" {
-		t.Fatalf("banner %q names no URL", line)
-	}
+	base, stop := startServeModel(t, t.Context(), "")
 	dir := t.TempDir()
 	in := filepath.Join(dir, "in.jsonl")
 	os.WriteFile(in, []byte(trajectoryRow("a", "The answer is 4.")+"\n"+`{"gold": "4", "pred": "4"}`+"\n"), 0o644)
@@ -269,15 +248,7 @@ func TestScoreJudgeServeModel(t *testing.T) {
 	if !strings.Contains(stderr, "scored 2 rows") {
 		t.Errorf("stderr: %s", stderr)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("serve-model exit %d", code)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve-model did not stop")
-	}
+	stop()
 }
 
 // retrain eval with a group judge scores each task's samples together when

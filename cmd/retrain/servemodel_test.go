@@ -34,25 +34,8 @@ func writeRandomWeights(t *testing.T) string {
 // OpenAI client talks to it over loopback.
 func TestServeModel(t *testing.T) {
 	defer goleak.VerifyNone(t)
-	ctx, cancel := context.WithCancel(t.Context())
-	defer cancel()
-	pr, pw := io.Pipe()
-	done := make(chan int, 1)
-	go func() {
-		code := run(ctx, []string{"serve-model", "--addr", "127.0.0.1:0", "--name", "toy", "--weights", writeRandomWeights(t)},
-			stdio{in: strings.NewReader(""), out: io.Discard, err: pw})
-		pw.Close()
-		done <- code
-	}()
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	if err != nil {
-		t.Fatalf("no banner: %v", err)
-	}
-	go io.Copy(io.Discard, pr)
-	base := regexp.MustCompile(`http://127\.0\.0\.1:\d+/v1`).FindString(line)
-	if base == "" || !strings.Contains(line, "serving toy") {
-		t.Fatalf("banner %q names no URL", line)
-	}
+	ctx := t.Context()
+	base, stop := startServeModel(t, ctx, "serving toy", "--name", "toy", "--weights", writeRandomWeights(t))
 	c, err := openai.New(&openai.Options{BaseURL: base, ReturnTokenIDs: true, MaxRetries: -1})
 	if err != nil {
 		t.Fatal(err)
@@ -68,15 +51,7 @@ func TestServeModel(t *testing.T) {
 	if n := len(comp.Tokens.IDs); n == 0 || n != len(comp.Tokens.Logprobs) || len(comp.PromptTokenIDs) == 0 {
 		t.Errorf("completion %+v lacks token ids or log-probs", comp)
 	}
-	cancel()
-	select {
-	case code := <-done:
-		if code != 0 {
-			t.Errorf("exit %d after cancel", code)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("serve-model did not stop")
-	}
+	stop()
 }
 
 func TestServeModelErrors(t *testing.T) {
@@ -98,4 +73,45 @@ func TestServeModelErrors(t *testing.T) {
 			t.Errorf("%v: exit %d, stderr %q; want failure mentioning %q", tt.args, code, stderr, tt.want)
 		}
 	}
+}
+
+// startServeModel runs `retrain serve-model --addr 127.0.0.1:0 ARGS...` in
+// this process until ctx ends. It returns the served base URL (from the
+// banner, which must contain bannerHas) and stop, which cancels ctx's run
+// and fails the test unless the command ends with exit code 0 within 10 s.
+func startServeModel(t *testing.T, ctx context.Context, bannerHas string, args ...string) (base string, stop func()) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(ctx)
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	go func() {
+		code := run(ctx, append([]string{"serve-model", "--addr", "127.0.0.1:0"}, args...),
+			stdio{in: strings.NewReader(""), out: io.Discard, err: pw})
+		pw.Close()
+		done <- code
+	}()
+	stop = func() {
+		t.Helper()
+		cancel()
+		select {
+		case code := <-done:
+			if code != 0 {
+				t.Errorf("serve-model exit %d after cancel", code)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("serve-model did not stop")
+		}
+	}
+	line, err := bufio.NewReader(pr).ReadString('\n')
+	if err != nil {
+		stop()
+		t.Fatalf("serve-model: no banner: %v", err)
+	}
+	go io.Copy(io.Discard, pr)
+	base = regexp.MustCompile(`http://127\.0\.0\.1:\d+/v1`).FindString(line)
+	if base == "" || !strings.Contains(line, bannerHas) {
+		stop()
+		t.Fatalf("serve-model banner %q names no URL (or lacks %q)", line, bannerHas)
+	}
+	return base, stop
 }
