@@ -37,6 +37,16 @@ var trainCommand = &command{
 		"  retrain train --model local:trained.bin --steps 10 --out more.bin   # continue from a checkpoint",
 }
 
+// trainFlagOf names the flag of each field of grpo.Options that one sets, for
+// grpo's validation errors.
+var trainFlagOf = map[string]string{
+	"Steps": "steps", "TasksPerStep": "tasks", "SamplesPerTask": "n", "LearningRate": "lr",
+	"ClipRange": "clip", "KLCoef": "kl-coef", "Updates": "updates", "MaxGradNorm": "max-grad-norm",
+	"WeightDecay": "weight-decay", "MaxEpisodeTokens": "max-episode-tokens", "MaxTurns": "max-turns",
+	"Temperature": "temperature", "Seed": "seed", "EvalTasks": "eval-tasks", "EvalSamples": "eval-n",
+	"Concurrency": "concurrency",
+}
+
 func runTrain(ctx context.Context, args []string, s stdio) error {
 	fs := newFlagSet(trainCommand, s.err)
 	var o rl.Options
@@ -64,37 +74,14 @@ func runTrain(ctx context.Context, args []string, s stdio) error {
 	if err := parseOnlyFlags(fs, args); err != nil {
 		return err
 	}
+	if err := o.Validate(); err != nil {
+		var oe *rl.OptionError
+		if errors.As(err, &oe) && trainFlagOf[oe.Field] != "" {
+			return usageErrorf("--%s %s", trainFlagOf[oe.Field], oe.Problem)
+		}
+		return usageErrorf("%v", err)
+	}
 	switch {
-	case o.Steps < 1:
-		return usageErrorf("--steps is %d; it must be at least 1", o.Steps)
-	case o.TasksPerStep < 1:
-		return usageErrorf("--tasks is %d; it must be at least 1", o.TasksPerStep)
-	case o.SamplesPerTask < 2:
-		return usageErrorf("--n is %d; GRPO compares the samples of a task, so it needs at least 2", o.SamplesPerTask)
-	case o.LearningRate <= 0:
-		return usageErrorf("--lr is %g; it must be positive", o.LearningRate)
-	case o.ClipRange <= 0 || o.ClipRange >= 1:
-		return usageErrorf("--clip is %g; it must be in (0, 1), e.g. 0.2", o.ClipRange)
-	case o.KLCoef < 0:
-		return usageErrorf("--kl-coef is %g; it must not be negative", o.KLCoef)
-	case o.Updates < 1:
-		return usageErrorf("--updates is %d; it must be at least 1", o.Updates)
-	case o.MaxGradNorm <= 0:
-		return usageErrorf("--max-grad-norm is %g; it must be positive", o.MaxGradNorm)
-	case o.MaxEpisodeTokens < 1:
-		return usageErrorf("--max-episode-tokens is %d; it must be at least 1", o.MaxEpisodeTokens)
-	case o.MaxTurns < 1:
-		return usageErrorf("--max-turns is %d; it must be at least 1", o.MaxTurns)
-	case o.Temperature <= 0:
-		return usageErrorf("--temperature is %g; training samples, so it must be positive", o.Temperature)
-	case o.Seed == rl.DefaultEvalSeed:
-		return usageErrorf("--seed %d is the held-out evaluation's seed: pick another", o.Seed)
-	case o.EvalTasks == 0 || o.EvalTasks < -1:
-		return usageErrorf("--eval-tasks is %d; give a positive number, or -1 for no evaluation", o.EvalTasks)
-	case o.EvalSamples < 1:
-		return usageErrorf("--eval-n is %d; it must be at least 1", o.EvalSamples)
-	case o.Concurrency < 0:
-		return usageErrorf("--concurrency is %d; it must not be negative", o.Concurrency)
 	case *out == "":
 		return usageErrorf("--out is empty: name the weights file to write")
 	case *metricsPath != "" && filepath.Clean(*metricsPath) == filepath.Clean(*out):

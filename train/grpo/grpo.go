@@ -3,9 +3,9 @@ package grpo
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"runtime"
 	"slices"
@@ -116,53 +116,87 @@ type Options struct {
 	AfterStep func(StepMetrics, *local.Weights)
 }
 
-func (o *Options) defaults() error {
-	if o.Name == "" {
-		o.Name = local.DefaultName
+// OptionError is the error of [Options.Validate]: the field that is wrong
+// (its Go name, e.g. "SamplesPerTask") and what is wrong with it. Front ends
+// name the field their own way (retrain train: a flag).
+type OptionError struct {
+	// Field is the name of the field of [Options].
+	Field string
+	// Problem says what the value is and what is allowed.
+	Problem string
+}
+
+func (e *OptionError) Error() string { return "grpo: " + e.Field + " " + e.Problem }
+
+// Validate checks the options' ranges as given, zeros included: [Run]
+// replaces zero fields by their defaults first, so zero passes there, while
+// a front end whose every value is explicit (flags with the defaults as
+// their defaults) calls Validate on them directly, so that 0 is refused.
+// Concurrency 0 (GOMAXPROCS) and a negative EvalTasks (no evaluation) are
+// valid. The error is an [*OptionError].
+func (o *Options) Validate() error {
+	bad := func(field, format string, args ...any) error {
+		return &OptionError{Field: field, Problem: fmt.Sprintf(format, args...)}
 	}
-	o.Steps = orDefault(o.Steps, DefaultSteps)
-	o.TasksPerStep = orDefault(o.TasksPerStep, DefaultTasksPerStep)
-	o.SamplesPerTask = orDefault(o.SamplesPerTask, DefaultSamplesPerTask)
-	o.Updates = orDefault(o.Updates, DefaultUpdates)
-	o.MaxEpisodeTokens = orDefault(o.MaxEpisodeTokens, DefaultMaxEpisodeTokens)
-	o.MaxTurns = orDefault(o.MaxTurns, DefaultMaxTurns)
-	o.EvalTasks = orDefault(o.EvalTasks, DefaultEvalTasks)
-	o.EvalSamples = orDefault(o.EvalSamples, DefaultEvalSamples)
-	if o.EvalSeed == 0 {
-		o.EvalSeed = DefaultEvalSeed
+	for _, c := range []struct {
+		field string
+		v     int
+	}{
+		{"Steps", o.Steps}, {"TasksPerStep", o.TasksPerStep}, {"Updates", o.Updates},
+		{"MaxEpisodeTokens", o.MaxEpisodeTokens}, {"MaxTurns", o.MaxTurns}, {"EvalSamples", o.EvalSamples},
+	} {
+		if c.v < 1 {
+			return bad(c.field, "is %d; it must be at least 1", c.v)
+		}
 	}
-	o.Concurrency = orDefault(o.Concurrency, runtime.GOMAXPROCS(0))
-	if o.LearningRate == 0 {
-		o.LearningRate = DefaultLearningRate
-	}
-	if o.ClipRange == 0 {
-		o.ClipRange = DefaultClipRange
-	}
-	if o.MaxGradNorm == 0 {
-		o.MaxGradNorm = DefaultMaxGradNorm
-	}
-	if o.Temperature == 0 {
-		o.Temperature = 1
-	}
+	positive := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) } // false for NaN too
 	switch {
-	case o.Steps < 0 || o.TasksPerStep < 0 || o.Updates < 0 || o.MaxEpisodeTokens < 0 || o.MaxTurns < 0 || o.Concurrency < 0 || o.EvalSamples < 0:
-		return errors.New("grpo: Steps, TasksPerStep, Updates, MaxEpisodeTokens, MaxTurns, Concurrency and EvalSamples must not be negative")
 	case o.SamplesPerTask < 2:
-		return fmt.Errorf("grpo: SamplesPerTask is %d; a group needs at least 2 samples to have an advantage", o.SamplesPerTask)
-	case o.LearningRate < 0 || o.ClipRange < 0 || o.ClipRange >= 1 || o.KLCoef < 0 || o.MaxGradNorm < 0 || o.Temperature < 0:
-		return fmt.Errorf("grpo: LearningRate %g, KLCoef %g, MaxGradNorm %g and Temperature %g must not be negative, ClipRange %g must be in (0, 1)",
-			o.LearningRate, o.KLCoef, o.MaxGradNorm, o.Temperature, o.ClipRange)
-	case o.EvalSeed == o.Seed && o.EvalTasks > 0:
-		return fmt.Errorf("grpo: Seed %d is the evaluation seed: pick another", o.Seed)
+		return bad("SamplesPerTask", "is %d; GRPO compares the samples of a task, so it needs at least 2", o.SamplesPerTask)
+	case !positive(o.LearningRate):
+		return bad("LearningRate", "is %g; it must be positive", o.LearningRate)
+	case !(o.ClipRange > 0 && o.ClipRange < 1):
+		return bad("ClipRange", "is %g; it must be in (0, 1), e.g. 0.2", o.ClipRange)
+	case !(o.KLCoef >= 0) || math.IsInf(o.KLCoef, 0):
+		return bad("KLCoef", "is %g; it must not be negative", o.KLCoef)
+	case !(o.WeightDecay >= 0) || math.IsInf(o.WeightDecay, 0):
+		return bad("WeightDecay", "is %g; it must not be negative", o.WeightDecay)
+	case !positive(o.MaxGradNorm):
+		return bad("MaxGradNorm", "is %g; it must be positive", o.MaxGradNorm)
+	case !positive(o.Temperature):
+		return bad("Temperature", "is %g; training samples, so it must be positive", o.Temperature)
+	case o.EvalTasks == 0:
+		return bad("EvalTasks", "is 0; give a positive number, or a negative one for no evaluation")
+	case o.Concurrency < 0:
+		return bad("Concurrency", "is %d; it must not be negative (0: GOMAXPROCS)", o.Concurrency)
+	}
+	if evalSeed := cmp.Or(o.EvalSeed, DefaultEvalSeed); o.Seed == evalSeed && o.EvalTasks > 0 {
+		return bad("Seed", "is %d, the held-out evaluation's seed: pick another", o.Seed)
 	}
 	return nil
 }
 
-func orDefault(v, def int) int {
-	if v == 0 {
-		return def
+// defaults replaces the zero fields by their defaults and validates the
+// result.
+func (o *Options) defaults() error {
+	if o.Name == "" {
+		o.Name = local.DefaultName
 	}
-	return v
+	o.Steps = cmp.Or(o.Steps, DefaultSteps)
+	o.TasksPerStep = cmp.Or(o.TasksPerStep, DefaultTasksPerStep)
+	o.SamplesPerTask = cmp.Or(o.SamplesPerTask, DefaultSamplesPerTask)
+	o.Updates = cmp.Or(o.Updates, DefaultUpdates)
+	o.MaxEpisodeTokens = cmp.Or(o.MaxEpisodeTokens, DefaultMaxEpisodeTokens)
+	o.MaxTurns = cmp.Or(o.MaxTurns, DefaultMaxTurns)
+	o.EvalTasks = cmp.Or(o.EvalTasks, DefaultEvalTasks)
+	o.EvalSamples = cmp.Or(o.EvalSamples, DefaultEvalSamples)
+	o.EvalSeed = cmp.Or(o.EvalSeed, DefaultEvalSeed)
+	o.Concurrency = cmp.Or(o.Concurrency, runtime.GOMAXPROCS(0))
+	o.LearningRate = cmp.Or(o.LearningRate, DefaultLearningRate)
+	o.ClipRange = cmp.Or(o.ClipRange, DefaultClipRange)
+	o.MaxGradNorm = cmp.Or(o.MaxGradNorm, DefaultMaxGradNorm)
+	o.Temperature = cmp.Or(o.Temperature, 1)
+	return o.Validate()
 }
 
 // StepMetrics are one step's numbers: a "step" line of the metrics file.
