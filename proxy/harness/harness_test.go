@@ -124,6 +124,7 @@ func agentFaults(t *testing.T, unsafe bool) {
 					t.Errorf("error %q does not name the timeout", tr.Error)
 				}
 				noProcess(t, marker)
+				noProcess(t, sandbox.ProcessName()+"\x00") // bwrap, and the forwarder with it
 			}},
 		{"floods", map[string]any{"command": "sh", "args": []string{"-c", "head -c 3000000 /dev/zero | tr '\\0' x; echo; echo done"}, "max_output_bytes": 1000},
 			"", func(t *testing.T, tr *retrain.Trajectory) {
@@ -305,5 +306,16 @@ func TestNoBwrapAndUnsafe(t *testing.T) {
 	tr, err := rollout.Run(t.Context(), newEnv(t, string(cfg)), testModel(t), &rollout.Options{Task: retrain.Task{Prompt: "hi"}})
 	if err != nil || tr.ResetInfo["stdout_tail"] != "host reached\n" || hits.Load() != 1 {
 		t.Errorf("unsafe episode: %v, info %v, host hits %d", err, tr.ResetInfo, hits.Load())
+	}
+}
+
+// The sandbox's limits are the config's: an agent past memory_mb fails
+// its allocation, and the episode fails saying so.
+func TestSandboxLimits(t *testing.T) {
+	cfg := `{"command": "/usr/bin/python3", "args": ["-c", "b = bytearray(600 << 20)"], "memory_mb": 256}`
+	tr, err := rollout.Run(t.Context(), newEnv(t, cfg), testModel(t), &rollout.Options{Task: retrain.Task{Prompt: "hi"}})
+	var ee *rollout.EpisodeError
+	if !errors.As(err, &ee) || ee.Cause != retrain.CauseEnvironment || !strings.Contains(tr.Error, "MemoryError") {
+		t.Errorf("error %v, trajectory error %q: want the agent's MemoryError", err, tr.Error)
 	}
 }
