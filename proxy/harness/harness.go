@@ -140,6 +140,7 @@ func build(c Config) (env.Factory, error) {
 	}
 	e := &shared{c: c}
 	if !c.UnsafeNoSandbox {
+		c.ReadOnly = slices.Clone(c.ReadOnly)
 		for i, p := range c.ReadOnly {
 			abs, err := filepath.Abs(p)
 			if err != nil {
