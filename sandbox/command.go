@@ -290,6 +290,8 @@ def _serve(ls):
         try:
             c, _ = ls.accept()
         except OSError:
+            import time
+            time.sleep(0.01) # out of descriptors: wait for one to close
             continue
         try:
             c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
