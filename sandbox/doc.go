@@ -23,5 +23,15 @@
 // A [Session] is one interpreter that keeps its variables between runs, like
 // a notebook.
 //
+// [Sandbox.RunCommand] runs any program (an agent, a verifier) in a fresh
+// sandbox, with a host work directory, extra read-only paths, and, through
+// a [Forward], network to one host unix socket only:
+//
+//	res, err := sb.RunCommand(ctx, sandbox.Command{
+//		Argv:    []string{"node", "/opt/agent/agent.mjs"},
+//		Work:    dir, ReadOnly: []string{"/opt/agent"},
+//		Forward: &sandbox.Forward{Port: 8080, Socket: "/run/me/proxy.sock"},
+//	})
+//
 // See docs/security.md for what the sandbox guarantees and what it does not.
 package sandbox

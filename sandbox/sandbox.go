@@ -302,20 +302,7 @@ func (s *Sandbox) args(argv []string, files []string) []string {
 		"--unshare-all", "--die-with-parent", "--new-session", "--cap-drop", "ALL",
 		"--hostname", "sandbox", "--clearenv",
 	}
-	for _, p := range s.ro {
-		fi, err := os.Lstat(p)
-		switch {
-		case err != nil:
-			continue
-		case fi.Mode()&os.ModeSymlink != 0:
-			target, err := os.Readlink(p)
-			if err == nil {
-				a = append(a, "--symlink", target, p)
-			}
-		default:
-			a = append(a, "--ro-bind", p, p)
-		}
-	}
+	a = s.roBinds(a)
 	a = append(a, "--proc", "/proc", "--dev", "/dev",
 		"--size", strconv.FormatInt(s.limits.WorkDir, 10), "--tmpfs", "/work", "--chdir", "/work")
 	for i, name := range files {
