@@ -12,13 +12,26 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// The deployment examples of docs/distributed.md (docs/deploy) parse as
-// YAML, and the commands they run are valid: retrain's flags parse and
+// The deployment examples of docs/distributed.md (docs/deploy, shown there
+// as they are) parse as YAML, and the commands they run are valid: retrain's flags parse and
 // pass validation (the run then stops at the unreachable NATS server, which
 // stands in for the cluster's), nats-server's flags parse, and the
 // rewards configuration of the Kubernetes manifest loads and scores a run.
 func TestDistributedDeployExamples(t *testing.T) {
 	dir := filepath.Join("..", "..", "docs", "deploy")
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "distributed.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"compose.yaml", "kubernetes.yaml"} {
+		b, err := os.ReadFile(filepath.Join(dir, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(string(doc), "```yaml\n"+string(b)+"```\n") {
+			t.Errorf("docs/distributed.md does not show docs/deploy/%s as it is: copy the file into its yaml block", name)
+		}
+	}
 	var retrainCmds, natsCmds int
 	check := func(file, image string, argv []string) {
 		t.Helper()
