@@ -34,7 +34,7 @@ var benchCommand = &command{
 		"  retrain bench                                   # the default run, a few minutes\n" +
 		"  retrain bench --episodes 500 --concurrency 64 --latency 0 --skip-10k --failures 0\n" +
 		"  retrain bench --repeat 3 --json > bench.json\n" +
-		"  retrain bench dist                              # distributed against in-process, about 1 minute",
+		"  retrain bench dist                              # distributed against in-process, 1-2 minutes",
 }
 
 func runBench(ctx context.Context, args []string, s stdio) error {

@@ -131,7 +131,7 @@ var benchDistCommand = &command{
 		"CPU time is read when they exit. Reports episodes/s, CPU per episode and the distributed overhead.\n" +
 		"Exits 1 when an episode was lost or failed; missed targets are only reported.\n\n" +
 		"Examples:\n" +
-		"  retrain bench dist                           # 1, 2, 4 workers, 2000 episodes a run, about 1 minute\n" +
+		"  retrain bench dist                           # 1, 2, 4 workers, 2000 episodes a run, 1-2 minutes\n" +
 		"  retrain bench dist --repeat 3 --json > dist.json\n" +
 		"  retrain bench dist --tasks 20 --n 2 --workers 1,2 --latency 0   # a quick look",
 }
@@ -527,8 +527,12 @@ func loadAvg() []float64 {
 	if err != nil {
 		return nil
 	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return nil
+	}
 	var out []float64
-	for _, f := range strings.Fields(string(b))[:min(3, len(strings.Fields(string(b))))] {
+	for _, f := range f[:3] {
 		v, err := strconv.ParseFloat(f, 64)
 		if err != nil {
 			return nil
