@@ -22,20 +22,27 @@ func init() {
 var benchCommand = &command{
 	name:    "bench",
 	summary: "measure rollout CPU, throughput and memory against a plain net/http baseline on the fake server",
-	usage: "[flags]\n\n" +
+	usage: "[flags]  |  retrain bench dist [flags]\n\n" +
 		"Runs calculator episodes against the in-process fake OpenAI server, with retrain's packages and with a\n" +
 		"minimal net/http + encoding/json client, each in a child process whose CPU time and peak memory are\n" +
 		"measured; then both under failure injection, and retrain with 10,000 concurrent episodes.\n" +
 		"Exits 1 when an episode was lost or failed; missed speed targets are only reported.\n\n" +
+		"\"retrain bench dist\" instead runs distributed rollouts (--nats embedded, 1, 2 and 4 worker processes)\n" +
+		"against in-process runs of the same work: episodes/s and CPU per episode (see docs/distributed.md;\n" +
+		"\"retrain bench dist --help\" lists its flags).\n\n" +
 		"Examples:\n" +
 		"  retrain bench                                   # the default run, a few minutes\n" +
 		"  retrain bench --episodes 500 --concurrency 64 --latency 0 --skip-10k --failures 0\n" +
-		"  retrain bench --repeat 3 --json > bench.json",
+		"  retrain bench --repeat 3 --json > bench.json\n" +
+		"  retrain bench dist                              # distributed against in-process, 1-2 minutes",
 }
 
 func runBench(ctx context.Context, args []string, s stdio) error {
 	if len(args) > 0 && (args[0] == bench.WorkerFlag || strings.HasPrefix(args[0], bench.WorkerFlag+"=")) {
 		return bench.RunWorker(ctx, args, s.out) // the hidden child mode, started by bench.Run
+	}
+	if len(args) > 0 && args[0] == "dist" {
+		return runBenchDist(ctx, args[1:], s) // distributed rollouts against in-process ones (bench_dist.go)
 	}
 	fs := newFlagSet(benchCommand, s.err)
 	episodes := fs.Int("episodes", bench.DefaultEpisodes, "episodes of each run")

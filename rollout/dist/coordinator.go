@@ -215,8 +215,8 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 // collect receives a trajectory from the results stream and hands it to its
 // episode's player; a copy of one already received is dropped.
 func (c *coordinator) collect(m jetstream.Msg) {
-	var t retrain.Trajectory
-	if err := json.Unmarshal(m.Data(), &t); err != nil || t.ID == "" {
+	t, err := decodeResult(m.Data())
+	if err != nil || t.ID == "" {
 		m.Term() // not a trajectory: never redeliver it
 		return
 	}
@@ -235,7 +235,7 @@ func (c *coordinator) collect(m jetstream.Msg) {
 		}
 		delete(c.waiting, t.ID)
 		c.unwritten[t.ID] = m
-		ch <- &t
+		ch <- t
 	}
 }
 

@@ -1,0 +1,622 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/retrain-rl/retrain/bench"
+	"github.com/retrain-rl/retrain/model/openai/openaitest"
+)
+
+// "retrain bench dist": distributed rollouts (docs/distributed.md) against
+// in-process runs of the same work. The fake model server runs in this
+// process; the in-process rollout, the coordinator (with its embedded NATS
+// server) and each worker are child processes of the same binary, so that
+// each one's CPU time is read from the operating system apart from the
+// server's.
+
+// Goals of the distributed benchmark (issue 15).
+const (
+	// distTargetOverhead: the coordinator and NATS add at most 10% CPU per
+	// episode to an in-process run of the same work.
+	distTargetOverhead = 0.10
+	// distTargetGrowth: each step in worker processes raises episodes/s by
+	// at least this factor, unless the machine's cores were already busy
+	// (distTargetBusy of their time) at the smaller step.
+	distTargetGrowth = 1.2
+	distTargetBusy   = 0.85
+)
+
+// distBenchConfig is the workload of "retrain bench dist".
+type distBenchConfig struct {
+	bin         string // the retrain binary the children run
+	tasks, n    int
+	workers     []int
+	perWorker   int // each worker's --concurrency
+	latency     time.Duration
+	tokens      int
+	repeat      int
+	dir         string
+	log         io.Writer
+	seed        int64
+	rewardsPath string
+}
+
+// distMeasurement is one run: in-process (Workers 0) or distributed.
+type distMeasurement struct {
+	Mode        string `json:"mode"` // "in-process" or "distributed"
+	Workers     int    `json:"workers"`
+	Concurrency int    `json:"concurrency"` // in total
+	Episodes    int    `json:"episodes"`
+	Runs        int    `json:"runs"`
+	// EpisodesPerSecond is Episodes over the model's busy time: from the
+	// first request the fake server received to its last reply (process
+	// start-up, the workers joining and the shutdown excluded, alike for
+	// both modes). ProcessSeconds is the rollout (coordinator) process's
+	// whole lifetime.
+	EpisodesPerSecond float64 `json:"episodes_per_second"`
+	ModelSeconds      float64 `json:"model_seconds"`
+	ProcessSeconds    float64 `json:"process_seconds"`
+	// CPUSeconds is the user+sys time of every measured process: the
+	// rollout process (in-process), or the coordinator with its embedded
+	// NATS server plus the workers. The fake server's is not counted.
+	CPUSeconds            float64 `json:"cpu_seconds"`
+	CoordinatorCPUSeconds float64 `json:"coordinator_cpu_seconds,omitempty"`
+	WorkerCPUSeconds      float64 `json:"worker_cpu_seconds,omitempty"`
+	CPUMsPerEpisode       float64 `json:"cpu_ms_per_episode"`
+	// ServerCPUSeconds is the fake server's CPU (this process), and Busy
+	// the share of the machine's cores that all of them used over the
+	// process's lifetime.
+	ServerCPUSeconds float64 `json:"server_cpu_seconds"`
+	Busy             float64 `json:"busy"`
+	// Load1 is the 1-minute load average when the run started.
+	Load1  float64      `json:"load1"`
+	Output bench.Output `json:"output"`
+}
+
+// distComparison sets a distributed run beside the in-process run of the
+// same total concurrency.
+type distComparison struct {
+	Workers     int             `json:"workers"`
+	InProcess   distMeasurement `json:"in_process"`
+	Distributed distMeasurement `json:"distributed"`
+	// Overhead is (distributed − in-process CPU per episode) / in-process;
+	// CoordinatorShare the coordinator's (and NATS's) CPU per episode over
+	// the in-process run's.
+	Overhead         float64 `json:"overhead"`
+	CoordinatorShare float64 `json:"coordinator_share"`
+}
+
+// distReport is the result of "retrain bench dist".
+type distReport struct {
+	Started     time.Time        `json:"started"`
+	WallSeconds float64          `json:"wall_seconds"`
+	Machine     bench.Machine    `json:"machine"`
+	Tasks       int              `json:"tasks"`
+	N           int              `json:"n"`
+	PerWorker   int              `json:"concurrency_per_worker"`
+	LatencyMS   float64          `json:"latency_ms"`
+	Tokens      int              `json:"tokens"`
+	Comparisons []distComparison `json:"comparisons"`
+	Targets     []bench.Target   `json:"targets"`
+	Problems    []string         `json:"problems,omitempty"`
+}
+
+// benchDistCommand is "retrain bench dist", a mode of bench (not in the
+// command table): its usage for --help.
+var benchDistCommand = &command{
+	name:    "bench dist",
+	summary: "measure distributed rollouts (NATS, worker processes) against in-process runs of the same work",
+	usage: "[flags]\n\n" +
+		"Starts the fake OpenAI server (50 ms a reply) in this process; for each worker count k, runs\n" +
+		"\"retrain rollout\" in-process at concurrency k × --concurrency, then the same rollout with\n" +
+		"--nats embedded and k \"retrain worker\" processes of --concurrency each, all child processes whose\n" +
+		"CPU time is read when they exit. Reports episodes/s, CPU per episode and the distributed overhead.\n" +
+		"Exits 1 when an episode was lost or failed; missed targets are only reported.\n\n" +
+		"Examples:\n" +
+		"  retrain bench dist                           # 1, 2, 4 workers, 2000 episodes a run, 1-2 minutes\n" +
+		"  retrain bench dist --repeat 3 --json > dist.json\n" +
+		"  retrain bench dist --tasks 20 --n 2 --workers 1,2 --latency 0   # a quick look",
+}
+
+func runBenchDist(ctx context.Context, args []string, s stdio) error {
+	fs := newFlagSet(benchDistCommand, s.err)
+	tasks := fs.Int("tasks", 500, "generated arithmetic tasks of each run")
+	n := fs.Int("n", 4, "samples per task (the group size); each run plays tasks × n episodes")
+	workers := fs.String("workers", "1,2,4", "comma-separated `list` of worker process counts")
+	perWorker := fs.Int("concurrency", 16, "episodes each worker plays at once; the in-process run plays workers × this at once")
+	latency := fs.Duration("latency", 50*time.Millisecond, "latency the fake server adds to each reply")
+	tokens := fs.Int("tokens", bench.DefaultTokens, "tokens of each reply, each with its log-probability and token id")
+	repeat := fs.Int("repeat", 1, "runs of each measurement; the medians are reported")
+	asJSON := fs.Bool("json", false, "print the report as JSON")
+	pos, err := parseFlags(fs, args)
+	if errors.Is(err, flag.ErrHelp) {
+		return err
+	}
+	switch {
+	case err != nil:
+		return usageErrorf("%v", err)
+	case len(pos) > 0:
+		return usageErrorf("unexpected argument %q; bench dist takes only flags", pos[0])
+	case *tasks < 1 || *n < 1:
+		return usageErrorf("--tasks is %d and --n %d; both must be at least 1", *tasks, *n)
+	case *perWorker < 1:
+		return usageErrorf("--concurrency is %d; it must be at least 1", *perWorker)
+	case *latency < 0:
+		return usageErrorf("--latency is %v; it must not be negative", *latency)
+	case *tokens < 1:
+		return usageErrorf("--tokens is %d; it must be at least 1", *tokens)
+	case *repeat < 1:
+		return usageErrorf("--repeat is %d; it must be at least 1", *repeat)
+	}
+	ws, err := parseInts(*workers)
+	if err != nil {
+		return usageErrorf("--workers %q: %v; write e.g. 1,2,4", *workers, err)
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return fmt.Errorf("find this program to start the rollouts and workers: %w", err)
+	}
+	dir, err := os.MkdirTemp("", "retrain-bench-dist-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	cfg := &distBenchConfig{bin: exe, tasks: *tasks, n: *n, workers: ws, perWorker: *perWorker, latency: *latency,
+		tokens: *tokens, repeat: *repeat, dir: dir, log: s.err, seed: 1}
+	rep, err := benchDist(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		enc := json.NewEncoder(s.out)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			return err
+		}
+	} else if err := rep.writeTable(s.out); err != nil {
+		return err
+	}
+	if len(rep.Problems) > 0 {
+		return fmt.Errorf("%d problems with the episodes written: %s", len(rep.Problems), strings.Join(rep.Problems, "; "))
+	}
+	return nil
+}
+
+// benchDist runs, for each worker count k, the in-process rollout at
+// concurrency k × perWorker and the distributed one with k workers.
+func benchDist(ctx context.Context, c *distBenchConfig) (*distReport, error) {
+	c.rewardsPath = filepath.Join(c.dir, "rewards.yaml")
+	if err := os.WriteFile(c.rewardsPath, []byte("rollout:\n  - name: correct\n    reward: math_equal\nadvantage: grpo\n"), 0o644); err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	soft, _, err := bench.RaiseFileLimit()
+	if err != nil {
+		return nil, err
+	}
+	rep := &distReport{
+		Started: start.UTC().Truncate(time.Second), Tasks: c.tasks, N: c.n, PerWorker: c.perWorker,
+		LatencyMS: float64(c.latency) / float64(time.Millisecond), Tokens: c.tokens,
+		Machine: bench.Machine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
+			OS: runtime.GOOS + "/" + runtime.GOARCH, FileLimit: soft, LoadBefore: loadAvg()},
+	}
+	seq := 0
+	for _, k := range c.workers {
+		var local, remote []distMeasurement
+		for i := range c.repeat {
+			order := []int{0, k}
+			if i%2 == 1 {
+				order = []int{k, 0}
+			}
+			for _, w := range order {
+				seq++
+				m, err := c.measure(ctx, w, k*c.perWorker, seq)
+				if err != nil {
+					return rep, err
+				}
+				for _, p := range distProblems(m.Output, c.tasks*c.n) {
+					rep.Problems = append(rep.Problems, m.label()+": "+p)
+				}
+				if w == 0 {
+					local = append(local, m)
+				} else {
+					remote = append(remote, m)
+				}
+			}
+		}
+		cmp := distComparison{Workers: k, InProcess: distMedian(local), Distributed: distMedian(remote)}
+		if in := cmp.InProcess.CPUMsPerEpisode; in > 0 {
+			cmp.Overhead = (cmp.Distributed.CPUMsPerEpisode - in) / in
+			cmp.CoordinatorShare = cmp.Distributed.CoordinatorCPUSeconds * 1000 / float64(cmp.Distributed.Episodes) / in
+		}
+		rep.Comparisons = append(rep.Comparisons, cmp)
+	}
+	rep.Machine.LoadAfter = loadAvg()
+	rep.WallSeconds = time.Since(start).Seconds()
+	rep.Targets = rep.targets()
+	return rep, nil
+}
+
+// measure runs the work once: in-process when workers is 0, else through an
+// embedded NATS server with that many worker processes.
+func (c *distBenchConfig) measure(ctx context.Context, workers, concurrency, seq int) (distMeasurement, error) {
+	episodes := c.tasks * c.n
+	m := distMeasurement{Mode: "in-process", Workers: workers, Concurrency: concurrency, Episodes: episodes, Runs: 1}
+	if workers > 0 {
+		m.Mode = "distributed"
+	}
+	if l := loadAvg(); len(l) > 0 {
+		m.Load1 = l[0]
+	}
+	// A fresh fake server; its responder notes when requests arrive, so
+	// that episodes/s counts the time the model was in use.
+	opts := bench.ServerOptions(c.tokens, c.latency, 0)
+	var mu sync.Mutex
+	var first, last time.Time
+	respond := opts.Responder
+	opts.Responder = func(req *openaitest.ChatRequest) openaitest.Reply {
+		now := time.Now()
+		mu.Lock()
+		if first.IsZero() {
+			first = now
+		}
+		last = now
+		mu.Unlock()
+		return respond(req)
+	}
+	srv := openaitest.NewServer(opts)
+	defer srv.Close()
+
+	out := filepath.Join(c.dir, fmt.Sprintf("%s-%d.jsonl", strings.ReplaceAll(m.Mode, "-", ""), seq))
+	defer os.Remove(out)
+	args := []string{"rollout", "--model", srv.URL, "--tasks", strconv.Itoa(c.tasks), "--n", strconv.Itoa(c.n),
+		"--seed", strconv.FormatInt(c.seed, 10), "--concurrency", strconv.Itoa(concurrency), "--token-ids",
+		"--rewards", c.rewardsPath, "--quiet", "--overwrite", "--out", out}
+	if workers > 0 {
+		args = append(args, "--nats", natsEmbedded, "--run-id", "bench")
+	}
+	serverBefore := selfCPU()
+	coord := exec.CommandContext(ctx, c.bin, args...)
+	banner := &bannerWriter{url: make(chan string, 1)}
+	coord.Stderr = banner
+	coord.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // none left behind if we die
+	started := time.Now()
+	if err := coord.Start(); err != nil {
+		return m, fmt.Errorf("bench dist: start %s: %w", c.bin, err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- coord.Wait() }()
+
+	var ws []*exec.Cmd
+	workerErr := make([]*tailWriter, 0, workers)
+	stopWorkers := func() {
+		for _, w := range ws {
+			w.Process.Signal(os.Interrupt)
+		}
+		for _, w := range ws {
+			w.Wait()
+		}
+	}
+	var err error
+	if workers > 0 {
+		var url string
+		select {
+		case url = <-banner.url:
+		case err = <-exited:
+			return m, fmt.Errorf("bench dist: the coordinator ended before its NATS server started (%v):\n%s", err, banner.tail())
+		case <-ctx.Done():
+			<-exited
+			return m, ctx.Err()
+		}
+		for range workers {
+			w := exec.CommandContext(ctx, c.bin, "worker", "--nats", url, "--run-id", "bench", "--concurrency", strconv.Itoa(c.perWorker))
+			tw := &tailWriter{max: 4 << 10}
+			w.Stderr = tw
+			w.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+			if err := w.Start(); err != nil {
+				coord.Process.Kill()
+				<-exited
+				stopWorkers()
+				return m, fmt.Errorf("bench dist: start a worker: %w", err)
+			}
+			ws = append(ws, w)
+			workerErr = append(workerErr, tw)
+		}
+	}
+	err = <-exited
+	m.ProcessSeconds = time.Since(started).Seconds()
+	stopWorkers()
+	if err != nil {
+		return m, fmt.Errorf("bench dist: %s failed: %w\n%s", strings.Join(coord.Args, " "), err, banner.tail())
+	}
+	m.ServerCPUSeconds = (selfCPU() - serverBefore).Seconds()
+	m.CoordinatorCPUSeconds = processCPU(coord.ProcessState).Seconds()
+	for i, w := range ws {
+		if !w.ProcessState.Success() {
+			return m, fmt.Errorf("bench dist: a worker ended with %v:\n%s", w.ProcessState, workerErr[i].String())
+		}
+		m.WorkerCPUSeconds += processCPU(w.ProcessState).Seconds()
+	}
+	m.CPUSeconds = m.CoordinatorCPUSeconds + m.WorkerCPUSeconds
+	if workers == 0 {
+		m.CoordinatorCPUSeconds = 0
+	}
+	m.CPUMsPerEpisode = m.CPUSeconds * 1000 / float64(episodes)
+	if !first.IsZero() {
+		m.ModelSeconds = (last.Sub(first) + c.latency).Seconds()
+		m.EpisodesPerSecond = float64(episodes) / m.ModelSeconds
+	}
+	if m.ProcessSeconds > 0 {
+		m.Busy = (m.CPUSeconds + m.ServerCPUSeconds) / m.ProcessSeconds / float64(runtime.NumCPU())
+	}
+	if m.Output, err = bench.CheckOutput(out, c.tokens); err != nil {
+		return m, err
+	}
+	if c.log != nil {
+		fmt.Fprintf(c.log, "%-34s %6.0f episodes/s  %5.2f ms CPU/episode  (coordinator %.2f s, workers %.2f s, server %.2f s CPU; load %.2f)\n",
+			m.label(), m.EpisodesPerSecond, m.CPUMsPerEpisode, m.CoordinatorCPUSeconds, m.WorkerCPUSeconds, m.ServerCPUSeconds, m.Load1)
+	}
+	return m, nil
+}
+
+func (m *distMeasurement) label() string {
+	if m.Workers == 0 {
+		return fmt.Sprintf("in-process c=%d", m.Concurrency)
+	}
+	return fmt.Sprintf("distributed %d worker(s) c=%d", m.Workers, m.Concurrency)
+}
+
+// distProblems lists what is wrong with an output of episodes episodes.
+func distProblems(o bench.Output, episodes int) []string {
+	var p []string
+	if o.Lines != episodes || o.Unique != episodes {
+		p = append(p, fmt.Sprintf("%d lines with %d distinct episodes for %d episodes run", o.Lines, o.Unique, episodes))
+	}
+	if o.Failed > 0 {
+		p = append(p, fmt.Sprintf("%d failed episodes", o.Failed))
+	}
+	if o.Correct != o.Lines-o.Failed {
+		p = append(p, fmt.Sprintf("%d of %d successful episodes did not answer right in two turns", o.Lines-o.Failed-o.Correct, o.Lines-o.Failed))
+	}
+	if o.BadTokens > 0 {
+		p = append(p, fmt.Sprintf("%d turns without the expected tokens", o.BadTokens))
+	}
+	return p
+}
+
+// distMedian returns ms[0] with its measured fields replaced by the
+// medians over ms.
+func distMedian(ms []distMeasurement) distMeasurement {
+	m := ms[0]
+	m.Runs = len(ms)
+	med := func(f func(*distMeasurement) *float64) {
+		v := make([]float64, len(ms))
+		for i := range ms {
+			v[i] = *f(&ms[i])
+		}
+		slices.Sort(v)
+		x := v[len(v)/2]
+		if len(v)%2 == 0 {
+			x = (v[len(v)/2-1] + x) / 2
+		}
+		*f(&m) = x
+	}
+	for _, f := range []func(*distMeasurement) *float64{
+		func(m *distMeasurement) *float64 { return &m.EpisodesPerSecond },
+		func(m *distMeasurement) *float64 { return &m.ModelSeconds },
+		func(m *distMeasurement) *float64 { return &m.ProcessSeconds },
+		func(m *distMeasurement) *float64 { return &m.CPUSeconds },
+		func(m *distMeasurement) *float64 { return &m.CoordinatorCPUSeconds },
+		func(m *distMeasurement) *float64 { return &m.WorkerCPUSeconds },
+		func(m *distMeasurement) *float64 { return &m.CPUMsPerEpisode },
+		func(m *distMeasurement) *float64 { return &m.ServerCPUSeconds },
+		func(m *distMeasurement) *float64 { return &m.Busy },
+		func(m *distMeasurement) *float64 { return &m.Load1 },
+	} {
+		med(f)
+	}
+	return m
+}
+
+// targets judges rep against the goals: throughput grows with the workers
+// until the cores are busy; the overhead is at most distTargetOverhead.
+func (rep *distReport) targets() []bench.Target {
+	var ts []bench.Target
+	for i, c := range rep.Comparisons {
+		ts = append(ts, bench.Target{
+			Name: fmt.Sprintf("CPU per episode, %d worker(s) against in-process", c.Workers),
+			Want: fmt.Sprintf("≤ +%.0f%%", 100*distTargetOverhead),
+			Got:  fmt.Sprintf("%+.1f%% (%.2f vs %.2f ms; coordinator and NATS %.1f%%)", 100*c.Overhead, c.Distributed.CPUMsPerEpisode, c.InProcess.CPUMsPerEpisode, 100*c.CoordinatorShare),
+			Met:  c.Overhead <= distTargetOverhead,
+		})
+		if i == 0 {
+			continue
+		}
+		prev := rep.Comparisons[i-1]
+		growth := 0.0
+		if prev.Distributed.EpisodesPerSecond > 0 {
+			growth = c.Distributed.EpisodesPerSecond / prev.Distributed.EpisodesPerSecond
+		}
+		ts = append(ts, bench.Target{
+			Name: fmt.Sprintf("episodes/s from %d to %d workers", prev.Workers, c.Workers),
+			Want: fmt.Sprintf("≥ %.1f× unless the cores were ≥ %.0f%% busy with %d", distTargetGrowth, 100*distTargetBusy, prev.Workers),
+			Got:  fmt.Sprintf("%.2f× (%.0f → %.0f; cores %.0f%% busy with %d)", growth, prev.Distributed.EpisodesPerSecond, c.Distributed.EpisodesPerSecond, 100*prev.Distributed.Busy, prev.Workers),
+			Met:  growth >= distTargetGrowth || prev.Distributed.Busy >= distTargetBusy,
+		})
+	}
+	return ts
+}
+
+// writeTable writes rep for people to read.
+func (rep *distReport) writeTable(w io.Writer) error {
+	var b strings.Builder
+	fmt.Fprintf(&b, "retrain bench dist: %d tasks × %d samples = %d calculator episodes a run, %d tokens a reply (log-probs and token ids), %v latency a reply, %d episodes at once per worker\n",
+		rep.Tasks, rep.N, rep.Tasks*rep.N, rep.Tokens, time.Duration(rep.LatencyMS*float64(time.Millisecond)), rep.PerWorker)
+	m := rep.Machine
+	fmt.Fprintf(&b, "machine: %d CPUs, %s %s; load average %s before, %s after\n", m.CPUs, m.Go, m.OS, loadStr(m.LoadBefore), loadStr(m.LoadAfter))
+	fmt.Fprintf(&b, "CPU: user+sys of the rollout process, or of the coordinator (with its embedded NATS server) and the workers; the fake server (this process) is not counted\n\n")
+	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "workers\tconcurrency\tmode\tepisodes/s\tCPU ms/episode\tcoordinator\tworkers\tserver CPU\tcores busy\tload\tlines ok\t")
+	for _, c := range rep.Comparisons {
+		for _, x := range []distMeasurement{c.InProcess, c.Distributed} {
+			coord, wk := "", ""
+			if x.Workers > 0 {
+				coord = fmt.Sprintf("%.2f s", x.CoordinatorCPUSeconds)
+				wk = fmt.Sprintf("%.2f s", x.WorkerCPUSeconds)
+			}
+			fmt.Fprintf(tw, "%d\t%d\t%s\t%.0f\t%.3f\t%s\t%s\t%.2f s\t%.0f%%\t%.2f\t%d/%d\t\n", c.Workers, x.Concurrency, x.Mode, x.EpisodesPerSecond,
+				x.CPUMsPerEpisode, coord, wk, x.ServerCPUSeconds, 100*x.Busy, x.Load1, x.Output.Lines-x.Output.Failed, x.Episodes)
+		}
+		fmt.Fprintf(tw, "\t\toverhead\t%.2f×\t%+.1f%%\t%.1f%%\t\t\t\t\t\t\n", ratioOf(c.Distributed.EpisodesPerSecond, c.InProcess.EpisodesPerSecond), 100*c.Overhead, 100*c.CoordinatorShare)
+	}
+	tw.Flush()
+	fmt.Fprintln(&b, "\ntargets:")
+	for _, t := range rep.Targets {
+		mark := "met "
+		if !t.Met {
+			mark = "MISS"
+		}
+		fmt.Fprintf(&b, "  [%s] %s: want %s, got %s\n", mark, t.Name, t.Want, t.Got)
+	}
+	if len(rep.Problems) > 0 {
+		fmt.Fprintln(&b, "\nPROBLEMS:")
+		for _, p := range rep.Problems {
+			fmt.Fprintf(&b, "  %s\n", p)
+		}
+	}
+	fmt.Fprintf(&b, "\ntook %.0f s\n", rep.WallSeconds)
+	_, err := io.WriteString(w, b.String())
+	return err
+}
+
+func ratioOf(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
+}
+
+func loadStr(l []float64) string {
+	if len(l) < 3 {
+		return "?"
+	}
+	return fmt.Sprintf("%.2f %.2f %.2f", l[0], l[1], l[2])
+}
+
+// loadAvg reads the 1, 5 and 15 minute load averages, or nil.
+func loadAvg() []float64 {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return nil
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return nil
+	}
+	var out []float64
+	for _, f := range f[:3] {
+		v, err := strconv.ParseFloat(f, 64)
+		if err != nil {
+			return nil
+		}
+		out = append(out, v)
+	}
+	return out
+}
+
+// selfCPU is this process's user+sys time so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if syscall.Getrusage(syscall.RUSAGE_SELF, &ru) != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// processCPU is an exited child's user+sys time.
+func processCPU(ps *os.ProcessState) time.Duration {
+	if ps == nil {
+		return 0
+	}
+	return ps.UserTime() + ps.SystemTime()
+}
+
+// bannerURL finds the embedded NATS server's URL in the coordinator's
+// stderr (runDistributed's first line).
+var bannerURL = regexp.MustCompile(`embedded NATS server on (nats://\S+) `)
+
+// bannerWriter keeps the tail of the coordinator's stderr and sends the
+// embedded server's URL on url once it is printed.
+type bannerWriter struct {
+	url  chan string
+	mu   sync.Mutex
+	line []byte
+	sent bool
+	t    tailWriter
+}
+
+func (w *bannerWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.t.max == 0 {
+		w.t.max = 8 << 10
+	}
+	w.t.Write(p)
+	if w.sent {
+		return len(p), nil
+	}
+	w.line = append(w.line, p...)
+	for {
+		i := bytes.IndexByte(w.line, '\n')
+		if i < 0 {
+			break
+		}
+		if m := bannerURL.FindSubmatch(w.line[:i]); m != nil {
+			w.url <- string(m[1])
+			w.sent, w.line = true, nil
+			break
+		}
+		w.line = w.line[i+1:]
+	}
+	return len(p), nil
+}
+
+func (w *bannerWriter) tail() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.t.String()
+}
+
+// tailWriter keeps the last max bytes written to it.
+type tailWriter struct {
+	max int
+	b   []byte
+}
+
+func (t *tailWriter) Write(p []byte) (int, error) {
+	t.b = append(t.b, p...)
+	if over := len(t.b) - t.max; over > 0 {
+		t.b = append(t.b[:0], t.b[over:]...)
+	}
+	return len(p), nil
+}
+
+func (t *tailWriter) String() string { return strings.TrimSpace(string(t.b)) }
