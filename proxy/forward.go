@@ -199,8 +199,8 @@ func (p *Proxy) plain(w http.ResponseWriter, r *http.Request, ctx context.Contex
 		p.upstreamFailed(w, r, ctx, rec, err)
 		return
 	}
-	reply := &chatwire.Reply{}
-	if err := json.Unmarshal(body, reply); err != nil || len(reply.Choices) == 0 {
+	reply, err := chatwire.DecodeReply(body)
+	if err != nil || len(reply.Choices) == 0 {
 		msg := "no choices"
 		if err != nil {
 			msg = err.Error()

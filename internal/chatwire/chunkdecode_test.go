@@ -101,3 +101,102 @@ func BenchmarkDecodeEvent(b *testing.B) {
 		}
 	})
 }
+
+// fastReplySeeds are replies as servers write them, and edges.
+var fastReplySeeds = []string{
+	`{"id":"r","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"a\"b","reasoning":null,"tool_calls":[{"id":"call_0","type":"function","function":{"name":"calc","arguments":"{\"e\":1}"}},{"function":{"name":"f","arguments":{"a":[1]}}}]},"logprobs":{"content":[{"token":"a","logprob":-0.5,"bytes":[97],"top_logprobs":[]}]},"finish_reason":"tool_calls","stop_reason":null,"token_ids":[1],"prompt_token_ids":[]}],"usage":{"prompt_tokens":3,"total_tokens":4,"completion_tokens":1},"prompt_token_ids":[4,5,6],"system_fingerprint":null}`,
+	`{"id":"r","choices":[{"message":null,"logprobs":null,"finish_reason":null}],"usage":null,"error":{"message":"x"}}`,
+	`{"choices":[]}`,
+	`{"choices":[{"message":{"tool_calls":[{"function":null}]}}]}`,
+	`{"choices":[{"message":{"tool_calls":[{"function":{"name":1}}]}}]}`,
+	`{"choices":[{"Message":{}}]}`,
+	`{"choices":[{"finish_reason":"stop","finish_reason":"length"}]}`,
+	`{"choices":[{"index":-1}],"created":-9223372036854775808}`,
+	`{"error":}`,
+}
+
+func TestDecodeReply(t *testing.T) {
+	r := sampleReply()
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seeds := append([]string{string(b)}, fastReplySeeds...)
+	taken := 0
+	for _, s := range seeds {
+		if checkFastReply(t, s) {
+			taken++
+		}
+	}
+	if taken < 4 {
+		t.Errorf("the fast path took %d of the replies, want at least the 4 usual ones", taken)
+	}
+	got, err := DecodeReply(b)
+	if err != nil || got.Choices[0].Logprobs.Content[1].Token != "token_id:7" || got.Choices[0].Message.ToolCalls[0].Function.Arguments != `{"e":"2+2"}` {
+		t.Errorf("DecodeReply(sample) = %+v, %v", got, err)
+	}
+	if _, err := DecodeReply([]byte(`{"choices":[{"index":"0"}]}`)); err == nil {
+		t.Error("DecodeReply took a string index")
+	}
+}
+
+// checkFastReply checks that DecodeReply agrees with encoding/json on s,
+// and reports whether the hand decoder took it.
+func checkFastReply(t *testing.T, s string) bool {
+	t.Helper()
+	var want Reply
+	werr := json.Unmarshal([]byte(s), &want)
+	got, err := DecodeReply([]byte(s))
+	if (err == nil) != (werr == nil) {
+		t.Fatalf("DecodeReply(%q): error %v, encoding/json's %v", s, err, werr)
+	}
+	if err != nil {
+		return false
+	}
+	if diff := cmp.Diff(want, *got); diff != "" {
+		t.Fatalf("DecodeReply(%q) differs from encoding/json's (-json +DecodeReply):\n%s", s, diff)
+	}
+	d := &fastDec{b: []byte(s)}
+	d.ws()
+	var r Reply
+	return d.reply(&r)
+}
+
+// FuzzDecodeReplyFast checks that DecodeReply agrees with encoding/json.
+func FuzzDecodeReplyFast(f *testing.F) {
+	for _, s := range fastReplySeeds {
+		f.Add(s)
+	}
+	r := sampleReply()
+	b, _ := json.Marshal(r)
+	f.Add(string(b))
+	f.Fuzz(func(t *testing.T, s string) { checkFastReply(t, s) })
+}
+
+func BenchmarkDecodeReply(b *testing.B) {
+	r := sampleReply()
+	for range 6 { // 64 log-probability entries, as a 64-token reply
+		r.Choices[0].Logprobs.Content = append(r.Choices[0].Logprobs.Content, r.Choices[0].Logprobs.Content...)
+	}
+	r.Choices[0].Logprobs.Content = r.Choices[0].Logprobs.Content[:64]
+	r.Choices[0].Logprobs.Top = nil
+	body, err := json.Marshal(r)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("fast", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DecodeReply(body); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("encoding-json", func(b *testing.B) {
+		for b.Loop() {
+			var r Reply
+			if err := json.Unmarshal(body, &r); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}
