@@ -52,7 +52,8 @@ type addedCase struct {
 // in one burst (the proxy's worst case, every chunk's work in series).
 // 256 sessions: the fake server waits as a model under load does (1 s for a
 // whole reply; 100 ms, then 15 ms a token for a stream), so 256 calls are
-// open at once without the load generator saturating the 2 cores.
+// open at once without the load generator saturating the 2 cores; the
+// sessions start spread over one call's time.
 //
 // Metrics, in µs: direct-p50/p99 and proxy-p50/p99 (each kind's
 // distribution), added-p50/p99 (their difference); first-added-p50/p99
@@ -171,7 +172,13 @@ func benchAdded(b *testing.B, c addedCase) {
 	direct, proxied := make([][2]time.Duration, b.N), make([][2]time.Duration, b.N)
 	var next atomic.Int64
 	b.ResetTimer()
+	// The sessions start spread over one call's time, as agents that did
+	// not all start at once: in step, each second would begin with 256
+	// replies (or chunks) at once, a queue that only the load generator
+	// makes.
+	stagger := (c.latency + 64*c.perChunk) / time.Duration(c.sessions)
 	err := sessions(func(g int) error {
+		time.Sleep(time.Duration(g) * stagger)
 		k, calls := 0, 0 // the session's number, its calls
 		for {
 			i := next.Add(1) - 1
