@@ -4,6 +4,7 @@ package proxy_test
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -62,8 +63,10 @@ type addedCase struct {
 // token); self-p50/p99 (measured inside the proxy process: the time of a
 // call in the proxy's handler less its wait on the upstream, i.e. the
 // proxy's own work on the call, and its waits for a core); cpu-µs/call (the proxy
-// process's CPU time over the timed calls, per proxied call); load (the
-// load average at the end, since the machine may be shared).
+// process's CPU time over the timed calls, per proxied call); runq-µs/call
+// (the time the proxy process's threads were ready but waited for a core,
+// per proxied call: high on a busy machine); load (the load average at the
+// end, since the machine may be shared).
 //
 //	go test -run '^$' -bench Added -benchtime 3000x ./proxy
 func BenchmarkAdded(b *testing.B) {
@@ -177,7 +180,7 @@ func benchAdded(b *testing.B, c addedCase) {
 	// not all start at once: in step, each second would begin with 256
 	// replies (or chunks) at once, a queue that only the load generator
 	// makes.
-	stagger := (c.latency + 64*c.perChunk) / time.Duration(c.sessions)
+	stagger := (c.latency + 64*c.perChunk) / time.Duration(c.sessions) // 64 tokens
 	err := sessions(func(g int) error {
 		time.Sleep(time.Duration(g) * stagger)
 		k, calls := 0, 0 // the session's number, its calls
@@ -242,11 +245,15 @@ func benchAdded(b *testing.B, c addedCase) {
 		b.ReportMetric(float64(st.SelfNS[min(n-1, n*99/100)])/1e3, "self-p99-µs")
 	}
 	b.ReportMetric(float64(st.CPUNS)/1e3/float64(b.N), "cpu-µs/call")
+	b.ReportMetric(float64(st.RunqNS)/1e3/float64(b.N), "runq-µs/call")
 	b.ReportMetric(loadAverage(), "load")
 }
 
-// paced delays each flush of h's streamed replies by d, as a model that
-// generates a token every d.
+// paced delays each flush of a token of h's streamed replies by d, as a
+// model that generates a token every d. The chunks without a token (the
+// role, the finish reason, the usage, [DONE]) go at once, as from a real
+// server: pacing them would bill the usage chunk the proxy asks for as a
+// token's time.
 func paced(h http.Handler, d time.Duration) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h.ServeHTTP(&pacedWriter{ResponseWriter: w, d: d}, r)
@@ -255,11 +262,22 @@ func paced(h http.Handler, d time.Duration) http.Handler {
 
 type pacedWriter struct {
 	http.ResponseWriter
-	d time.Duration
+	d     time.Duration
+	token bool // a token was written since the last flush
+}
+
+func (w *pacedWriter) Write(b []byte) (int, error) {
+	if i := bytes.Index(b, []byte(`"content":"`)); i >= 0 && i+11 < len(b) && b[i+11] != '"' {
+		w.token = true
+	}
+	return w.ResponseWriter.Write(b)
 }
 
 func (w *pacedWriter) FlushError() error {
-	time.Sleep(w.d)
+	if w.token {
+		w.token = false
+		time.Sleep(w.d)
+	}
 	return http.NewResponseController(w.ResponseWriter).Flush()
 }
 
@@ -287,6 +305,9 @@ type benchChildProc struct {
 type childStats struct {
 	// CPUNS is the process's CPU time, user and system.
 	CPUNS int64 `json:"cpu_ns"`
+	// RunqNS is the time its threads were ready to run but waited for a
+	// core (Linux's schedstat; 0 elsewhere).
+	RunqNS int64 `json:"runq_ns"`
 	// SelfNS holds each chat call's time in the proxy's handler less its
 	// wait on the upstream.
 	SelfNS []int64 `json:"self_ns"`
@@ -370,12 +391,12 @@ func runBenchChild(upstream string) int {
 	defer p.Close()
 	var mu sync.Mutex
 	var self []int64
-	cpu0 := cpuTime()
+	cpu0, runq0 := cpuTime(), runqTime()
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /bench/stats", func(w http.ResponseWriter, r *http.Request) {
 		mu.Lock()
-		st := childStats{CPUNS: cpuTime() - cpu0, SelfNS: self}
-		self, cpu0 = nil, cpuTime()
+		st := childStats{CPUNS: cpuTime() - cpu0, RunqNS: runqTime() - runq0, SelfNS: self}
+		self, cpu0, runq0 = nil, cpuTime(), runqTime()
 		mu.Unlock()
 		json.NewEncoder(w).Encode(st) //nolint:errcheck // the benchmark fails on it
 	})
@@ -412,6 +433,25 @@ func cpuTime() int64 {
 		return 0
 	}
 	return ru.Utime.Nano() + ru.Stime.Nano()
+}
+
+// runqTime is the time this process's threads waited for a core so far,
+// in ns: the second field of each thread's /proc schedstat (threads that
+// ended are not counted); 0 where there is none.
+func runqTime() int64 {
+	tasks, _ := os.ReadDir("/proc/self/task")
+	var sum int64
+	for _, t := range tasks {
+		b, err := os.ReadFile("/proc/self/task/" + t.Name() + "/schedstat")
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) >= 2 {
+			n, _ := strconv.ParseInt(f[1], 10, 64)
+			sum += n
+		}
+	}
+	return sum
 }
 
 // waitKey keys a call's *waitClock in its context.
