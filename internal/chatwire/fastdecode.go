@@ -8,13 +8,14 @@ import (
 )
 
 // A streamed reply is one chunk per token, and a proxy decodes each (see
-// package proxy), so [DecodeEvent] decodes the usual chunk by hand, without
-// reflection: exact keys, each once, values of the fields' types, strings
-// unescaped by encoding/json only when they hold escapes. Anything else
-// (another key spelling that encoding/json would match, a duplicate key, a
-// null element, a number out of range, deep nesting, invalid JSON) makes it
-// give up, and the chunk is decoded by encoding/json as before; so the
-// result is always encoding/json's, which FuzzDecodeChunkFast checks.
+// package proxy), so [DecodeEvent] and [DecodeReply] decode the usual chunk
+// and reply by hand, without reflection: exact keys, each once, values of
+// the fields' types, strings unescaped by encoding/json only when they hold
+// escapes. Anything else (another key spelling that encoding/json would
+// match, a duplicate key, a null element, a number out of range, deep
+// nesting, invalid JSON) makes them give up, and encoding/json decodes it
+// as before; so the result is always encoding/json's, which
+// FuzzDecodeChunkFast and FuzzDecodeReplyFast check.
 
 // fastDec walks the JSON bytes b from i.
 type fastDec struct {
