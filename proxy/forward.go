@@ -12,6 +12,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/retrain-rl/retrain"
@@ -199,8 +200,8 @@ func (p *Proxy) plain(w http.ResponseWriter, r *http.Request, ctx context.Contex
 		p.upstreamFailed(w, r, ctx, rec, err)
 		return
 	}
-	reply := &chatwire.Reply{}
-	if err := json.Unmarshal(body, reply); err != nil || len(reply.Choices) == 0 {
+	reply, err := chatwire.DecodeReply(body)
+	if err != nil || len(reply.Choices) == 0 {
 		msg := "no choices"
 		if err != nil {
 			msg = err.Error()
@@ -233,7 +234,12 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, ctx context.Conte
 	w.Header().Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
 	rc := http.NewResponseController(w)
-	br := bufio.NewReaderSize(resp.Body, 32<<10)
+	br := streamReaders.Get().(*bufio.Reader)
+	br.Reset(resp.Body)
+	defer func() {
+		br.Reset(nil) // nothing read from it outlives the call: lines are copied
+		streamReaders.Put(br)
+	}()
 	var merger chatwire.Merger
 	var line, scratch []byte
 	chunks, done := 0, false
@@ -310,6 +316,10 @@ func (p *Proxy) stream(w http.ResponseWriter, r *http.Request, ctx context.Conte
 	}
 	rc.Flush() //nolint:errcheck // ending anyway
 }
+
+// streamReaders keeps the 32 KiB readers of streams, a stream's largest
+// allocation, for the next ones.
+var streamReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 32<<10) }}
 
 // lineBuffered reports whether br holds a whole line already.
 func lineBuffered(br *bufio.Reader) bool {

@@ -97,6 +97,10 @@ func DecodeEvent(data []byte) (*Chunk, error) {
 		return nil, ErrDone
 	}
 	c := &Chunk{}
+	if decodeChunkFast(data, c) {
+		return c, nil
+	}
+	*c = Chunk{} // what encoding/json says, error included
 	if err := json.Unmarshal(data, c); err != nil {
 		return nil, err
 	}
