@@ -33,6 +33,10 @@ import (
 // its CPU profile to (the last run of the benchmark's function wins).
 const benchProfileEnv = "RETRAIN_PROXY_BENCH_CPUPROFILE"
 
+// benchCPUsEnv, when set, pins the proxy process to these cores (a taskset
+// list, e.g. "1"): see docs/benchmarks.md.
+const benchCPUsEnv = "RETRAIN_PROXY_BENCH_PROXY_CPUS"
+
 // addedCase is one configuration of BenchmarkAdded.
 type addedCase struct {
 	stream   bool
@@ -318,6 +322,12 @@ type childStats struct {
 func startBenchChild(b *testing.B, upstream string) *benchChildProc {
 	b.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.bench=^$")
+	if cpus := os.Getenv(benchCPUsEnv); cpus != "" {
+		// The proxy on cores of its own (run the benchmark itself under
+		// taskset on the others): what it adds when the load generator
+		// does not take its cores.
+		cmd = exec.Command("taskset", "-c", cpus, os.Args[0], "-test.run=^$", "-test.bench=^$")
+	}
 	cmd.Env = append(os.Environ(), benchChildEnv+"="+upstream)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
