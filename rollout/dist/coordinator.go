@@ -43,6 +43,10 @@ type Options struct {
 	// Keep keeps the run's streams after it ends; by default they are
 	// deleted.
 	Keep bool
+	// Replicas is how many servers of a NATS cluster hold each of the run's
+	// streams (and their consumers); 3 survives the loss of one node. Zero
+	// means 1.
+	Replicas int
 }
 
 // Assignment is the message of one episode on the work queue: everything a worker
@@ -145,7 +149,7 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	var err error
 	c.stream, err = c.js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: c.n.episodeStream, Subjects: []string{c.n.episodes},
-		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Replicas: o.Replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("dist: create the stream %s: %w", c.n.episodeStream, err)
@@ -159,7 +163,7 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	}
 	rs, err := c.js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: c.n.resultStream, Subjects: []string{c.n.results},
-		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxMsgSize: 8 << 20,
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxMsgSize: 8 << 20, Replicas: o.Replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("dist: create the stream %s: %w", c.n.resultStream, err)
@@ -198,7 +202,7 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 	if err != nil {
 		return nil, fmt.Errorf("dist: encode episode %s: %w", id, err)
 	}
-	if _, err := c.js.Publish(ctx, c.n.episodes, b, jetstream.WithMsgID(c.n.run+"/"+id)); err != nil {
+	if err := publishRetry(ctx, c.js, c.n.episodes, b, c.n.run+"/"+id); err != nil {
 		if ctx.Err() != nil {
 			return nil, nil
 		}
