@@ -2,16 +2,21 @@ package dist_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/nats-io/nats-server/v2/server"
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/retrain-rl/retrain/model"
@@ -39,64 +44,104 @@ func freePorts(t *testing.T, n int) []int {
 	return ports
 }
 
-// startCluster starts a 3-node NATS cluster with JetStream in this process,
-// on loopback, and returns its nodes by server name once JetStream has a
-// meta leader.
-func startCluster(t *testing.T) map[string]*server.Server {
-	t.Helper()
-	ports := freePorts(t, 3)
-	var routes []string
-	for _, p := range ports {
-		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", p))
+// nodeEnv, set in a child process of the test binary, makes it a NATS
+// cluster node (TestMain calls runNode) instead of running the tests: a
+// node of its own process can be SIGKILLed.
+const nodeEnv = "RETRAIN_TEST_NATS_NODE"
+
+// node is the configuration of a cluster node (nodeEnv's JSON).
+type node struct {
+	Name, Dir         string
+	Port, ClusterPort int
+	Routes            string
+}
+
+// runNode runs the NATS node nodeEnv describes until the process is killed.
+func runNode() {
+	var n node
+	if err := json.Unmarshal([]byte(os.Getenv(nodeEnv)), &n); err != nil {
+		fmt.Fprintln(os.Stderr, "node:", err)
+		os.Exit(2)
 	}
-	nodes := map[string]*server.Server{}
-	for i, p := range ports {
-		name := fmt.Sprintf("n%d", i+1)
-		s, err := server.NewServer(&server.Options{
-			ServerName: name, Host: "127.0.0.1", Port: server.RANDOM_PORT,
-			JetStream: true, StoreDir: filepath.Join(t.TempDir(), name),
-			Cluster: server.ClusterOpts{Name: "retrain-test", Host: "127.0.0.1", Port: p},
-			Routes:  server.RoutesFromStr(strings.Join(routes, ",")),
-			NoSigs:  true, NoLog: true, MaxPayload: 8 << 20,
-		})
-		if err != nil {
+	s, err := server.NewServer(&server.Options{
+		ServerName: n.Name, Host: "127.0.0.1", Port: n.Port,
+		JetStream: true, StoreDir: n.Dir,
+		Cluster: server.ClusterOpts{Name: "retrain-test", Host: "127.0.0.1", Port: n.ClusterPort},
+		Routes:  server.RoutesFromStr(n.Routes),
+		NoSigs:  true, NoLog: true, MaxPayload: 8 << 20,
+	})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "node:", err)
+		os.Exit(2)
+	}
+	s.Start()
+	s.WaitForShutdown()
+	os.Exit(0)
+}
+
+// startCluster starts a 3-node NATS cluster with JetStream on loopback, each
+// node a process of the test binary (runNode), and returns the processes by
+// server name and the client URLs once the cluster can hold a stream
+// replicated on all three.
+func startCluster(t *testing.T) (map[string]*exec.Cmd, []string) {
+	t.Helper()
+	ports := freePorts(t, 6)
+	var routes, urls []string
+	for i := range 3 {
+		routes = append(routes, fmt.Sprintf("nats://127.0.0.1:%d", ports[3+i]))
+		urls = append(urls, fmt.Sprintf("nats://127.0.0.1:%d", ports[i]))
+	}
+	nodes := map[string]*exec.Cmd{}
+	for i := range 3 {
+		n := node{Name: fmt.Sprintf("n%d", i+1), Dir: t.TempDir(), Port: ports[i], ClusterPort: ports[3+i], Routes: strings.Join(routes, ",")}
+		b, _ := json.Marshal(n)
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), nodeEnv+"="+string(b))
+		cmd.Stderr = os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // none left behind if the test dies
+		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		s.Start()
-		t.Cleanup(func() { s.Shutdown(); s.WaitForShutdown() })
-		if !s.ReadyForConnections(10 * time.Second) {
-			t.Fatalf("node %s did not start", name)
-		}
-		nodes[name] = s
+		t.Cleanup(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+		nodes[n.Name] = cmd
 	}
-	deadline := time.Now().Add(20 * time.Second)
+	// Ready when a stream replicated on all three can be created: every node
+	// is up, routed, and in the JetStream meta group, which has a leader.
+	nc, err := nats.Connect(strings.Join(urls, ","), nats.RetryOnFailedConnect(true), nats.MaxReconnects(-1), nats.ReconnectWait(50*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(30 * time.Second)
 	for {
-		leaders := 0
-		for _, s := range nodes {
-			if s.JetStreamIsLeader() {
-				leaders++
-			}
+		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
+		_, err := js.CreateStream(ctx, jetstream.StreamConfig{Name: "PROBE", Subjects: []string{"probe"}, Replicas: 3})
+		if err == nil {
+			err = js.DeleteStream(ctx, "PROBE")
 		}
-		current := true
-		for _, s := range nodes {
-			current = current && s.JetStreamIsCurrent()
-		}
-		if leaders == 1 && current {
-			return nodes
+		cancel()
+		if err == nil {
+			return nodes, urls
 		}
 		if time.Now().After(deadline) {
-			t.Fatal("the cluster elected no JetStream meta leader in 20s")
+			t.Fatalf("the cluster cannot hold a stream on 3 nodes after 30s: %v", err)
 		}
-		time.Sleep(20 * time.Millisecond) // polling the condition
+		time.Sleep(50 * time.Millisecond) // polling the condition
 	}
 }
 
 // A 3-node cluster, the run's streams replicated on all three, and the
 // episode stream's leader killed mid-run: the run completes on the two
 // others, every (task, sample) once, every line whole, with the rewards and
-// advantages of an in-process run of the same seed. The nodes run in this
-// process; the killed one is shut down (its connections drop, its store
-// stops), which the others see as a lost node.
+// advantages of an in-process run of the same seed. Each node is a process
+// of its own (the test binary in node mode), and the leader is SIGKILLed.
 func TestClusterNodeKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a 3-node cluster")
@@ -115,14 +160,10 @@ func TestClusterNodeKilled(t *testing.T) {
 	job.Model = model.Endpoint{BaseURL: fake.URL}
 	want := inProcess(t, job)
 
-	nodes := startCluster(t)
-	var urls []string
-	for _, s := range nodes {
-		urls = append(urls, s.ClientURL())
-	}
+	nodes, urls := startCluster(t)
 	all := strings.Join(urls, ",")
 
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -158,7 +199,9 @@ func TestClusterNodeKilled(t *testing.T) {
 		}
 		// Two episodes written, the others being played: kill the node
 		// that leads the episode stream.
-		info, err := js.Stream(ctx, "RETRAIN_c1_EPISODES")
+		ictx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		info, err := js.Stream(ictx, "RETRAIN_c1_EPISODES")
 		if err != nil {
 			t.Errorf("stream info: %v", err)
 			return
@@ -168,11 +211,13 @@ func TestClusterNodeKilled(t *testing.T) {
 			t.Errorf("the episode stream is not replicated on 3 nodes: %+v", ci)
 			return
 		}
-		s := nodes[ci.Leader]
-		s.Shutdown()
-		s.WaitForShutdown()
+		cmd := nodes[ci.Leader]
+		cmd.Process.Signal(syscall.SIGKILL)
+		cmd.Wait()
 		killed.Store(ci.Leader)
-	}}, &dist.Options{RunID: "c1", AckWait: 2 * time.Second, Replicas: 3, Window: 4})
+	}}, &dist.Options{RunID: "c1", AckWait: 2 * time.Second, MaxDeliver: 10, Replicas: 3, Window: 4})
+	// (The short ack wait makes the test quick; a delivery lost with the
+	// node costs one, hence more of them than the default.)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +228,11 @@ func TestClusterNodeKilled(t *testing.T) {
 		t.Fatal("no node was killed")
 	}
 	if sum.Episodes != 16 || sum.Failed != 0 {
+		for id, tr := range readByID(t, out) {
+			if tr.Error != "" {
+				t.Logf("%s: %s (%s), attempts %d", id, tr.Error, tr.ErrorCause, tr.Attempts)
+			}
+		}
 		t.Fatalf("summary: %+v", sum)
 	}
 	sameOutcomes(t, want, readByID(t, out))

@@ -99,7 +99,10 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 	if !opts.Keep {
 		defer c.cleanup()
 	}
-	cc, err := c.results.Consume(c.collect)
+	// Short pulls with frequent heartbeats: a pull request lost (the
+	// consumer's leader not yet known to our server, or dead) is noticed
+	// in seconds rather than the default 30.
+	cc, err := c.results.Consume(c.collect, jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return rollout.Summary{}, fmt.Errorf("dist: consume results: %w", err)
 	}
@@ -109,6 +112,7 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 		return rollout.Summary{}, fmt.Errorf("dist: subscribe to advisories: %w", err)
 	}
 	defer sub.Unsubscribe()
+	defer c.holdResults(cmp.Or(opts.AckWait, DefaultAckWait))()
 
 	var r rollout.RunOptions
 	if ro != nil {
@@ -170,7 +174,9 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	}
 	c.results, err = rs.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: c.n.coordConsumer, AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: 5 * time.Minute, MaxAckPending: -1, // held until its group is written
+		// Held until its group is written, with progress reports (holdResults);
+		// a delivery lost with a dead node comes back after the ack wait.
+		AckWait: cmp.Or(o.AckWait, DefaultAckWait), MaxAckPending: -1,
 	})
 	if err != nil {
 		return fmt.Errorf("dist: create the consumer %s: %w", c.n.coordConsumer, err)

@@ -3,6 +3,7 @@ package dist
 import (
 	"context"
 	"errors"
+	"sync"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -37,4 +38,35 @@ func permanent(err error) bool {
 		return true // e.g. a message too large for the stream; 503: JetStream is electing
 	}
 	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubject)
+}
+
+// holdResults reports progress on the result messages that wait for their
+// group to be written, every third of ackWait, so that JetStream does not
+// redeliver them; it returns a function that stops and waits. The results
+// consumer's ack wait is short so that a delivery lost with a dead node (the
+// coordinator's server, or the consumer's leader) comes back soon.
+func (c *coordinator) holdResults(ackWait time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(max(ackWait/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			c.mu.Lock()
+			held := make([]jetstream.Msg, 0, len(c.unwritten))
+			for _, m := range c.unwritten {
+				held = append(held, m)
+			}
+			c.mu.Unlock()
+			for _, m := range held {
+				m.InProgress()
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
 }
