@@ -278,3 +278,20 @@ func TestRedactURL(t *testing.T) {
 		}
 	}
 }
+
+// RedactURL never panics, leaves a URL without user info as it is, and
+// redacting twice changes nothing more.
+func FuzzRedactURL(f *testing.F) {
+	for _, s := range []string{"nats://a:b@h:4222", "nats://tok@h", "h:4222", "a:b@h", "nats://a:b@h1,nats://c@h2", "nats://%zz@h", "tls://[::1]:4222"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		r := dist.RedactURL(s)
+		if !strings.Contains(s, "@") && r != s {
+			t.Fatalf("RedactURL(%q) = %q; it has no user info", s, r)
+		}
+		if again := dist.RedactURL(r); again != r {
+			t.Fatalf("RedactURL(%q) = %q, then %q", s, r, again)
+		}
+	})
+}
