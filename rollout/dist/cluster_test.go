@@ -238,3 +238,16 @@ func TestClusterNodeKilled(t *testing.T) {
 	sameOutcomes(t, want, readByID(t, out))
 	t.Logf("killed %s, the episode stream's leader, after 2 of 16 episodes", killed.Load())
 }
+
+// Replicas on a single server: an error that says a cluster is needed.
+func TestReplicasNeedCluster(t *testing.T) {
+	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	_, err = dist.Run(t.Context(), connect(t, srv.URL()), nil, testJob(), nil, &dist.Options{Replicas: 3})
+	if err == nil || !strings.Contains(err.Error(), "3 replicas need a NATS cluster") {
+		t.Fatalf("err = %v", err)
+	}
+}

@@ -91,6 +91,9 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 	if err != nil {
 		return rollout.Summary{}, err
 	}
+	if opts.Replicas > 1 && nc.ConnectedClusterName() == "" {
+		return rollout.Summary{}, fmt.Errorf("dist: %d replicas need a NATS cluster, and the server at %s is a single node: give --nats-replicas 1 (the default), or connect to a cluster", opts.Replicas, nc.ConnectedUrlRedacted())
+	}
 	c := &coordinator{nc: nc, js: js, n: n, job: WorkerJob(job),
 		waiting: map[string]chan *retrain.Trajectory{}, unwritten: map[string]jetstream.Msg{}, written: map[string]bool{}}
 	if err := c.setup(ctx, &opts); err != nil {
