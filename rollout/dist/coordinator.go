@@ -116,6 +116,7 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 	}
 	defer sub.Unsubscribe()
 	defer c.holdResults(cmp.Or(opts.AckWait, DefaultAckWait))()
+	defer c.watchExhausted(cmp.Or(opts.AckWait, DefaultAckWait), cmp.Or(opts.MaxDeliver, DefaultMaxDeliver))()
 
 	var r rollout.RunOptions
 	if ro != nil {
@@ -259,12 +260,18 @@ func (c *coordinator) exhausted(m *nats.Msg) {
 		StreamSeq  uint64 `json:"stream_seq"`
 		Deliveries uint64 `json:"deliveries"`
 	}
-	if json.Unmarshal(m.Data, &adv) != nil {
+	if dropAdvisories.Load() || json.Unmarshal(m.Data, &adv) != nil {
 		return
 	}
+	c.giveUp(adv.StreamSeq, adv.Deliveries)
+}
+
+// giveUp records the episode of the message seq of the episode stream,
+// delivered deliveries times, as failed, and removes the message.
+func (c *coordinator) giveUp(seq, deliveries uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	raw, err := c.stream.GetMsg(ctx, adv.StreamSeq)
+	raw, err := c.stream.GetMsg(ctx, seq)
 	if err != nil {
 		return
 	}
@@ -272,11 +279,11 @@ func (c *coordinator) exhausted(m *nats.Msg) {
 	if json.Unmarshal(raw.Data, &w) != nil {
 		return
 	}
-	c.stream.DeleteMsg(ctx, adv.StreamSeq)
+	c.stream.DeleteMsg(ctx, seq)
 	id := rollout.EpisodeID(w.Episode.Task.ID, w.Episode.Sample)
 	t := &retrain.Trajectory{ID: id, Task: w.Episode.Task, Sample: w.Episode.Sample, Env: w.Job.Env, Seed: w.Episode.Seed,
-		Messages: []retrain.Message{}, Turns: []retrain.Turn{}, Attempts: int(adv.Deliveries),
-		Error:      fmt.Sprintf("no worker finished the episode in %d deliveries (each worker died or went silent for the ack wait)", adv.Deliveries),
+		Messages: []retrain.Message{}, Turns: []retrain.Turn{}, Attempts: int(deliveries),
+		Error:      fmt.Sprintf("no worker finished the episode in %d deliveries (each worker died or went silent for the ack wait)", deliveries),
 		ErrorCause: retrain.CauseTimeout, StopReason: retrain.StopDeadline}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -69,4 +70,67 @@ func (c *coordinator) holdResults(ackWait time.Duration) (stop func()) {
 		}
 	})
 	return func() { close(done); wg.Wait() }
+}
+
+// dropAdvisories makes the coordinator ignore JetStream's max-deliveries
+// advisories, as if each were lost (a test's setting: watchExhausted must
+// then find the episodes).
+var dropAdvisories atomic.Bool
+
+// watchExhausted looks, every interval (the ack wait, within 1 to 30 s),
+// for episodes JetStream has stopped delivering (MaxDeliver reached) whose
+// advisory did not reach the coordinator: an advisory is a core NATS
+// message, lost while the coordinator reconnects to another node. When the
+// workers' consumer has nothing pending or awaiting an ack and the episode
+// stream still holds messages, on two looks in a row, those messages are
+// exhausted: each is recorded as failed as the advisory would have. It
+// returns a function that stops and waits.
+func (c *coordinator) watchExhausted(ackWait time.Duration, maxDeliver int) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(min(max(ackWait, time.Second), 30*time.Second))
+		defer t.Stop()
+		suspects := map[uint64]bool{}
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			suspects = c.exhaustedNow(suspects, uint64(maxDeliver))
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// exhaustedNow is one look of watchExhausted: it returns the messages that
+// look exhausted now, and gives up those that did in the previous look too.
+func (c *coordinator) exhaustedNow(before map[uint64]bool, maxDeliver uint64) map[uint64]bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := c.stream.Info(ctx)
+	if err != nil || info.State.Msgs == 0 {
+		return nil
+	}
+	cons, err := c.stream.Consumer(ctx, c.n.workerConsumer)
+	if err != nil {
+		return nil
+	}
+	if ci := cons.CachedInfo(); ci.NumPending != 0 || ci.NumAckPending != 0 {
+		return nil
+	}
+	now := map[uint64]bool{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && len(now) < int(info.State.Msgs); seq++ {
+		m, err := c.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(c.n.episodes)) // the next one from seq
+		if err != nil {
+			break
+		}
+		seq = m.Sequence
+		now[seq] = true
+		if before[seq] {
+			c.giveUp(seq, maxDeliver)
+		}
+	}
+	return now
 }
