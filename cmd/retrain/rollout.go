@@ -47,7 +47,10 @@ var rolloutCommand = &command{
 		"      --env calculator --data gsm8k_test.jsonl --n 4 --concurrency 64 --token-ids --out gsm8k.jsonl\n" +
 		"  retrain rollout --model fake --rewards rewards.yaml --n 4   # trajectories with rewards and group advantages\n" +
 		"  retrain rollout --config run.yaml --resume        # a YAML file sets any flag (keys: flag names with _ for -;\n" +
-		"                                                    # rewards: a file path or the reward configuration inline)",
+		"                                                    # rewards: a file path or the reward configuration inline)\n" +
+		"  NATS_TOKEN=... retrain rollout --nats nats://n1:4222,nats://n2:4222,nats://n3:4222 --nats-replicas 3 --nats-tls-ca ca.pem\n" +
+		"                                                    # episodes on \"retrain worker\"s through a NATS cluster (docs/distributed.md)\n\n" +
+		natsSecretsHelp,
 }
 
 // rolloutConfig is everything the command takes. Each field is a flag named
@@ -95,6 +98,14 @@ type rolloutConfig struct {
 	Workers    int           `json:"workers"`
 	AckWait    time.Duration `json:"ack_wait"`
 	MaxDeliver int           `json:"max_deliver"`
+	// The NATS connection's files and the streams' replicas (see
+	// natsconn.go); secrets come from the environment.
+	NatsCreds    string `json:"nats_creds"`
+	NatsNKey     string `json:"nats_nkey"`
+	NatsTLSCA    string `json:"nats_tls_ca"`
+	NatsTLSCert  string `json:"nats_tls_cert"`
+	NatsTLSKey   string `json:"nats_tls_key"`
+	NatsReplicas int    `json:"nats_replicas"`
 }
 
 func defaultRolloutConfig() rolloutConfig {
@@ -142,7 +153,7 @@ func runRollout(ctx context.Context, args []string, s stdio) error {
 		return err
 	}
 	if cfg.Nats != "" && cfg.Nats != natsEmbedded { // say now, not after the tasks and the model are open
-		nc, err := dist.Connect(cfg.Nats)
+		nc, err := dist.ConnectWith(cfg.Nats, cfg.natsConn())
 		if err != nil {
 			return err
 		}

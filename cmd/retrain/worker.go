@@ -27,7 +27,8 @@ func init() {
 var workerCommand = &command{
 	name:    "worker",
 	summary: "play the episodes of distributed rollouts from a NATS JetStream server (see docs/distributed.md)",
-	usage: "--nats URL [--run-id ID] [--concurrency N]\n\n" +
+	usage: "--nats URL [--run-id ID] [--concurrency N] [--nats-creds FILE | --nats-nkey FILE] [--nats-tls-ca FILE] [--nats-tls-cert FILE --nats-tls-key FILE]\n\n" +
+		natsSecretsHelp + "\n\n" +
 		"Examples:\n" +
 		"  retrain rollout --nats embedded --nats-listen 127.0.0.1:4222 --n 4   # the coordinator, on one machine\n" +
 		"  retrain worker --nats nats://127.0.0.1:4222 --concurrency 32        # a worker, on any machine that reaches it",
@@ -38,6 +39,8 @@ func runWorker(ctx context.Context, args []string, s stdio) error {
 	url := fs.String("nats", "", "`URL` of the NATS server with JetStream, e.g. nats://10.0.0.5:4222 (required)")
 	runID := fs.String("run-id", dist.DefaultRunID, "the `id` of the run to work on (the coordinator's --run-id)")
 	conc := fs.Int("concurrency", rollout.DefaultConcurrency, "episodes played at once")
+	var co dist.ConnOptions
+	defineNatsConnFlags(fs, &co.Creds, &co.NKey, &co.TLSCA, &co.TLSCert, &co.TLSKey)
 	pos, err := parseFlags(fs, args)
 	if errors.Is(err, flag.ErrHelp) {
 		return err
@@ -54,7 +57,8 @@ func runWorker(ctx context.Context, args []string, s stdio) error {
 	}
 	ctx, stop := signal.NotifyContext(ctx, syscall.SIGTERM)
 	defer stop()
-	nc, err := dist.Connect(*url)
+	co.LoadEnv()
+	nc, err := dist.ConnectWith(*url, &co)
 	if err != nil {
 		return err
 	}
@@ -69,9 +73,10 @@ func runWorker(ctx context.Context, args []string, s stdio) error {
 // runDistributed runs prepared on workers through NATS as d says.
 func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, prepared *rollout.Prepared, ro *rollout.RunOptions, s stdio) (rollout.Summary, error) {
 	url := c.Nats
+	co := c.natsConn()
 	if url == natsEmbedded {
 		dir := c.Out + ".nats"
-		srv, err := dist.StartEmbedded(dir, cmp.Or(c.NatsListen, defaultNatsListen))
+		srv, err := dist.StartEmbeddedWith(dir, cmp.Or(c.NatsListen, defaultNatsListen), co)
 		if err != nil {
 			return rollout.Summary{}, err
 		}
@@ -80,13 +85,13 @@ func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, pre
 		url = srv.URL()
 		fmt.Fprintf(s.err, "embedded NATS server on %s (JetStream in %s); workers: retrain worker --nats %s --run-id %s\n", url, dir, url, c.runID())
 	}
-	nc, err := dist.Connect(url)
+	nc, err := dist.ConnectWith(url, co)
 	if err != nil {
 		return rollout.Summary{}, err
 	}
 	defer nc.Close()
 	if c.Workers > 0 {
-		stop, err := startWorkers(c.Workers, url, c.runID(), c.Concurrency, job.Model.APIKey, s)
+		stop, err := startWorkers(c.Workers, url, c.runID(), c.Concurrency, job.Model.APIKey, co, s)
 		if err != nil {
 			return rollout.Summary{}, err
 		}
@@ -96,7 +101,7 @@ func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, pre
 	if maxDeliver == 0 {
 		maxDeliver = max(c.Retries+2, dist.DefaultMaxDeliver)
 	}
-	return dist.Run(ctx, nc, prepared, job, ro, &dist.Options{RunID: c.runID(), AckWait: c.AckWait, MaxDeliver: maxDeliver})
+	return dist.Run(ctx, nc, prepared, job, ro, &dist.Options{RunID: c.runID(), AckWait: c.AckWait, MaxDeliver: maxDeliver, Replicas: c.NatsReplicas})
 }
 
 // The --nats value that starts a NATS server in-process, and its default
@@ -115,7 +120,9 @@ func (c *rolloutConfig) validateDistributed() error {
 		for _, f := range []struct {
 			name string
 			set  bool
-		}{{"workers", c.Workers != 0}, {"nats-listen", c.NatsListen != ""}, {"run-id", c.RunID != ""}, {"ack-wait", c.AckWait != 0}, {"max-deliver", c.MaxDeliver != 0}} {
+		}{{"workers", c.Workers != 0}, {"nats-listen", c.NatsListen != ""}, {"run-id", c.RunID != ""}, {"ack-wait", c.AckWait != 0}, {"max-deliver", c.MaxDeliver != 0},
+			{"nats-creds", c.NatsCreds != ""}, {"nats-nkey", c.NatsNKey != ""}, {"nats-tls-ca", c.NatsTLSCA != ""},
+			{"nats-tls-cert", c.NatsTLSCert != ""}, {"nats-tls-key", c.NatsTLSKey != ""}, {"nats-replicas", c.NatsReplicas != 0}} {
 			if f.set {
 				return usageErrorf("--%s needs --nats (a NATS server's URL, or embedded)", f.name)
 			}
@@ -131,6 +138,12 @@ func (c *rolloutConfig) validateDistributed() error {
 		return usageErrorf("--ack-wait is %v; it must not be negative", c.AckWait)
 	case c.MaxDeliver < 0:
 		return usageErrorf("--max-deliver is %d; it must not be negative", c.MaxDeliver)
+	case c.NatsReplicas < 0:
+		return usageErrorf("--nats-replicas is %d; it must not be negative", c.NatsReplicas)
+	case c.Nats == natsEmbedded && c.NatsReplicas > 1:
+		return usageErrorf("--nats-replicas %d needs a NATS cluster; the embedded server is one node", c.NatsReplicas)
+	case c.Nats == natsEmbedded && (c.NatsCreds != "" || c.NatsNKey != "" || c.NatsTLSCA != "" || c.NatsTLSCert != "" || c.NatsTLSKey != ""):
+		return usageErrorf("--nats-creds, --nats-nkey and --nats-tls-* are for a NATS server of your own; the embedded server takes $%s (or $%s and $%s) from the environment, and has no TLS: for TLS, run nats-server with it", dist.EnvToken, dist.EnvUser, dist.EnvPassword)
 	case c.NatsListen != "" && c.Nats != natsEmbedded:
 		return usageErrorf("--nats-listen is for --nats embedded; with --nats %s the server is already listening", c.Nats)
 	}
@@ -140,16 +153,18 @@ func (c *rolloutConfig) validateDistributed() error {
 // defineDistributedFlags defines the --nats flags on fs, bound to c.
 func defineDistributedFlags(fs *flag.FlagSet, c *rolloutConfig) {
 	fs.StringVar(&c.Nats, "nats", "", "run the episodes on workers (\"retrain worker\") through the NATS JetStream server at this `URL`, or \"embedded\" to start one in this process (see docs/distributed.md)")
-	fs.StringVar(&c.NatsListen, "nats-listen", "", "with --nats embedded: the `address` its server listens on (default 127.0.0.1 and a free port; 0.0.0.0:4222 lets remote workers in)")
+	fs.StringVar(&c.NatsListen, "nats-listen", "", "with --nats embedded: the `address` its server listens on (default 127.0.0.1 and a free port; 0.0.0.0:4222 lets remote workers in, and then needs $NATS_TOKEN, or $NATS_USER and $NATS_PASSWORD, which every client must send)")
 	fs.StringVar(&c.RunID, "run-id", "", "with --nats: the run's `id`, naming its streams; workers take the same --run-id (default \""+dist.DefaultRunID+"\")")
 	fs.IntVar(&c.Workers, "workers", 0, "with --nats: start this many local worker processes")
 	fs.DurationVar(&c.AckWait, "ack-wait", 0, "with --nats: how long an episode may go without word from its worker before it goes to another (0: 30s)")
 	fs.IntVar(&c.MaxDeliver, "max-deliver", 0, "with --nats: deliveries of an episode before it is recorded as failed (0: --retries+2, at least 3)")
+	fs.IntVar(&c.NatsReplicas, "nats-replicas", 0, "with --nats: how many nodes of a NATS cluster hold the run's streams; 3 survives the loss of a node (0: 1)")
+	defineNatsConnFlags(fs, &c.NatsCreds, &c.NatsNKey, &c.NatsTLSCA, &c.NatsTLSCert, &c.NatsTLSKey)
 }
 
 // startWorkers starts n worker processes of this binary on url; stop
 // interrupts them and waits for them to end.
-func startWorkers(n int, url, runID string, concurrency int, apiKey string, s stdio) (stop func(), err error) {
+func startWorkers(n int, url, runID string, concurrency int, apiKey string, co *dist.ConnOptions, s stdio) (stop func(), err error) {
 	self, err := os.Executable()
 	if err != nil {
 		return nil, fmt.Errorf("--workers: cannot find this program to start its workers: %w", err)
@@ -172,12 +187,16 @@ func startWorkers(n int, url, runID string, concurrency int, apiKey string, s st
 		}
 	}
 	for range n {
-		cmd := exec.Command(self, "worker", "--nats", url, "--run-id", runID, "--concurrency", strconv.Itoa(concurrency))
+		args := append([]string{"worker", "--nats", url, "--run-id", runID, "--concurrency", strconv.Itoa(concurrency)}, natsConnArgs(co)...)
+		cmd := exec.Command(self, args...)
 		cmd.Stderr = s.err
+		// Secrets go through the environment, never the command line:
+		// the NATS token or password as the coordinator has them, and the
+		// model's key, which never travels through NATS (dist.WorkerJob
+		// drops it), as the workers' $OPENAI_API_KEY.
+		cmd.Env = append(os.Environ(), co.Env()...)
 		if apiKey != "" {
-			// The key never travels through NATS (dist.WorkerJob drops it):
-			// local workers get it as their $OPENAI_API_KEY.
-			cmd.Env = append(os.Environ(), "OPENAI_API_KEY="+apiKey)
+			cmd.Env = append(cmd.Env, "OPENAI_API_KEY="+apiKey)
 		}
 		// A worker gets SIGTERM when the coordinator dies, even by SIGKILL,
 		// so that none is left behind.

@@ -43,6 +43,10 @@ type Options struct {
 	// Keep keeps the run's streams after it ends; by default they are
 	// deleted.
 	Keep bool
+	// Replicas is how many servers of a NATS cluster hold each of the run's
+	// streams (and their consumers); 3 survives the loss of one node. Zero
+	// means 1.
+	Replicas int
 }
 
 // Assignment is the message of one episode on the work queue: everything a worker
@@ -87,6 +91,9 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 	if err != nil {
 		return rollout.Summary{}, err
 	}
+	if opts.Replicas > 1 && nc.ConnectedClusterName() == "" {
+		return rollout.Summary{}, fmt.Errorf("dist: %d replicas need a NATS cluster, and the server at %s is a single node: give --nats-replicas 1 (the default), or connect to a cluster", opts.Replicas, nc.ConnectedUrlRedacted())
+	}
 	c := &coordinator{nc: nc, js: js, n: n, job: WorkerJob(job),
 		waiting: map[string]chan *retrain.Trajectory{}, unwritten: map[string]jetstream.Msg{}, written: map[string]bool{}}
 	if err := c.setup(ctx, &opts); err != nil {
@@ -95,7 +102,10 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 	if !opts.Keep {
 		defer c.cleanup()
 	}
-	cc, err := c.results.Consume(c.collect)
+	// Short pulls with frequent heartbeats: a pull request lost (the
+	// consumer's leader not yet known to our server, or dead) is noticed
+	// in seconds rather than the default 30.
+	cc, err := c.results.Consume(c.collect, jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
 	if err != nil {
 		return rollout.Summary{}, fmt.Errorf("dist: consume results: %w", err)
 	}
@@ -105,6 +115,8 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 		return rollout.Summary{}, fmt.Errorf("dist: subscribe to advisories: %w", err)
 	}
 	defer sub.Unsubscribe()
+	defer c.holdResults(cmp.Or(opts.AckWait, DefaultAckWait))()
+	defer c.watchExhausted(cmp.Or(opts.AckWait, DefaultAckWait), cmp.Or(opts.MaxDeliver, DefaultMaxDeliver))()
 
 	var r rollout.RunOptions
 	if ro != nil {
@@ -145,7 +157,7 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	var err error
 	c.stream, err = c.js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: c.n.episodeStream, Subjects: []string{c.n.episodes},
-		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage,
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Replicas: o.Replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("dist: create the stream %s: %w", c.n.episodeStream, err)
@@ -159,14 +171,16 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	}
 	rs, err := c.js.CreateStream(ctx, jetstream.StreamConfig{
 		Name: c.n.resultStream, Subjects: []string{c.n.results},
-		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxMsgSize: 8 << 20,
+		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxMsgSize: 8 << 20, Replicas: o.Replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("dist: create the stream %s: %w", c.n.resultStream, err)
 	}
 	c.results, err = rs.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: c.n.coordConsumer, AckPolicy: jetstream.AckExplicitPolicy,
-		AckWait: 5 * time.Minute, MaxAckPending: -1, // held until its group is written
+		// Held until its group is written, with progress reports (holdResults);
+		// a delivery lost with a dead node comes back after the ack wait.
+		AckWait: cmp.Or(o.AckWait, DefaultAckWait), MaxAckPending: -1,
 	})
 	if err != nil {
 		return fmt.Errorf("dist: create the consumer %s: %w", c.n.coordConsumer, err)
@@ -198,7 +212,7 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 	if err != nil {
 		return nil, fmt.Errorf("dist: encode episode %s: %w", id, err)
 	}
-	if _, err := c.js.Publish(ctx, c.n.episodes, b, jetstream.WithMsgID(c.n.run+"/"+id)); err != nil {
+	if err := publishRetry(ctx, c.js, c.n.episodes, b, c.n.run+"/"+id); err != nil {
 		if ctx.Err() != nil {
 			return nil, nil
 		}
@@ -246,12 +260,18 @@ func (c *coordinator) exhausted(m *nats.Msg) {
 		StreamSeq  uint64 `json:"stream_seq"`
 		Deliveries uint64 `json:"deliveries"`
 	}
-	if json.Unmarshal(m.Data, &adv) != nil {
+	if dropAdvisories.Load() || json.Unmarshal(m.Data, &adv) != nil {
 		return
 	}
+	c.giveUp(adv.StreamSeq, adv.Deliveries)
+}
+
+// giveUp records the episode of the message seq of the episode stream,
+// delivered deliveries times, as failed, and removes the message.
+func (c *coordinator) giveUp(seq, deliveries uint64) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	raw, err := c.stream.GetMsg(ctx, adv.StreamSeq)
+	raw, err := c.stream.GetMsg(ctx, seq)
 	if err != nil {
 		return
 	}
@@ -259,11 +279,11 @@ func (c *coordinator) exhausted(m *nats.Msg) {
 	if json.Unmarshal(raw.Data, &w) != nil {
 		return
 	}
-	c.stream.DeleteMsg(ctx, adv.StreamSeq)
+	c.stream.DeleteMsg(ctx, seq)
 	id := rollout.EpisodeID(w.Episode.Task.ID, w.Episode.Sample)
 	t := &retrain.Trajectory{ID: id, Task: w.Episode.Task, Sample: w.Episode.Sample, Env: w.Job.Env, Seed: w.Episode.Seed,
-		Messages: []retrain.Message{}, Turns: []retrain.Turn{}, Attempts: int(adv.Deliveries),
-		Error:      fmt.Sprintf("no worker finished the episode in %d deliveries (each worker died or went silent for the ack wait)", adv.Deliveries),
+		Messages: []retrain.Message{}, Turns: []retrain.Turn{}, Attempts: int(deliveries),
+		Error:      fmt.Sprintf("no worker finished the episode in %d deliveries (each worker died or went silent for the ack wait)", deliveries),
 		ErrorCause: retrain.CauseTimeout, StopReason: retrain.StopDeadline}
 	c.mu.Lock()
 	defer c.mu.Unlock()

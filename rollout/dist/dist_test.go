@@ -27,7 +27,12 @@ import (
 	_ "github.com/retrain-rl/retrain/tool/calculator"
 )
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(nodeEnv) != "" {
+		runNode() // a NATS cluster node of cluster_test.go
+	}
+	goleak.VerifyTestMain(m)
+}
 
 // testJob is a small job on the calculator environment with the built-in
 // local model, seeded, with GRPO advantages over groups of 4.

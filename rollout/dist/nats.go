@@ -20,10 +20,21 @@ type Server struct {
 }
 
 // StartEmbedded starts a NATS server with JetStream in this process,
-// listening on listen (host:port; port 0 picks a free one; the host should
-// be a loopback address unless remote workers must connect) and storing its
-// streams under dir.
-func StartEmbedded(dir, listen string) (*Server, error) {
+// listening on listen (host:port; port 0 picks a free one; a loopback
+// address: anyone who reaches it may connect; see [StartEmbeddedWith]) and
+// storing its streams under dir.
+func StartEmbedded(dir, listen string) (*Server, error) { return StartEmbeddedWith(dir, listen, nil) }
+
+// StartEmbeddedWith is [StartEmbedded] with clients authenticated by
+// auth's Token, or User and Password (its other fields are for clients):
+// the server then refuses any client without them. A listen address that
+// is not a loopback one (remote workers connect) requires them, so that
+// not everyone on the network can read and feed the run.
+func StartEmbeddedWith(dir, listen string, auth *ConnOptions) (*Server, error) {
+	var a ConnOptions
+	if auth != nil {
+		a = *auth
+	}
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, fmt.Errorf("dist: listen address %q: %v; write host:port, e.g. 127.0.0.1:4222", listen, err)
@@ -35,7 +46,13 @@ func StartEmbedded(dir, listen string) (*Server, error) {
 	if p == 0 {
 		p = server.RANDOM_PORT
 	}
-	s, err := server.NewServer(&server.Options{
+	if a.Token == "" && a.User == "" && !loopback(host) {
+		return nil, fmt.Errorf("dist: the embedded NATS server would listen on %s, beyond this machine, without authentication: set $%s (or $%s and $%s) in the environment, which its clients then need too (local workers get it), or listen on 127.0.0.1", listen, EnvToken, EnvUser, EnvPassword)
+	}
+	if a.User != "" && a.Password == "" {
+		return nil, fmt.Errorf("dist: the embedded NATS server's user $%s needs a password ($%s)", EnvUser, EnvPassword)
+	}
+	opts := &server.Options{
 		ServerName: "retrain-embedded",
 		Host:       host,
 		Port:       p,
@@ -44,7 +61,13 @@ func StartEmbedded(dir, listen string) (*Server, error) {
 		NoSigs:     true,
 		NoLog:      true,
 		MaxPayload: 8 << 20, // a long trajectory
-	})
+	}
+	if a.User != "" {
+		opts.Username, opts.Password = a.User, a.Password
+	} else {
+		opts.Authorization = a.Token
+	}
+	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("dist: embedded NATS server: %w", err)
 	}
@@ -57,6 +80,15 @@ func StartEmbedded(dir, listen string) (*Server, error) {
 	return &Server{s: s}, nil
 }
 
+// loopback reports whether host is a loopback address or localhost.
+func loopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
 // URL is the server's client URL, e.g. nats://127.0.0.1:4222.
 func (s *Server) URL() string { return s.s.ClientURL() }
 
@@ -64,16 +96,6 @@ func (s *Server) URL() string { return s.s.ClientURL() }
 func (s *Server) Close() {
 	s.s.Shutdown()
 	s.s.WaitForShutdown()
-}
-
-// Connect connects to the NATS server at url, with an error that says what
-// to do when it cannot be reached.
-func Connect(url string) (*nats.Conn, error) {
-	nc, err := nats.Connect(url, nats.Name("retrain"), nats.Timeout(5*time.Second), nats.MaxReconnects(-1))
-	if err != nil {
-		return nil, fmt.Errorf("dist: cannot reach the NATS server at %s: %v; start one with JetStream (nats-server -js), or run the coordinator with --nats embedded", url, err)
-	}
-	return nc, nil
 }
 
 // jetStream returns nc's JetStream context, checking that the server has

@@ -101,7 +101,11 @@ func (w *worker) loop(ctx context.Context) {
 	var cons jetstream.Consumer
 	for ctx.Err() == nil {
 		if cons == nil {
-			c, err := w.js.Consumer(ctx, w.n.episodeStream, w.n.workerConsumer)
+			// A bounded wait: a request lost with a dead node is not
+			// answered, and ctx may have no deadline soon.
+			lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			c, err := w.js.Consumer(lctx, w.n.episodeStream, w.n.workerConsumer)
+			cancel()
 			if err != nil {
 				// The run has not started (or has ended): wait for it.
 				wait(ctx, 500*time.Millisecond)
@@ -165,9 +169,10 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 		}
 	})
 	t := oj.player.Play(ctx, work.Episode)
-	close(stop)
-	hb.Wait()
-	if t == nil { // stopped: hand the episode back
+	defer hb.Wait()
+	defer close(stop) // the heartbeats go on while the trajectory is published
+	// Stopped: hand the episode back.
+	if t == nil {
 		m.Nak()
 		return
 	}
@@ -177,14 +182,19 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 		m.Nak()
 		return
 	}
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackWait)
+	// Published through a lost node or a leader election (retried, with
+	// the heartbeats going on): a Nak would replay the episode and spend
+	// one of its deliveries.
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	if _, err := w.js.Publish(pctx, w.n.results, b, jetstream.WithMsgID(w.n.run+"/"+t.ID)); err != nil {
+	if err := publishRetry(pctx, w.js, w.n.results, b, w.n.run+"/"+t.ID); err != nil {
 		w.logf("publish trajectory %s: %v", t.ID, err)
 		m.Nak()
 		return
 	}
-	if err := m.DoubleAck(pctx); err != nil {
+	actx, cancel := context.WithTimeout(pctx, ackWait)
+	defer cancel()
+	if err := m.DoubleAck(actx); err != nil {
 		w.logf("ack episode %s: %v (its trajectory is stored; a redelivery is dropped by id)", t.ID, err)
 	}
 }

@@ -1,0 +1,85 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// The NATS connection flags: usage errors, a missing file named by its
+// flag, a URL's password never shown, and --help explaining them.
+func TestDistributedNatsConnFlags(t *testing.T) {
+	t.Setenv("NATS_TOKEN", "")
+	t.Setenv("NATS_USER", "")
+	t.Setenv("NATS_PASSWORD", "")
+	missing := filepath.Join(t.TempDir(), "ca.pem")
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"rollout", "--nats-tls-ca", missing}, "--nats-tls-ca needs --nats"},
+		{[]string{"rollout", "--nats-replicas", "3"}, "--nats-replicas needs --nats"},
+		{[]string{"rollout", "--nats", "embedded", "--nats-tls-ca", missing}, "are for a NATS server of your own"},
+		{[]string{"rollout", "--nats", "embedded", "--nats-replicas", "3"}, "--nats-replicas 3 needs a NATS cluster"},
+		{[]string{"rollout", "--nats", "nats://127.0.0.1:1", "--nats-replicas", "-1"}, "must not be negative"},
+		{[]string{"rollout", "--nats", "embedded", "--nats-listen", "0.0.0.0:0", "--tasks", "1", "--quiet", "--out", filepath.Join(t.TempDir(), "o.jsonl")}, "without authentication: set $NATS_TOKEN"},
+		{[]string{"rollout", "--nats", "nats://127.0.0.1:1", "--nats-tls-ca", missing}, "(--nats-tls-ca): no such file"},
+		{[]string{"worker", "--nats", "nats://127.0.0.1:1", "--nats-tls-cert", missing, "--nats-tls-key", missing}, "(--nats-tls-cert): no such file"},
+		{[]string{"worker", "--nats", "nats://127.0.0.1:1", "--nats-nkey", missing}, "(--nats-nkey): no such file"},
+		{[]string{"rollout", "--nats", "nats://bob:hunter2hunter2@127.0.0.1:1"}, "cannot reach the NATS server at nats://bob:xxxxx@127.0.0.1:1"},
+		{[]string{"worker", "--nats", "nats://bob:hunter2hunter2@127.0.0.1:1"}, "nats://bob:xxxxx@127.0.0.1:1"},
+	} {
+		code, _, errOut := runCLI(t, "", c.args...)
+		if code == 0 || !strings.Contains(errOut, c.want) {
+			t.Errorf("%v: exit %d, %q; want an error with %q", c.args, code, errOut, c.want)
+		}
+		if strings.Contains(errOut, "hunter2hunter2") {
+			t.Errorf("%v: the error shows the URL's password: %s", c.args, errOut)
+		}
+	}
+	for cmd, wants := range map[string][]string{
+		"rollout": {"-nats-creds file", "-nats-nkey file", "-nats-tls-ca file", "-nats-tls-cert file", "-nats-tls-key file", "-nats-replicas int", "$NATS_TOKEN"},
+		"worker":  {"-nats-creds file", "-nats-nkey file", "-nats-tls-ca file", "-nats-tls-cert file", "-nats-tls-key file", "$NATS_TOKEN", "$NATS_PASSWORD"},
+	} {
+		_, out, errOut := runCLI(t, "", cmd, "--help")
+		for _, w := range wants {
+			if !strings.Contains(out+errOut, w) {
+				t.Errorf("%s --help does not mention %s", cmd, w)
+			}
+		}
+	}
+}
+
+// --nats embedded with $NATS_TOKEN: the embedded server requires the token,
+// and the local workers of --workers get it through their environment (the
+// run completes); neither the token nor the workers' command lines show it.
+func TestDistributedNatsToken(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildRetrain(t)
+	const token = "tok-9f8e7d6c5b4a"
+	out := filepath.Join(t.TempDir(), "dist.jsonl")
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a worker refused would leave the run waiting
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "rollout", "--model", "fake", "--tasks", "2", "--n", "2", "--quiet",
+		"--nats", "embedded", "--workers", "1", "--out", out)
+	cmd.Env = append(os.Environ(), "NATS_TOKEN="+token, "NATS_USER=", "NATS_PASSWORD=")
+	b, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("rollout --nats embedded --workers 1 with $NATS_TOKEN: %v\n%s", err, b)
+	}
+	if !strings.Contains(string(b), "wrote 4 trajectories") {
+		t.Errorf("output: %s", b)
+	}
+	if strings.Contains(string(b), token) {
+		t.Errorf("the output shows the token: %s", b)
+	}
+	if got := len(readByID(t, out)); got != 4 {
+		t.Errorf("%d episodes written, want 4", got)
+	}
+}

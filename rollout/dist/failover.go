@@ -1,0 +1,136 @@
+package dist
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// publishTimeout bounds publishRetry's retries: a NATS cluster elects a new
+// stream leader after a lost node in seconds.
+const publishTimeout = time.Minute
+
+// publishRetry publishes b to JetStream with the message id msgID, retrying
+// through a lost node or a stream leader's election (no responders, a
+// timeout, a reconnection) for up to publishTimeout. A retry of a publish
+// that was stored after all is dropped by JetStream (the message id).
+func publishRetry(ctx context.Context, js jetstream.JetStream, subject string, b []byte, msgID string) error {
+	deadline := time.Now().Add(publishTimeout)
+	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_, err := js.Publish(pctx, subject, b, jetstream.WithMsgID(msgID))
+		cancel()
+		if err == nil || ctx.Err() != nil || time.Now().After(deadline) || permanent(err) {
+			return err
+		}
+		wait(ctx, delay)
+	}
+}
+
+// permanent reports whether a publish error would recur on a retry.
+func permanent(err error) bool {
+	var api *jetstream.APIError
+	if errors.As(err, &api) && api.Code != 503 && api.Code != 0 {
+		return true // e.g. a message too large for the stream; 503: JetStream is electing
+	}
+	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubject)
+}
+
+// holdResults reports progress on the result messages that wait for their
+// group to be written, every third of ackWait, so that JetStream does not
+// redeliver them; it returns a function that stops and waits. The results
+// consumer's ack wait is short so that a delivery lost with a dead node (the
+// coordinator's server, or the consumer's leader) comes back soon.
+func (c *coordinator) holdResults(ackWait time.Duration) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(max(ackWait/3, 10*time.Millisecond))
+		defer t.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			c.mu.Lock()
+			held := make([]jetstream.Msg, 0, len(c.unwritten))
+			for _, m := range c.unwritten {
+				held = append(held, m)
+			}
+			c.mu.Unlock()
+			for _, m := range held {
+				m.InProgress()
+			}
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// dropAdvisories makes the coordinator ignore JetStream's max-deliveries
+// advisories, as if each were lost (a test's setting: watchExhausted must
+// then find the episodes).
+var dropAdvisories atomic.Bool
+
+// watchExhausted looks, every interval (the ack wait, within 1 to 30 s),
+// for episodes JetStream has stopped delivering (MaxDeliver reached) whose
+// advisory did not reach the coordinator: an advisory is a core NATS
+// message, lost while the coordinator reconnects to another node. When the
+// workers' consumer has nothing pending or awaiting an ack and the episode
+// stream still holds messages, on two looks in a row, those messages are
+// exhausted: each is recorded as failed as the advisory would have. It
+// returns a function that stops and waits.
+func (c *coordinator) watchExhausted(ackWait time.Duration, maxDeliver int) (stop func()) {
+	done := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		t := time.NewTicker(min(max(ackWait, time.Second), 30*time.Second))
+		defer t.Stop()
+		suspects := map[uint64]bool{}
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			suspects = c.exhaustedNow(suspects, uint64(maxDeliver))
+		}
+	})
+	return func() { close(done); wg.Wait() }
+}
+
+// exhaustedNow is one look of watchExhausted: it returns the messages that
+// look exhausted now, and gives up those that did in the previous look too.
+func (c *coordinator) exhaustedNow(before map[uint64]bool, maxDeliver uint64) map[uint64]bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	info, err := c.stream.Info(ctx)
+	if err != nil || info.State.Msgs == 0 {
+		return nil
+	}
+	cons, err := c.stream.Consumer(ctx, c.n.workerConsumer)
+	if err != nil {
+		return nil
+	}
+	if ci := cons.CachedInfo(); ci.NumPending != 0 || ci.NumAckPending != 0 {
+		return nil
+	}
+	now := map[uint64]bool{}
+	for seq := info.State.FirstSeq; seq <= info.State.LastSeq && len(now) < int(info.State.Msgs); seq++ {
+		m, err := c.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(c.n.episodes)) // the next one from seq
+		if err != nil {
+			break
+		}
+		seq = m.Sequence
+		now[seq] = true
+		if before[seq] {
+			c.giveUp(seq, maxDeliver)
+		}
+	}
+	return now
+}
