@@ -179,7 +179,13 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 	}
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), ackWait)
 	defer cancel()
-	if _, err := w.js.Publish(pctx, w.n.results, b, jetstream.WithMsgID(w.n.run+"/"+t.ID)); err != nil {
+	// The result's message id is the episode message's: it names the
+	// coordinator that published the episode (see docs/distributed.md).
+	id := m.Headers().Get(jetstream.MsgIDHeader)
+	if id == "" {
+		id = w.n.run + "/" + t.ID
+	}
+	if _, err := w.js.Publish(pctx, w.n.results, b, jetstream.WithMsgID(id)); err != nil {
 		w.logf("publish trajectory %s: %v", t.ID, err)
 		m.Nak()
 		return
