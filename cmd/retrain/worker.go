@@ -77,6 +77,7 @@ func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, pre
 		if written, err = dist.ReadWritten(c.Out); err != nil {
 			return rollout.Summary{}, err
 		}
+		fmt.Fprintf(s.err, "resuming run %s: %d episodes already in %s; the run's streams are taken up where they were\n", c.runID(), written.Len(), c.Out)
 	}
 	url := c.Nats
 	if url == natsEmbedded {

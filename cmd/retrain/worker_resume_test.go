@@ -5,6 +5,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -62,8 +63,12 @@ func TestDistributedCoordinatorResumed(t *testing.T) {
 	}
 	f.WriteString(`{"id":"torn","task":{"id":`)
 	f.Close()
-	if code, _, errOut := runCLI(t, "", append(args, "--resume")...); code != 0 {
+	code, _, errOut := runCLI(t, "", append(args, "--resume")...)
+	if code != 0 {
 		t.Fatalf("resumed coordinator: exit %d\n%s", code, errOut)
+	}
+	if !strings.Contains(errOut, "resuming run k1: ") || !strings.Contains(errOut, "wrote ") {
+		t.Errorf("the resumed coordinator's messages: %s", errOut)
 	}
 	sameAsInProcess(t, "resumed on a NATS server", want, readByID(t, out))
 	for _, w := range workers {

@@ -101,9 +101,12 @@ func TestCoordinatorResumed(t *testing.T) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	for range 3 { // remote workers: they keep pulling while the coordinator is away
+	// Remote workers: they keep pulling while the coordinator is away. Their
+	// 18 slots take all 16 episodes at once: those the model holds while it
+	// is down cannot keep the first task's from being played.
+	for range 3 {
 		nc := connect(t, srv.URL())
-		wg.Go(func() { dist.Work(ctx, nc, &dist.WorkerOptions{RunID: "r1", Concurrency: 2}) })
+		wg.Go(func() { dist.Work(ctx, nc, &dist.WorkerOptions{RunID: "r1", Concurrency: 6}) })
 	}
 	out := filepath.Join(t.TempDir(), "dist.jsonl")
 

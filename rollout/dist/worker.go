@@ -190,7 +190,15 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 		m.Nak()
 		return
 	}
-	if err := m.DoubleAck(pctx); err != nil {
+	// The ack's confirmation is awaited only while the worker runs: the
+	// server never confirms the ack of a message whose consumer was
+	// recreated (a resumed run) or deleted (a finished one), and a stopping
+	// worker must not wait for it.
+	actx, acancel := context.WithTimeout(ctx, ackWait)
+	defer acancel()
+	if ctx.Err() != nil {
+		m.Ack()
+	} else if err := m.DoubleAck(actx); err != nil && ctx.Err() == nil {
 		w.logf("ack episode %s: %v (its trajectory is stored; a redelivery is dropped by id)", t.ID, err)
 	}
 }
