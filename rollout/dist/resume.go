@@ -139,7 +139,7 @@ func (c *coordinator) resumeFrom(w *Written, p *rollout.Prepared, job *rollout.J
 // still queued (or being played) is not published again, and its result is
 // awaited; the message of an episode the output holds is deleted (it would
 // be played for nothing), and so is that of a failed one, which is
-// published again.
+// published again. A deletion that fails is no error: see below.
 func (c *coordinator) scanQueued(ctx context.Context) error {
 	for seq := uint64(1); ; seq++ {
 		raw, err := c.stream.GetMsg(ctx, seq, jetstream.WithGetMsgSubject(c.n.episodes))
@@ -156,9 +156,10 @@ func (c *coordinator) scanQueued(ctx context.Context) error {
 		}
 		id := rollout.EpisodeID(a.Episode.Task.ID, a.Episode.Sample)
 		if c.written[id] || c.rerun[id] {
-			if err := c.stream.DeleteMsg(ctx, seq); err != nil && !errors.Is(err, jetstream.ErrMsgNotFound) {
-				return fmt.Errorf("dist: resume: delete episode %s from the stream %s: %w", id, c.n.episodeStream, err)
-			}
+			// Best effort: the message may be gone already (a worker acked
+			// it meanwhile); one left is played for nothing, its result
+			// dropped by id.
+			c.stream.DeleteMsg(ctx, seq)
 			continue
 		}
 		c.queued[id] = true
