@@ -194,7 +194,7 @@ func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 	fs.IntVar(&c.Retries, "retries", c.Retries, "extra attempts of an episode whose model calls failed")
 	fs.Var(&c.Rewards, "rewards", "reward configuration `file` (YAML or JSON: step and rollout components, distribution, advantage); the trajectories then hold rewards, and advantages when it names an estimator")
 	fs.StringVar(&c.Out, "out", c.Out, "output JSONL `file`, one trajectory per line")
-	fs.BoolVar(&c.Resume, "resume", false, "continue --out: skip the episodes it holds that succeeded, rerun failed ones")
+	fs.BoolVar(&c.Resume, "resume", false, "continue --out: skip the episodes it holds that succeeded, rerun failed ones; with --nats, also pick up the run's streams where its coordinator stopped (the same --run-id; docs/distributed.md)")
 	fs.BoolVar(&c.Overwrite, "overwrite", false, "replace an existing --out")
 	fs.BoolVar(&c.Quiet, "quiet", false, "print no progress and no example episode, only the summary")
 	defineDistributedFlags(fs, c)

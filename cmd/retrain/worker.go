@@ -71,16 +71,31 @@ func runWorker(ctx context.Context, args []string, s stdio) error {
 }
 
 // runDistributed runs prepared on workers through NATS as d says.
-func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, prepared *rollout.Prepared, ro *rollout.RunOptions, s stdio) (rollout.Summary, error) {
+// With --resume it continues the run from the streams and from --out;
+// with --nats embedded, the server's store (--out + ".nats") is removed only
+// when the run ends complete, so that a coordinator killed or interrupted
+// is resumed on the same store.
+func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, prepared *rollout.Prepared, ro *rollout.RunOptions, s stdio) (_ rollout.Summary, err error) {
+	var written *dist.Written
+	if c.Resume {
+		if written, err = dist.ReadWritten(c.Out); err != nil {
+			return rollout.Summary{}, err
+		}
+		fmt.Fprintf(s.err, "resuming run %s: %d episodes already in %s; the run's streams are taken up where they were\n", c.runID(), written.Len(), c.Out)
+	}
 	url := c.Nats
 	co := c.natsConn()
 	if url == natsEmbedded {
 		dir := c.Out + ".nats"
-		srv, err := dist.StartEmbeddedWith(dir, cmp.Or(c.NatsListen, defaultNatsListen), co)
-		if err != nil {
-			return rollout.Summary{}, err
+		srv, serr := dist.StartEmbeddedWith(dir, cmp.Or(c.NatsListen, defaultNatsListen), co)
+		if serr != nil {
+			return rollout.Summary{}, serr
 		}
-		defer os.RemoveAll(dir)
+		defer func() { // err: runDistributed's result
+			if err == nil {
+				os.RemoveAll(dir)
+			}
+		}()
 		defer srv.Close()
 		url = srv.URL()
 		fmt.Fprintf(s.err, "embedded NATS server on %s (JetStream in %s); workers: retrain worker --nats %s --run-id %s\n", url, dir, url, c.runID())
@@ -101,7 +116,7 @@ func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, pre
 	if maxDeliver == 0 {
 		maxDeliver = max(c.Retries+2, dist.DefaultMaxDeliver)
 	}
-	return dist.Run(ctx, nc, prepared, job, ro, &dist.Options{RunID: c.runID(), AckWait: c.AckWait, MaxDeliver: maxDeliver, Replicas: c.NatsReplicas})
+	return dist.Run(ctx, nc, prepared, job, ro, &dist.Options{RunID: c.runID(), AckWait: c.AckWait, MaxDeliver: maxDeliver, Replicas: c.NatsReplicas, Resume: written})
 }
 
 // The --nats value that starts a NATS server in-process, and its default
@@ -130,8 +145,6 @@ func (c *rolloutConfig) validateDistributed() error {
 		return nil
 	}
 	switch {
-	case c.Resume:
-		return usageErrorf("--resume with --nats is not supported yet: rerun without --nats to resume")
 	case c.Workers < 0:
 		return usageErrorf("--workers is %d; it must not be negative", c.Workers)
 	case c.AckWait < 0:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,8 +13,6 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/retrain-rl/retrain"
-	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/rollout/dist"
 )
 
@@ -27,28 +24,16 @@ func TestDistributedWorkerKilled(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	defer goleak.VerifyNone(t)
+	t.Cleanup(func() { goleak.VerifyNone(t) }) // after the cleanups registered below (the fake model)
 	bin := buildRetrain(t)
-	// A slow model, so that a worker is killed mid-episode; it answers some
-	// samples wrongly (by their sampling seed), so that advantages differ.
-	fake := openaitest.NewServer(&openaitest.Options{Latency: 300 * time.Millisecond, Responder: func(req *openaitest.ChatRequest) openaitest.Reply {
-		if req.Seed != nil && *req.Seed%3 == 0 {
-			return openaitest.Reply{Content: "<answer>0</answer>"}
-		}
-		return openaitest.ArithmeticResponder(req)
-	}})
-	defer fake.Close()
+	fake := distFakeModel(t) // slow: a worker is killed mid-episode
 	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.Close()
 	dir := t.TempDir()
-	rewards := filepath.Join(dir, "rewards.yaml")
-	if err := os.WriteFile(rewards, []byte("rollout:\n  - name: correct\n    reward: math_equal\nadvantage: grpo\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	common := []string{"rollout", "--model", fake.URL, "--n", "3", "--tasks", "5", "--seed", "5", "--concurrency", "2", "--quiet", "--rewards", rewards}
+	common := distRolloutArgs(t, dir, fake.URL)
 
 	worker := func() *exec.Cmd {
 		cmd := exec.Command(bin, "worker", "--nats", srv.URL(), "--run-id", "p1", "--concurrency", "2")
@@ -102,24 +87,11 @@ func TestDistributedWorkerKilled(t *testing.T) {
 	if code, _, errOut := runCLI(t, "", append(common, "--out", filepath.Join(dir, "local.jsonl"))...); code != 0 {
 		t.Fatalf("in-process run: exit %d\n%s", code, errOut)
 	}
-	got, want := readByID(t, filepath.Join(dir, "dist.jsonl")), readByID(t, filepath.Join(dir, "local.jsonl"))
-	if len(want) != 15 || len(got) != len(want) {
-		t.Fatalf("%d episodes distributed, %d in-process; want 15", len(got), len(want))
+	want := readByID(t, filepath.Join(dir, "local.jsonl"))
+	if len(want) != 15 {
+		t.Fatalf("%d episodes in-process; want 15", len(want))
 	}
-	differ := false
-	for id, w := range want {
-		g := got[id]
-		if g == nil || g.Rewards == nil || w.Rewards == nil {
-			t.Fatalf("episode %s: missing, or without rewards", id)
-		}
-		if advantage(g) != advantage(w) || g.Rewards.Total != w.Rewards.Total {
-			t.Errorf("episode %s: reward %g advantage %g; in-process %g and %g", id, g.Rewards.Total, advantage(g), w.Rewards.Total, advantage(w))
-		}
-		differ = differ || advantage(w) != 0
-	}
-	if !differ {
-		t.Fatal("every advantage is zero: the comparison proves nothing")
-	}
+	sameAsInProcess(t, "worker killed", want, readByID(t, filepath.Join(dir, "dist.jsonl")))
 	if !strings.Contains(res.stderr, "wrote 15 trajectories") {
 		t.Errorf("coordinator's summary: %s", res.stderr)
 	}
@@ -131,15 +103,7 @@ func TestDistributedWorkerKilled(t *testing.T) {
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("rollout --nats embedded --workers 2: %v\n%s", err, b)
 	}
-	emb := readByID(t, out)
-	for id, w := range want {
-		if g := emb[id]; g == nil || g.Rewards == nil || advantage(g) != advantage(w) {
-			t.Errorf("--nats embedded: episode %s missing or with another advantage", id)
-		}
-	}
-	if len(emb) != len(want) {
-		t.Errorf("--nats embedded wrote %d episodes, want %d", len(emb), len(want))
-	}
+	sameAsInProcess(t, "--nats embedded", want, readByID(t, out))
 	if _, err := os.Stat(out + ".nats"); !os.IsNotExist(err) {
 		t.Errorf("the embedded server's store %s.nats is left behind (%v)", out, err)
 	}
@@ -209,36 +173,6 @@ func processAlive(pid int) bool {
 	return len(fields) > 0 && fields[0] != "Z"
 }
 
-// advantage is t's advantage; zero when it has none (written without one).
-func advantage(t *retrain.Trajectory) float64 {
-	if t.Rewards == nil || t.Rewards.Advantage == nil {
-		return 0
-	}
-	return *t.Rewards.Advantage
-}
-
-// readByID reads a JSONL file by trajectory id, failing on a line
-// that is not whole or an id written twice.
-func readByID(t *testing.T, path string) map[string]*retrain.Trajectory {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	byID := map[string]*retrain.Trajectory{}
-	for i, line := range bytes.Split(bytes.TrimSuffix(b, []byte("\n")), []byte("\n")) {
-		var tr retrain.Trajectory
-		if err := json.Unmarshal(line, &tr); err != nil {
-			t.Fatalf("%s line %d is not whole: %v", path, i+1, err)
-		}
-		if byID[tr.ID] != nil {
-			t.Fatalf("%s: %s written twice", path, tr.ID)
-		}
-		byID[tr.ID] = &tr
-	}
-	return byID
-}
-
 // Usage errors of the distributed flags, and an unreachable server.
 func TestDistributedFlags(t *testing.T) {
 	for _, c := range []struct {
@@ -246,7 +180,6 @@ func TestDistributedFlags(t *testing.T) {
 		want string
 	}{
 		{[]string{"rollout", "--workers", "2"}, "--workers needs --nats"},
-		{[]string{"rollout", "--nats", "embedded", "--resume"}, "--resume with --nats is not supported yet"},
 		{[]string{"rollout", "--nats", "nats://127.0.0.1:1"}, "cannot reach the NATS server at nats://127.0.0.1:1"},
 		{[]string{"worker"}, "--nats is missing"},
 		{[]string{"worker", "--nats", "nats://127.0.0.1:1"}, "cannot reach the NATS server"},

@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -41,12 +43,21 @@ type Options struct {
 	// means [rollout.DefaultWindow].
 	Window int
 	// Keep keeps the run's streams after it ends; by default they are
-	// deleted.
+	// deleted when the run ends complete. A run that stops before its end
+	// (canceled, a sink that failed) keeps them, for Resume.
 	Keep bool
 	// Replicas is how many servers of a NATS cluster hold each of the run's
 	// streams (and their consumers); 3 survives the loss of one node. Zero
 	// means 1.
 	Replicas int
+	// Resume, when set, continues the run of the same RunID (and the same
+	// job) whose coordinator stopped before the end (killed, interrupted),
+	// with what its output already holds (see [ReadWritten]): the run's
+	// streams are kept, the trajectories they hold that are not in the
+	// output yet are written, the episodes still queued are not published
+	// again, and failed episodes in the output are played again. It
+	// replaces the RunOptions' Done. docs/distributed.md says how.
+	Resume *Written
 }
 
 // Assignment is the message of one episode on the work queue: everything a worker
@@ -78,7 +89,7 @@ func WorkerJob(job *rollout.Job) rollout.Job {
 // o.RunID and returns the summary, as [rollout.Prepared.Run] does for an
 // in-process run: ro's Sink receives each trajectory exactly once, scored
 // and with group advantages. job is the job p was prepared from.
-func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.Job, ro *rollout.RunOptions, o *Options) (rollout.Summary, error) {
+func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.Job, ro *rollout.RunOptions, o *Options) (_ rollout.Summary, err error) {
 	var opts Options
 	if o != nil {
 		opts = *o
@@ -94,14 +105,31 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 	if opts.Replicas > 1 && nc.ConnectedClusterName() == "" {
 		return rollout.Summary{}, fmt.Errorf("dist: %d replicas need a NATS cluster, and the server at %s is a single node: give --nats-replicas 1 (the default), or connect to a cluster", opts.Replicas, nc.ConnectedUrlRedacted())
 	}
-	c := &coordinator{nc: nc, js: js, n: n, job: WorkerJob(job),
-		waiting: map[string]chan *retrain.Trajectory{}, unwritten: map[string]jetstream.Msg{}, written: map[string]bool{}}
+	c := &coordinator{nc: nc, js: js, n: n, job: WorkerJob(job), gen: strconv.FormatInt(time.Now().UnixNano(), 36),
+		waiting: map[string]chan *retrain.Trajectory{}, unwritten: map[string]jetstream.Msg{}, written: map[string]bool{},
+		early: map[string]arrived{}, served: map[string]*retrain.Trajectory{}, kept: map[string]bool{}, rerun: map[string]bool{}, queued: map[string]bool{}}
+	var r rollout.RunOptions
+	if ro != nil {
+		r = *ro
+	}
+	if opts.Resume != nil {
+		if r.Done, err = c.resumeFrom(opts.Resume, p, job); err != nil {
+			return rollout.Summary{}, err
+		}
+	}
 	if err := c.setup(ctx, &opts); err != nil {
 		return rollout.Summary{}, err
 	}
-	if !opts.Keep {
-		defer c.cleanup()
+	if opts.Resume != nil {
+		if err := c.scanQueued(ctx); err != nil {
+			return rollout.Summary{}, err
+		}
 	}
+	defer func() {
+		if !opts.Keep && err == nil { // a run that stopped early keeps its streams, for Resume
+			c.cleanup()
+		}
+	}()
 	// Short pulls with frequent heartbeats: a pull request lost (the
 	// consumer's leader not yet known to our server, or dead) is noticed
 	// in seconds rather than the default 30.
@@ -118,10 +146,6 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 	defer c.holdResults(cmp.Or(opts.AckWait, DefaultAckWait))()
 	defer c.watchExhausted(cmp.Or(opts.AckWait, DefaultAckWait), cmp.Or(opts.MaxDeliver, DefaultMaxDeliver))()
 
-	var r rollout.RunOptions
-	if ro != nil {
-		r = *ro
-	}
 	r.Remote = c.play
 	r.Window = opts.Window
 	if r.Sink != nil {
@@ -141,26 +165,54 @@ type coordinator struct {
 	results jetstream.Consumer
 	stream  jetstream.Stream
 
+	// gen tells this coordinator's episode messages from those of an
+	// earlier one of the run (a resumed run): it ends their Nats-Msg-Id,
+	// which workers give their results.
+	gen string
+
 	mu        sync.Mutex
 	waiting   map[string]chan *retrain.Trajectory // episode id → its player, until its trajectory arrives
 	unwritten map[string]jetstream.Msg            // arrived, not yet written: acked once written
-	written   map[string]bool                     // written: later copies are dropped
+	written   map[string]bool                     // written (or in the output before a resume): later copies are dropped
+	early     map[string]arrived                  // arrived before their player asked (a resumed run's backlog)
+	// Resume only (see resume.go):
+	served map[string]*retrain.Trajectory // in the output, in a group the output holds only part of: played from there
+	kept   map[string]bool                // the output holds their line already: not written again
+	rerun  map[string]bool                // failed in the output: played again, results of earlier coordinators dropped
+	queued map[string]bool                // still in the episode stream: not published again
 }
 
-// setup creates the run's streams and consumers afresh.
+// arrived is a trajectory received before its episode's player asked for it.
+type arrived struct {
+	m jetstream.Msg
+	t *retrain.Trajectory
+}
+
+// setup creates the run's streams and consumers afresh, or, when resuming,
+// keeps the streams and their messages and recreates the consumers (so that
+// what the earlier coordinator and its workers held is delivered at once).
 func (c *coordinator) setup(ctx context.Context, o *Options) error {
-	for _, s := range []string{c.n.episodeStream, c.n.resultStream} {
-		if err := c.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-			return fmt.Errorf("dist: delete the old stream %s: %w", s, err)
-		}
-	}
 	var err error
-	c.stream, err = c.js.CreateStream(ctx, jetstream.StreamConfig{
+	create := c.js.CreateOrUpdateStream
+	if o.Resume == nil {
+		for _, s := range []string{c.n.episodeStream, c.n.resultStream} {
+			if err := c.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				return fmt.Errorf("dist: delete the old stream %s: %w", s, err)
+			}
+		}
+		create = c.js.CreateStream
+	}
+	c.stream, err = create(ctx, jetstream.StreamConfig{
 		Name: c.n.episodeStream, Subjects: []string{c.n.episodes},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Replicas: o.Replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("dist: create the stream %s: %w", c.n.episodeStream, err)
+	}
+	if o.Resume != nil {
+		if err := c.stream.DeleteConsumer(ctx, c.n.workerConsumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("dist: delete the consumer %s: %w", c.n.workerConsumer, err)
+		}
 	}
 	if _, err := c.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: c.n.workerConsumer, AckPolicy: jetstream.AckExplicitPolicy,
@@ -169,12 +221,17 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	}); err != nil {
 		return fmt.Errorf("dist: create the consumer %s: %w", c.n.workerConsumer, err)
 	}
-	rs, err := c.js.CreateStream(ctx, jetstream.StreamConfig{
+	rs, err := create(ctx, jetstream.StreamConfig{
 		Name: c.n.resultStream, Subjects: []string{c.n.results},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxMsgSize: 8 << 20, Replicas: o.Replicas,
 	})
 	if err != nil {
 		return fmt.Errorf("dist: create the stream %s: %w", c.n.resultStream, err)
+	}
+	if o.Resume != nil {
+		if err := rs.DeleteConsumer(ctx, c.n.coordConsumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
+			return fmt.Errorf("dist: delete the consumer %s: %w", c.n.coordConsumer, err)
+		}
 	}
 	c.results, err = rs.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: c.n.coordConsumer, AckPolicy: jetstream.AckExplicitPolicy,
@@ -201,22 +258,37 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 	id := rollout.EpisodeID(ep.Task.ID, ep.Sample)
 	ch := make(chan *retrain.Trajectory, 1)
 	c.mu.Lock()
+	if t := c.served[id]; t != nil { // in the output already, in a group it holds only part of
+		delete(c.served, id)
+		c.mu.Unlock()
+		return t, nil
+	}
+	if a, ok := c.early[id]; ok { // collected before this player asked (a resumed run)
+		delete(c.early, id)
+		c.unwritten[id] = a.m
+		c.mu.Unlock()
+		return a.t, nil
+	}
 	c.waiting[id] = ch
+	queued := c.queued[id]
+	delete(c.queued, id)
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
 		delete(c.waiting, id)
 		c.mu.Unlock()
 	}()
-	b, err := json.Marshal(Assignment{Run: c.n.run, Job: c.job, Episode: ep})
-	if err != nil {
-		return nil, fmt.Errorf("dist: encode episode %s: %w", id, err)
-	}
-	if err := publishRetry(ctx, c.js, c.n.episodes, b, c.n.run+"/"+id); err != nil {
-		if ctx.Err() != nil {
-			return nil, nil
+	if !queued { // not still in the stream from an earlier coordinator of the run
+		b, err := json.Marshal(Assignment{Run: c.n.run, Job: c.job, Episode: ep})
+		if err != nil {
+			return nil, fmt.Errorf("dist: encode episode %s: %w", id, err)
 		}
-		return nil, fmt.Errorf("dist: publish episode %s: %w", id, err)
+		if err := publishRetry(ctx, c.js, c.n.episodes, b, c.n.run+"/"+id+"@"+c.gen); err != nil {
+			if ctx.Err() != nil {
+				return nil, nil
+			}
+			return nil, fmt.Errorf("dist: publish episode %s: %w", id, err)
+		}
 	}
 	select {
 	case t := <-ch:
@@ -227,7 +299,8 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 }
 
 // collect receives a trajectory from the results stream and hands it to its
-// episode's player; a copy of one already received is dropped.
+// episode's player; a copy of one already received is dropped, and one that
+// arrives before its player asks (a resumed run's backlog) waits for it.
 func (c *coordinator) collect(m jetstream.Msg) {
 	t, err := decodeResult(m.Data())
 	if err != nil || t.ID == "" {
@@ -239,18 +312,30 @@ func (c *coordinator) collect(m jetstream.Msg) {
 	switch {
 	case c.written[t.ID]:
 		m.Ack()
+	case c.rerun[t.ID] && msgGen(m) != c.gen:
+		m.Ack() // the failed episode the output holds, from an earlier coordinator: it is being played again
 	case c.unwritten[t.ID] != nil:
 		c.unwritten[t.ID] = m // a redelivery of one waiting for its group
 	default:
 		ch, ok := c.waiting[t.ID]
 		if !ok {
-			m.Ack() // not of this run
+			c.early[t.ID] = arrived{m, t} // its player has not asked yet: kept (unacked) until it does
 			return
 		}
 		delete(c.waiting, t.ID)
 		c.unwritten[t.ID] = m
 		ch <- t
 	}
+}
+
+// msgGen is the coordinator generation that ends m's Nats-Msg-Id (see
+// coordinator.gen); empty when it has none.
+func msgGen(m jetstream.Msg) string {
+	id := m.Headers().Get(jetstream.MsgIDHeader)
+	if i := strings.LastIndexByte(id, '@'); i >= 0 {
+		return id[i+1:]
+	}
+	return ""
 }
 
 // exhausted receives JetStream's advisory that an episode was delivered
@@ -301,7 +386,10 @@ type ackSink struct {
 }
 
 func (s *ackSink) Write(t *retrain.Trajectory) error {
-	if s.inner != nil {
+	s.c.mu.Lock()
+	kept := s.c.kept[t.ID]
+	s.c.mu.Unlock()
+	if s.inner != nil && !kept {
 		if err := s.inner.Write(t); err != nil {
 			return err
 		}

@@ -59,9 +59,12 @@ func (c *coordinator) holdResults(ackWait time.Duration) (stop func()) {
 			case <-t.C:
 			}
 			c.mu.Lock()
-			held := make([]jetstream.Msg, 0, len(c.unwritten))
+			held := make([]jetstream.Msg, 0, len(c.unwritten)+len(c.early))
 			for _, m := range c.unwritten {
 				held = append(held, m)
+			}
+			for _, a := range c.early { // a resumed run's backlog, waiting for its players
+				held = append(held, a.m)
 			}
 			c.mu.Unlock()
 			for _, m := range held {

@@ -187,14 +187,26 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 	// one of its deliveries.
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 	defer cancel()
-	if err := publishRetry(pctx, w.js, w.n.results, b, w.n.run+"/"+t.ID); err != nil {
+	// The result's message id is the episode message's: it names the
+	// coordinator that published the episode (see docs/distributed.md).
+	id := m.Headers().Get(jetstream.MsgIDHeader)
+	if id == "" {
+		id = w.n.run + "/" + t.ID
+	}
+	if err := publishRetry(pctx, w.js, w.n.results, b, id); err != nil {
 		w.logf("publish trajectory %s: %v", t.ID, err)
 		m.Nak()
 		return
 	}
-	actx, cancel := context.WithTimeout(pctx, ackWait)
-	defer cancel()
-	if err := m.DoubleAck(actx); err != nil {
+	// The ack's confirmation is awaited only while the worker runs: the
+	// server never confirms the ack of a message whose consumer was
+	// recreated (a resumed run) or deleted (a finished one), and a stopping
+	// worker must not wait for it.
+	actx, acancel := context.WithTimeout(ctx, ackWait)
+	defer acancel()
+	if ctx.Err() != nil {
+		m.Ack()
+	} else if err := m.DoubleAck(actx); err != nil && ctx.Err() == nil {
 		w.logf("ack episode %s: %v (its trajectory is stored; a redelivery is dropped by id)", t.ID, err)
 	}
 }
