@@ -24,7 +24,7 @@ func TestRunTiny(t *testing.T) {
 		FailureRate:   0.2,
 		ScaleEpisodes: 20,
 		ScaleBaseline: true,
-		ScaleLatency:  50 * time.Millisecond,
+		ScaleLatency:  500 * time.Millisecond, // long enough that all 20 are in flight at once on a loaded machine
 		Dir:           t.TempDir(),
 		Log:           &log,
 	})

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"text/tabwriter"
 	"time"
@@ -267,12 +268,28 @@ func (c *distBenchConfig) measure(ctx context.Context, workers, concurrency, seq
 		m.Load1 = l[0]
 	}
 	// A fresh fake server; its responder notes when requests arrive, so
-	// that episodes/s counts the time the model was in use.
+	// that episodes/s counts the time the model was in use. With workers
+	// it answers nothing until every worker is connected (or a minute has
+	// passed, or ctx ends): else one worker could play a short run alone
+	// and another find the coordinator's server gone.
 	opts := bench.ServerOptions(c.tokens, c.latency, 0)
 	var mu sync.Mutex
 	var first, last time.Time
+	ready := make(chan struct{})
+	var openGate sync.Once
+	open := func() { openGate.Do(func() { close(ready) }) }
+	if workers == 0 {
+		open()
+	}
+	gate := time.AfterFunc(time.Minute, open)
+	defer gate.Stop()
+	defer open()
 	respond := opts.Responder
 	opts.Responder = func(req *openaitest.ChatRequest) openaitest.Reply {
+		select {
+		case <-ready:
+		case <-ctx.Done():
+		}
 		now := time.Now()
 		mu.Lock()
 		if first.IsZero() {
@@ -326,9 +343,14 @@ func (c *distBenchConfig) measure(ctx context.Context, workers, concurrency, seq
 			<-exited
 			return m, ctx.Err()
 		}
+		var joined atomic.Int32
 		for range workers {
 			w := exec.CommandContext(ctx, c.bin, "worker", "--nats", url, "--run-id", "bench", "--concurrency", strconv.Itoa(c.perWorker))
-			tw := &tailWriter{max: 4 << 10}
+			tw := &tailWriter{max: 4 << 10, onJoin: func() {
+				if int(joined.Add(1)) == workers {
+					open()
+				}
+			}}
 			w.Stderr = tw
 			w.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
 			if err := w.Start(); err != nil {
@@ -609,10 +631,21 @@ func (w *bannerWriter) tail() string {
 type tailWriter struct {
 	max int
 	b   []byte
+	// onJoin, when set, is called once, when the worker says it waits for
+	// episodes (it is connected).
+	onJoin func()
+	joined bool
 }
+
+// workerJoined is the start of the line a worker prints once connected.
+const workerJoined = "worker: waiting for the episodes"
 
 func (t *tailWriter) Write(p []byte) (int, error) {
 	t.b = append(t.b, p...)
+	if t.onJoin != nil && !t.joined && bytes.Contains(t.b, []byte(workerJoined)) {
+		t.joined = true
+		t.onJoin()
+	}
 	if over := len(t.b) - t.max; over > 0 {
 		t.b = append(t.b[:0], t.b[over:]...)
 	}
