@@ -422,17 +422,7 @@ func (d *fastDec) chunk(c *Chunk) bool {
 			if !once(&seen, 4) {
 				return false
 			}
-			if d.null() {
-				return true
-			}
-			empty, ok := d.array(func() bool {
-				c.Choices = append(c.Choices, ChunkChoice{})
-				return d.chunkChoice(&c.Choices[len(c.Choices)-1])
-			})
-			if empty {
-				c.Choices = []ChunkChoice{}
-			}
-			return ok
+			return list(d, &c.Choices, (*fastDec).chunkChoice)
 		case "usage":
 			if !once(&seen, 5) {
 				return false
@@ -493,17 +483,7 @@ func (d *fastDec) delta(dl *Delta) bool {
 			if !once(&seen, 4) {
 				return false
 			}
-			if d.null() {
-				return true
-			}
-			empty, ok := d.array(func() bool {
-				dl.ToolCalls = append(dl.ToolCalls, ToolCallDelta{})
-				return d.toolCallDelta(&dl.ToolCalls[len(dl.ToolCalls)-1])
-			})
-			if empty {
-				dl.ToolCalls = []ToolCallDelta{}
-			}
-			return ok
+			return list(d, &dl.ToolCalls, (*fastDec).toolCallDelta)
 		}
 		return d.unknown(key, "role", "content", "reasoning", "reasoning_content", "tool_calls")
 	})
@@ -550,17 +530,7 @@ func (d *fastDec) logprobs(l *Logprobs) bool {
 		if !once(&seen, 0) {
 			return false
 		}
-		if d.null() {
-			return true
-		}
-		empty, ok := d.array(func() bool {
-			l.Content = append(l.Content, TokenLogprob{})
-			return d.tokenLogprob(&l.Content[len(l.Content)-1])
-		})
-		if empty {
-			l.Content = []TokenLogprob{}
-		}
-		return ok
+		return list(d, &l.Content, (*fastDec).tokenLogprob)
 	})
 }
 
@@ -632,17 +602,7 @@ func (d *fastDec) reply(r *Reply) bool {
 			if !once(&seen, 4) {
 				return false
 			}
-			if d.null() {
-				return true
-			}
-			empty, ok := d.array(func() bool {
-				r.Choices = append(r.Choices, Choice{})
-				return d.choice(&r.Choices[len(r.Choices)-1])
-			})
-			if empty {
-				r.Choices = []Choice{}
-			}
-			return ok
+			return list(d, &r.Choices, (*fastDec).choice)
 		case "usage":
 			if !once(&seen, 5) {
 				return false
@@ -707,17 +667,7 @@ func (d *fastDec) replyMessage(m *ReplyMessage) bool {
 			if !once(&seen, 4) {
 				return false
 			}
-			if d.null() {
-				return true
-			}
-			empty, ok := d.array(func() bool {
-				m.ToolCalls = append(m.ToolCalls, ToolCall{})
-				return d.toolCall(&m.ToolCalls[len(m.ToolCalls)-1])
-			})
-			if empty {
-				m.ToolCalls = []ToolCall{}
-			}
-			return ok
+			return list(d, &m.ToolCalls, (*fastDec).toolCall)
 		}
 		return d.unknown(key, "role", "content", "reasoning", "reasoning_content", "tool_calls")
 	})
@@ -736,4 +686,21 @@ func (d *fastDec) toolCall(t *ToolCall) bool {
 		}
 		return d.unknown(key, "id", "type", "function")
 	})
+}
+
+// list decodes a JSON array (or null, which leaves *dst nil) into *dst, each
+// element with each; an empty array gives an empty, non-nil slice, as
+// encoding/json does.
+func list[T any](d *fastDec, dst *[]T, each func(*fastDec, *T) bool) bool {
+	if d.null() {
+		return true
+	}
+	empty, ok := d.array(func() bool {
+		*dst = append(*dst, *new(T))
+		return each(d, &(*dst)[len(*dst)-1])
+	})
+	if empty {
+		*dst = []T{}
+	}
+	return ok
 }
