@@ -19,7 +19,6 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
-	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/model"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
 	"github.com/retrain-rl/retrain/rollout"
@@ -259,51 +258,5 @@ func TestReplicasNeedCluster(t *testing.T) {
 // as failed, and the run ends.
 func TestExhaustedAdvisoryLost(t *testing.T) {
 	defer dist.DropAdvisories()()
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	defer cancel()
-	js, err := jetstream.New(connect(t, srv.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	wg.Go(func() { // a worker that takes episodes and never answers
-		for ctx.Err() == nil {
-			cons, err := js.Consumer(ctx, "RETRAIN_t5_EPISODES", "workers")
-			if err != nil {
-				continue
-			}
-			if b, err := cons.Fetch(1, jetstream.FetchMaxWait(200*time.Millisecond)); err == nil {
-				for range b.Messages() {
-				}
-			}
-		}
-	})
-	job := testJob()
-	job.Generate, job.N = 2, 1
-	p, err := rollout.Prepare(ctx, job, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	var got []*retrain.Trajectory
-	sink := sinkFunc(func(tr *retrain.Trajectory) error { got = append(got, tr); return nil })
-	sum, err := dist.Run(ctx, connect(t, srv.URL()), p, job, &rollout.RunOptions{Sink: sink},
-		&dist.Options{RunID: "t5", AckWait: 300 * time.Millisecond, MaxDeliver: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if sum.Failed != 2 || len(got) != 2 {
-		t.Fatalf("summary %+v, %d written; want 2 failed", sum, len(got))
-	}
-	for _, tr := range got {
-		if tr.ErrorCause != retrain.CauseTimeout || !strings.Contains(tr.Error, "no worker finished the episode in 2 deliveries") {
-			t.Errorf("%s: cause %q, error %q", tr.ID, tr.ErrorCause, tr.Error)
-		}
-	}
+	episodeExhausted(t, "t5")
 }

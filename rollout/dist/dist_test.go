@@ -209,7 +209,12 @@ func TestCoordinatorAndWorkers(t *testing.T) {
 
 // An episode that no worker finishes in MaxDeliver deliveries (each taker
 // goes silent) is recorded as failed, and the run ends.
-func TestEpisodeExhausted(t *testing.T) {
+func TestEpisodeExhausted(t *testing.T) { episodeExhausted(t, "t2") }
+
+// episodeExhausted runs two episodes under run id run with a worker that
+// takes each and never answers, and checks both are written as failed.
+func episodeExhausted(t *testing.T, run string) {
+	t.Helper()
 	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -225,7 +230,7 @@ func TestEpisodeExhausted(t *testing.T) {
 	}
 	wg.Go(func() { // a worker that takes episodes and never answers
 		for ctx.Err() == nil {
-			cons, err := js.Consumer(ctx, "RETRAIN_t2_EPISODES", "workers")
+			cons, err := js.Consumer(ctx, "RETRAIN_"+run+"_EPISODES", "workers")
 			if err != nil {
 				continue
 			}
@@ -245,7 +250,7 @@ func TestEpisodeExhausted(t *testing.T) {
 	var got []*retrain.Trajectory
 	sink := sinkFunc(func(tr *retrain.Trajectory) error { got = append(got, tr); return nil })
 	sum, err := dist.Run(ctx, connect(t, srv.URL()), p, job, &rollout.RunOptions{Sink: sink},
-		&dist.Options{RunID: "t2", AckWait: 300 * time.Millisecond, MaxDeliver: 2})
+		&dist.Options{RunID: run, AckWait: 300 * time.Millisecond, MaxDeliver: 2})
 	if err != nil {
 		t.Fatal(err)
 	}
