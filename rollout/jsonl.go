@@ -154,23 +154,42 @@ type Key struct {
 // any other line that is not a trajectory is an error naming it.
 func Completed(path string) (map[Key]bool, error) {
 	done := map[Key]bool{}
-	f, err := os.Open(path)
+	err := ScanWritten(path, func(k Key, failed bool, _ []byte) error {
+		if !failed {
+			done[k] = true
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return done, nil
+}
+
+// ScanWritten calls f with each whole line of the trajectory file at path
+// (a rollout's output, for resuming it) and the identity of its episode:
+// its key, and whether it failed (a line with an error). Only the identity
+// is decoded: resuming a file of a million trajectories must not decode a
+// million conversations. A missing file holds no line; a last line without
+// a newline (a killed writer) is ignored, as [OpenJSONL] truncates it away;
+// any other line that is not a trajectory is an error naming it. An error
+// of f stops the scan and is returned as is.
+func ScanWritten(path string, f func(k Key, failed bool, line []byte) error) error {
+	file, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return done, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("rollout: resume: %w", err)
+		return fmt.Errorf("rollout: resume: %w", err)
 	}
-	defer f.Close()
-	for line, err := range ReadLines(f) {
+	defer file.Close()
+	for line, err := range ReadLines(file) {
 		if err != nil {
-			return nil, fmt.Errorf("rollout: resume: read %s: %w", path, err)
+			return fmt.Errorf("rollout: resume: read %s: %w", path, err)
 		}
 		if line.Unterminated {
 			break // a partial last line (a killed writer); OpenJSONL trims it
 		}
-		// Only the identity is decoded: resuming a file of a million
-		// trajectories must not decode a million conversations.
 		var row struct {
 			ID   string `json:"id"`
 			Task struct {
@@ -188,11 +207,11 @@ func Completed(path string) (map[Key]bool, error) {
 			err = errors.New(`no "sample"`)
 		}
 		if err != nil {
-			return nil, fmt.Errorf("rollout: resume: %s line %d is not a trajectory (%v): --out must be a file written by retrain rollout (fix or delete that line, or choose another --out)", path, line.Number, err)
+			return fmt.Errorf("rollout: resume: %s line %d is not a trajectory (%v): --out must be a file written by retrain rollout (fix or delete that line, or choose another --out)", path, line.Number, err)
 		}
-		if row.Error == "" {
-			done[Key{row.Task.ID, *row.Sample}] = true
+		if err := f(Key{row.Task.ID, *row.Sample}, row.Error != "", line.Data); err != nil {
+			return err
 		}
 	}
-	return done, nil
+	return nil
 }

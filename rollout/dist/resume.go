@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -44,45 +43,7 @@ func (w *Written) Len() int { return len(w.failed) }
 // identity: resuming a file of a million trajectories must not decode a
 // million conversations.
 func (w *Written) lines(f func(k rollout.Key, failed bool, line []byte) error) error {
-	file, err := os.Open(w.path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("dist: resume: %w", err)
-	}
-	defer file.Close()
-	for line, err := range rollout.ReadLines(file) {
-		if err != nil {
-			return fmt.Errorf("dist: resume: read %s: %w", w.path, err)
-		}
-		if line.Unterminated {
-			break // a partial last line (a killed writer)
-		}
-		var row struct {
-			ID   string `json:"id"`
-			Task struct {
-				ID string `json:"id"`
-			} `json:"task"`
-			Sample *int   `json:"sample"`
-			Error  string `json:"error"`
-		}
-		err := json.Unmarshal(line.Data, &row)
-		switch {
-		case err != nil:
-		case row.ID == "":
-			err = errors.New(`no "id"`)
-		case row.Sample == nil:
-			err = errors.New(`no "sample"`)
-		}
-		if err != nil {
-			return fmt.Errorf("dist: resume: %s line %d is not a trajectory (%v): --out must be a file written by retrain rollout (fix or delete that line, or choose another --out)", w.path, line.Number, err)
-		}
-		if err := f(rollout.Key{TaskID: row.Task.ID, Sample: *row.Sample}, row.Error != "", line.Data); err != nil {
-			return err
-		}
-	}
-	return nil
+	return rollout.ScanWritten(w.path, f)
 }
 
 // resumeFrom sets the coordinator up to continue from what the output
