@@ -27,8 +27,9 @@ type Output struct {
 	Bytes int64 `json:"bytes"`
 }
 
-// problems lists what is wrong with o for a run of episodes episodes.
-func (o Output) problems(episodes int) []string {
+// Problems lists what is wrong with o for a run of episodes episodes: lost,
+// repeated, failed or wrong episodes, turns without the expected tokens.
+func (o Output) Problems(episodes int) []string {
 	var p []string
 	if o.Lines != episodes || o.Unique != episodes {
 		p = append(p, fmt.Sprintf("%d lines with %d distinct episodes for %d episodes run", o.Lines, o.Unique, episodes))

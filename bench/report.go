@@ -161,7 +161,7 @@ func targets(rep *Report) []Target {
 		if f.Variant != Retrain {
 			continue
 		}
-		ok := len(f.Output.problems(f.Episodes)) == 0
+		ok := len(f.Output.Problems(f.Episodes)) == 0
 		ts = append(ts, Target{
 			Name: fmt.Sprintf("failure injection (%g%% of requests)", 100*f.FailureRate),
 			Want: "no error, no lost trajectory",
@@ -217,23 +217,7 @@ func (rep *Report) WriteTable(w io.Writer) error {
 	if rep.Scale != nil {
 		b.WriteByte('\n')
 	}
-	if len(rep.Targets) > 0 {
-		fmt.Fprintln(&b, "\ntargets:")
-		for _, t := range rep.Targets {
-			mark := "met "
-			if !t.Met {
-				mark = "MISS"
-			}
-			fmt.Fprintf(&b, "  [%s] %s: want %s, got %s\n", mark, t.Name, t.Want, t.Got)
-		}
-	}
-	if len(rep.Problems) > 0 {
-		fmt.Fprintln(&b, "\nPROBLEMS:")
-		for _, p := range rep.Problems {
-			fmt.Fprintf(&b, "  %s\n", p)
-		}
-	}
-	fmt.Fprintf(&b, "\ntook %.0f s\n", rep.WallSeconds)
+	WriteVerdict(&b, rep.Targets, rep.Problems, rep.WallSeconds)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -243,4 +227,26 @@ func loads(l []float64) string {
 		return "?"
 	}
 	return fmt.Sprintf("%.2f %.2f %.2f", l[0], l[1], l[2])
+}
+
+// WriteVerdict writes the end of a bench's table: each target met or
+// missed, the problems found in the output, and how long the bench took.
+func WriteVerdict(b *strings.Builder, targets []Target, problems []string, wallSeconds float64) {
+	if len(targets) > 0 {
+		fmt.Fprintln(b, "\ntargets:")
+		for _, t := range targets {
+			mark := "met "
+			if !t.Met {
+				mark = "MISS"
+			}
+			fmt.Fprintf(b, "  [%s] %s: want %s, got %s\n", mark, t.Name, t.Want, t.Got)
+		}
+	}
+	if len(problems) > 0 {
+		fmt.Fprintln(b, "\nPROBLEMS:")
+		for _, p := range problems {
+			fmt.Fprintf(b, "  %s\n", p)
+		}
+	}
+	fmt.Fprintf(b, "\ntook %.0f s\n", wallSeconds)
 }

@@ -116,7 +116,7 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 			CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0),
 			Go: runtime.Version(), OS: runtime.GOOS + "/" + runtime.GOARCH,
 			FileLimit:  soft,
-			LoadBefore: loadAverage(),
+			LoadBefore: LoadAverage(),
 		},
 	}
 	r := &runner{o: o, rep: rep}
@@ -154,7 +154,7 @@ func Run(ctx context.Context, opts *Options) (*Report, error) {
 			rep.ScaleBaseline = &m
 		}
 	}
-	rep.Machine.LoadAfter = loadAverage()
+	rep.Machine.LoadAfter = LoadAverage()
 	rep.WallSeconds = time.Since(start).Seconds()
 	rep.Targets = targets(rep)
 	return rep, nil
@@ -301,7 +301,7 @@ func (r *runner) measure(ctx context.Context, variant string, rn run) (Measureme
 	if m.Output, err = CheckOutput(out, r.o.Tokens); err != nil {
 		return m, err
 	}
-	for _, p := range m.Output.problems(rn.episodes) {
+	for _, p := range m.Output.Problems(rn.episodes) {
 		r.rep.Problems = append(r.rep.Problems, m.Label()+": "+p)
 	}
 	if r.o.Log != nil {
@@ -352,8 +352,8 @@ func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond)
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
 
-// loadAverage reads the 1, 5 and 15 minute load averages (Linux), or nil.
-func loadAverage() []float64 {
+// LoadAverage reads the 1, 5 and 15 minute load averages (Linux), or nil.
+func LoadAverage() []float64 {
 	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
 		return nil

@@ -217,7 +217,7 @@ func benchDist(ctx context.Context, c *distBenchConfig) (*distReport, error) {
 		Started: start.UTC().Truncate(time.Second), Tasks: c.tasks, N: c.n, PerWorker: c.perWorker,
 		LatencyMS: float64(c.latency) / float64(time.Millisecond), Tokens: c.tokens,
 		Machine: bench.Machine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
-			OS: runtime.GOOS + "/" + runtime.GOARCH, FileLimit: soft, LoadBefore: loadAvg()},
+			OS: runtime.GOOS + "/" + runtime.GOARCH, FileLimit: soft, LoadBefore: bench.LoadAverage()},
 	}
 	seq := 0
 	for _, k := range c.workers {
@@ -233,7 +233,7 @@ func benchDist(ctx context.Context, c *distBenchConfig) (*distReport, error) {
 				if err != nil {
 					return rep, err
 				}
-				for _, p := range distProblems(m.Output, c.tasks*c.n) {
+				for _, p := range m.Output.Problems(c.tasks * c.n) {
 					rep.Problems = append(rep.Problems, m.label()+": "+p)
 				}
 				if w == 0 {
@@ -250,7 +250,7 @@ func benchDist(ctx context.Context, c *distBenchConfig) (*distReport, error) {
 		}
 		rep.Comparisons = append(rep.Comparisons, cmp)
 	}
-	rep.Machine.LoadAfter = loadAvg()
+	rep.Machine.LoadAfter = bench.LoadAverage()
 	rep.WallSeconds = time.Since(start).Seconds()
 	rep.Targets = rep.targets()
 	return rep, nil
@@ -264,7 +264,7 @@ func (c *distBenchConfig) measure(ctx context.Context, workers, concurrency, seq
 	if workers > 0 {
 		m.Mode = "distributed"
 	}
-	if l := loadAvg(); len(l) > 0 {
+	if l := bench.LoadAverage(); len(l) > 0 {
 		m.Load1 = l[0]
 	}
 	// A fresh fake server; its responder notes when requests arrive, so
@@ -406,24 +406,6 @@ func (m *distMeasurement) label() string {
 	return fmt.Sprintf("distributed %d worker(s) c=%d", m.Workers, m.Concurrency)
 }
 
-// distProblems lists what is wrong with an output of episodes episodes.
-func distProblems(o bench.Output, episodes int) []string {
-	var p []string
-	if o.Lines != episodes || o.Unique != episodes {
-		p = append(p, fmt.Sprintf("%d lines with %d distinct episodes for %d episodes run", o.Lines, o.Unique, episodes))
-	}
-	if o.Failed > 0 {
-		p = append(p, fmt.Sprintf("%d failed episodes", o.Failed))
-	}
-	if o.Correct != o.Lines-o.Failed {
-		p = append(p, fmt.Sprintf("%d of %d successful episodes did not answer right in two turns", o.Lines-o.Failed-o.Correct, o.Lines-o.Failed))
-	}
-	if o.BadTokens > 0 {
-		p = append(p, fmt.Sprintf("%d turns without the expected tokens", o.BadTokens))
-	}
-	return p
-}
-
 // distMedian returns ms[0] with its measured fields replaced by the
 // medians over ms.
 func distMedian(ms []distMeasurement) distMeasurement {
@@ -510,21 +492,7 @@ func (rep *distReport) writeTable(w io.Writer) error {
 		fmt.Fprintf(tw, "\t\toverhead\t%.2f×\t%+.1f%%\t%.1f%%\t\t\t\t\t\t\n", ratioOf(c.Distributed.EpisodesPerSecond, c.InProcess.EpisodesPerSecond), 100*c.Overhead, 100*c.CoordinatorShare)
 	}
 	tw.Flush()
-	fmt.Fprintln(&b, "\ntargets:")
-	for _, t := range rep.Targets {
-		mark := "met "
-		if !t.Met {
-			mark = "MISS"
-		}
-		fmt.Fprintf(&b, "  [%s] %s: want %s, got %s\n", mark, t.Name, t.Want, t.Got)
-	}
-	if len(rep.Problems) > 0 {
-		fmt.Fprintln(&b, "\nPROBLEMS:")
-		for _, p := range rep.Problems {
-			fmt.Fprintf(&b, "  %s\n", p)
-		}
-	}
-	fmt.Fprintf(&b, "\ntook %.0f s\n", rep.WallSeconds)
+	bench.WriteVerdict(&b, rep.Targets, rep.Problems, rep.WallSeconds)
 	_, err := io.WriteString(w, b.String())
 	return err
 }
@@ -541,27 +509,6 @@ func loadStr(l []float64) string {
 		return "?"
 	}
 	return fmt.Sprintf("%.2f %.2f %.2f", l[0], l[1], l[2])
-}
-
-// loadAvg reads the 1, 5 and 15 minute load averages, or nil.
-func loadAvg() []float64 {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return nil
-	}
-	f := strings.Fields(string(b))
-	if len(f) < 3 {
-		return nil
-	}
-	var out []float64
-	for _, f := range f[:3] {
-		v, err := strconv.ParseFloat(f, 64)
-		if err != nil {
-			return nil
-		}
-		out = append(out, v)
-	}
-	return out
 }
 
 // selfCPU is this process's user+sys time so far.
