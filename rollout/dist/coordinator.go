@@ -283,7 +283,7 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 		if err != nil {
 			return nil, fmt.Errorf("dist: encode episode %s: %w", id, err)
 		}
-		if err := publishRetry(ctx, c.js, c.n.episodes, b, c.n.run+"/"+id+"@"+c.gen); err != nil {
+		if err := publishRetry(ctx, c.js, c.n.episodes, b, c.n.run+"/"+id+"@"+c.gen, nil); err != nil {
 			if ctx.Err() != nil {
 				return nil, nil
 			}
@@ -302,9 +302,21 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 // episode's player; a copy of one already received is dropped, and one that
 // arrives before its player asks (a resumed run's backlog) waits for it.
 func (c *coordinator) collect(m jetstream.Msg) {
-	t, err := decodeResult(m.Data())
-	if err != nil || t.ID == "" {
-		m.Term() // not a trajectory: never redeliver it
+	var t *retrain.Trajectory
+	var err error
+	switch f := m.Headers().Get(ResultFormatHeader); f {
+	case ResultFormatBinary:
+		t, err = decodeBinaryResult(m.Data())
+	case "": // a trajectory's JSON
+		t, err = decodeResult(m.Data())
+	default:
+		err = fmt.Errorf("result format %q is not one this coordinator reads (%s): run workers of the coordinator's version", f, ResultFormatBinary)
+	}
+	if err == nil && t.ID == "" {
+		err = errors.New("a trajectory without an id")
+	}
+	if err != nil {
+		m.TermWithReason("retrain: " + err.Error()) // not a trajectory: never redeliver it
 		return
 	}
 	c.mu.Lock()

@@ -176,7 +176,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 		m.Nak()
 		return
 	}
-	b, err := json.Marshal(t)
+	b, err := encodeResult(t)
 	if err != nil {
 		w.logf("encode trajectory %s: %v", t.ID, err)
 		m.Nak()
@@ -193,7 +193,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 	if id == "" {
 		id = w.n.run + "/" + t.ID
 	}
-	if err := publishRetry(pctx, w.js, w.n.results, b, id); err != nil {
+	if err := publishRetry(pctx, w.js, w.n.results, b, id, nats.Header{ResultFormatHeader: {ResultFormatBinary}}); err != nil {
 		w.logf("publish trajectory %s: %v", t.ID, err)
 		m.Nak()
 		return
