@@ -163,6 +163,10 @@ type coordinator struct {
 	n       names
 	job     rollout.Job
 	results jetstream.Consumer
+
+	jobOnce sync.Once
+	jobJSON []byte // job's JSON, in every episode message
+	jobErr  error
 	stream  jetstream.Stream
 
 	// gen tells this coordinator's episode messages from those of an
@@ -279,7 +283,7 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 		c.mu.Unlock()
 	}()
 	if !queued { // not still in the stream from an earlier coordinator of the run
-		b, err := json.Marshal(Assignment{Run: c.n.run, Job: c.job, Episode: ep})
+		b, err := c.assignment(ep)
 		if err != nil {
 			return nil, fmt.Errorf("dist: encode episode %s: %w", id, err)
 		}
@@ -296,6 +300,24 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 	case <-ctx.Done():
 		return nil, nil
 	}
+}
+
+// assignment returns the message of ep: json.Marshal of its [Assignment],
+// with the job's JSON (the same in every message of the run) encoded once.
+func (c *coordinator) assignment(ep rollout.Episode) ([]byte, error) {
+	c.jobOnce.Do(func() { c.jobJSON, c.jobErr = json.Marshal(c.job) })
+	if c.jobErr != nil {
+		return nil, c.jobErr
+	}
+	e, err := json.Marshal(ep)
+	if err != nil {
+		return nil, err
+	}
+	run, _ := json.Marshal(c.n.run)
+	b := make([]byte, 0, len(run)+len(c.jobJSON)+len(e)+26)
+	b = append(append(append(b, `{"run":`...), run...), `,"job":`...)
+	b = append(append(append(b, c.jobJSON...), `,"episode":`...), e...)
+	return append(b, '}'), nil
 }
 
 // collect receives a trajectory from the results stream and hands it to its
