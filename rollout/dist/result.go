@@ -113,6 +113,12 @@ func appendFloat64s(b []byte, s []float64) []byte {
 
 var errBinaryResult = errors.New("dist: result message in " + ResultFormatBinary + " is malformed")
 
+// maxResultIDs bounds the prompt token ids of a result's turns together
+// (64 MiB of them): a turn's prompt ids are sent as what they add to the
+// previous turn's, so a small message could otherwise claim many copies of
+// a long prompt. A trajectory of 100 turns of 100,000-token prompts fits.
+const maxResultIDs = 1 << 24
+
 // decodeBinaryResult decodes a message of [encodeResult]. It gives back
 // exactly what was encoded (FuzzBinaryResult), and refuses anything else
 // with an error, never a panic.
@@ -128,6 +134,7 @@ func decodeBinaryResult(data []byte) (*retrain.Trajectory, error) {
 	r := data[k+int(n):]
 	var ok bool
 	var prev []int32
+	total := 0
 	for i := range t.Turns {
 		turn := &t.Turns[i]
 		if turn.PromptTokenIDs != nil {
@@ -138,6 +145,9 @@ func decodeBinaryResult(data []byte) (*retrain.Trajectory, error) {
 		}
 		if turn.PromptTokenIDs != nil {
 			prev = turn.PromptTokenIDs
+			if total += len(prev); total > maxResultIDs {
+				return nil, fmt.Errorf("%w: more than %d prompt token ids", errBinaryResult, maxResultIDs)
+			}
 		}
 		if tok := turn.Action.Tokens; tok != nil {
 			if tok.IDs != nil || tok.Logprobs != nil {
@@ -169,7 +179,7 @@ func arrayLen(b []byte, min int) (n int, isNil bool, rest []byte, ok bool) {
 	if v == 0 {
 		return 0, true, b, true
 	}
-	if v-1 > math.MaxInt32 || v-1 > uint64(len(b)/max(min, 1)) && min > 0 {
+	if v-1 > maxResultIDs || (min > 0 && v-1 > uint64(len(b)/min)) {
 		return 0, false, nil, false
 	}
 	return int(v - 1), false, b, true

@@ -1,8 +1,10 @@
 package dist
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -40,13 +42,14 @@ func TestBinaryResult(t *testing.T) {
 	}
 	full, _ := encodeResult(resultTrajectory())
 	for name, bad := range map[string][]byte{
-		"empty":          nil,
-		"truncated":      full[:len(full)-1],
-		"trailing":       append(append([]byte{}, full...), 0),
-		"json too long":  {0xff, 0x01, '{', '}'},
-		"not json":       {2, 'x', 'y'},
-		"ids in json":    append([]byte{byte(len(`{"turns":[{"prompt_token_ids":[1]}]}`))}, []byte(`{"turns":[{"prompt_token_ids":[1]}]}`+"\x00")...),
-		"array too long": append([]byte{byte(len(`{"turns":[{}]}`))}, []byte(`{"turns":[{}]}`+"\xff\xff\xff\xff\x0f")...),
+		"empty":               nil,
+		"truncated":           full[:len(full)-1],
+		"trailing":            append(append([]byte{}, full...), 0),
+		"json too long":       {0xff, 0x01, '{', '}'},
+		"not json":            {2, 'x', 'y'},
+		"ids in json":         append([]byte{byte(len(`{"turns":[{"prompt_token_ids":[1]}]}`))}, []byte(`{"turns":[{"prompt_token_ids":[1]}]}`+"\x00")...),
+		"array too long":      append([]byte{byte(len(`{"turns":[{}]}`))}, []byte(`{"turns":[{}]}`+"\xff\xff\xff\xff\x0f")...),
+		"too many prompt ids": manyPrompts(),
 	} {
 		if _, err := decodeBinaryResult(bad); err == nil {
 			t.Errorf("%s: decodeBinaryResult(%q) succeeded", name, bad)
@@ -100,4 +103,18 @@ func FuzzBinaryResult(f *testing.F) {
 		}
 		sameBits(t, &tr, got)
 	})
+}
+
+// manyPrompts is a small message whose turns repeat a long prompt: more
+// prompt ids than a result may hold in all.
+func manyPrompts() []byte {
+	const turns, n = 20, maxResultIDs / 16
+	j := []byte(`{"turns":[{}` + strings.Repeat(`,{}`, turns-1) + `]}`)
+	b := append(binary.AppendUvarint(nil, uint64(len(j))), j...)
+	b = binary.AppendUvarint(binary.AppendUvarint(b, n+1), 0)
+	b = append(b, make([]byte, n)...) // n zero ids
+	for range turns - 1 {
+		b = binary.AppendUvarint(binary.AppendUvarint(b, n+1), n) // the same prompt again
+	}
+	return b
 }
