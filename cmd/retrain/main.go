@@ -10,6 +10,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"sort"
 	"strings"
 )
@@ -217,7 +218,38 @@ func run(ctx context.Context, args []string, s stdio) int {
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	stopProfile := startCPUProfile(os.Getenv("RETRAIN_CPUPROFILE"), os.Args[1:])
 	code := run(ctx, os.Args[1:], stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr})
+	stopProfile()
 	stop()
 	os.Exit(code)
+}
+
+// startCPUProfile writes a CPU profile of this process to
+// PREFIX-COMMAND-PID.pprof when prefix ($RETRAIN_CPUPROFILE) is set, so that
+// the child processes of a benchmark (a coordinator, its workers) can be
+// profiled (docs/benchmarks.md). It returns the function that ends it.
+func startCPUProfile(prefix string, args []string) (stop func()) {
+	if prefix == "" {
+		return func() {}
+	}
+	name := "retrain"
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		name = args[0]
+	}
+	path := fmt.Sprintf("%s-%s-%d.pprof", prefix, name, os.Getpid())
+	f, err := os.Create(path)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "retrain: RETRAIN_CPUPROFILE: %v\n", err)
+		return func() {}
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		fmt.Fprintf(os.Stderr, "retrain: RETRAIN_CPUPROFILE: %v\n", err)
+		f.Close()
+		return func() {}
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}
 }

@@ -163,6 +163,10 @@ type coordinator struct {
 	n       names
 	job     rollout.Job
 	results jetstream.Consumer
+
+	jobOnce sync.Once
+	jobJSON []byte // job's JSON, in every episode message
+	jobErr  error
 	stream  jetstream.Stream
 
 	// gen tells this coordinator's episode messages from those of an
@@ -279,11 +283,11 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 		c.mu.Unlock()
 	}()
 	if !queued { // not still in the stream from an earlier coordinator of the run
-		b, err := json.Marshal(Assignment{Run: c.n.run, Job: c.job, Episode: ep})
+		b, err := c.assignment(ep)
 		if err != nil {
 			return nil, fmt.Errorf("dist: encode episode %s: %w", id, err)
 		}
-		if err := publishRetry(ctx, c.js, c.n.episodes, b, c.n.run+"/"+id+"@"+c.gen); err != nil {
+		if err := publishRetry(ctx, c.js, c.n.episodes, b, c.n.run+"/"+id+"@"+c.gen, nil); err != nil {
 			if ctx.Err() != nil {
 				return nil, nil
 			}
@@ -298,13 +302,43 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 	}
 }
 
+// assignment returns the message of ep: json.Marshal of its [Assignment],
+// with the job's JSON (the same in every message of the run) encoded once.
+func (c *coordinator) assignment(ep rollout.Episode) ([]byte, error) {
+	c.jobOnce.Do(func() { c.jobJSON, c.jobErr = json.Marshal(c.job) })
+	if c.jobErr != nil {
+		return nil, c.jobErr
+	}
+	e, err := json.Marshal(ep)
+	if err != nil {
+		return nil, err
+	}
+	run, _ := json.Marshal(c.n.run)
+	b := make([]byte, 0, len(run)+len(c.jobJSON)+len(e)+26)
+	b = append(append(append(b, `{"run":`...), run...), `,"job":`...)
+	b = append(append(append(b, c.jobJSON...), `,"episode":`...), e...)
+	return append(b, '}'), nil
+}
+
 // collect receives a trajectory from the results stream and hands it to its
 // episode's player; a copy of one already received is dropped, and one that
 // arrives before its player asks (a resumed run's backlog) waits for it.
 func (c *coordinator) collect(m jetstream.Msg) {
-	t, err := decodeResult(m.Data())
-	if err != nil || t.ID == "" {
-		m.Term() // not a trajectory: never redeliver it
+	var t *retrain.Trajectory
+	var err error
+	switch f := m.Headers().Get(ResultFormatHeader); f {
+	case ResultFormatBinary:
+		t, err = decodeBinaryResult(m.Data())
+	case "": // a trajectory's JSON
+		t, err = decodeResult(m.Data())
+	default:
+		err = fmt.Errorf("result format %q is not one this coordinator reads (%s): run workers of the coordinator's version", f, ResultFormatBinary)
+	}
+	if err == nil && t.ID == "" {
+		err = errors.New("a trajectory without an id")
+	}
+	if err != nil {
+		m.TermWithReason("retrain: " + err.Error()) // not a trajectory: never redeliver it
 		return
 	}
 	c.mu.Lock()

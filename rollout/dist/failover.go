@@ -19,11 +19,11 @@ const publishTimeout = time.Minute
 // through a lost node or a stream leader's election (no responders, a
 // timeout, a reconnection) for up to publishTimeout. A retry of a publish
 // that was stored after all is dropped by JetStream (the message id).
-func publishRetry(ctx context.Context, js jetstream.JetStream, subject string, b []byte, msgID string) error {
+func publishRetry(ctx context.Context, js jetstream.JetStream, subject string, b []byte, msgID string, h nats.Header) error {
 	deadline := time.Now().Add(publishTimeout)
 	for delay := 50 * time.Millisecond; ; delay = min(2*delay, 2*time.Second) {
 		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_, err := js.Publish(pctx, subject, b, jetstream.WithMsgID(msgID))
+		_, err := js.PublishMsg(pctx, &nats.Msg{Subject: subject, Data: b, Header: h}, jetstream.WithMsgID(msgID))
 		cancel()
 		if err == nil || ctx.Err() != nil || time.Now().After(deadline) || permanent(err) {
 			return err

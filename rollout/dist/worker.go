@@ -79,7 +79,7 @@ type worker struct {
 	o  *WorkerOptions
 
 	mu   sync.Mutex
-	jobs map[string]*openJob // by the job's JSON
+	jobs map[string]*openJob // by the job's JSON, as the coordinator wrote it
 }
 
 // openJob is a job the worker has opened, shared by its episodes.
@@ -142,13 +142,18 @@ func wait(ctx context.Context, d time.Duration) {
 
 // handle plays the episode of m, publishes its trajectory, then acks m.
 func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Duration) {
-	var work Assignment
+	var work rawAssignment
 	if err := json.Unmarshal(m.Data(), &work); err != nil || work.Run != w.n.run {
 		w.logf("dropped a message that is not an episode of run %s", w.n.run)
 		m.Term()
 		return
 	}
-	oj, err := w.open(ctx, &work.Job)
+	oj, err := w.open(ctx, work.Job)
+	if errors.Is(err, errBadJob) {
+		w.logf("dropped an episode of run %s: %v", w.n.run, err)
+		m.Term()
+		return
+	}
 	if err != nil {
 		w.logf("cannot open the job of run %s: %v", w.n.run, err)
 		m.NakWithDelay(5 * time.Second) // another worker may manage
@@ -176,7 +181,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 		m.Nak()
 		return
 	}
-	b, err := json.Marshal(t)
+	b, err := encodeResult(t)
 	if err != nil {
 		w.logf("encode trajectory %s: %v", t.ID, err)
 		m.Nak()
@@ -193,7 +198,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 	if id == "" {
 		id = w.n.run + "/" + t.ID
 	}
-	if err := publishRetry(pctx, w.js, w.n.results, b, id); err != nil {
+	if err := publishRetry(pctx, w.js, w.n.results, b, id, nats.Header{ResultFormatHeader: {ResultFormatBinary}}); err != nil {
 		w.logf("publish trajectory %s: %v", t.ID, err)
 		m.Nak()
 		return
@@ -211,21 +216,32 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 	}
 }
 
-// open prepares job once and returns it.
-func (w *worker) open(ctx context.Context, job *rollout.Job) (*openJob, error) {
-	key, err := json.Marshal(job)
-	if err != nil {
-		return nil, err
-	}
+// rawAssignment is an [Assignment] whose job is left as JSON: the same in
+// every message of a run, it is decoded once (open).
+type rawAssignment struct {
+	Run     string          `json:"run"`
+	Job     json.RawMessage `json:"job"`
+	Episode rollout.Episode `json:"episode"`
+}
+
+var errBadJob = errors.New("its job is not a job")
+
+// open prepares the job whose JSON is raw once and returns it.
+func (w *worker) open(ctx context.Context, raw json.RawMessage) (*openJob, error) {
 	w.mu.Lock()
-	oj := w.jobs[string(key)]
+	oj := w.jobs[string(raw)]
 	if oj == nil {
 		oj = &openJob{}
-		w.jobs[string(key)] = oj
+		w.jobs[string(raw)] = oj
 	}
 	w.mu.Unlock()
 	oj.once.Do(func() {
-		oj.p, oj.err = rollout.Prepare(ctx, job, w.o.Prepare)
+		var job rollout.Job
+		if err := json.Unmarshal(raw, &job); err != nil {
+			oj.err = fmt.Errorf("%w: %v", errBadJob, err)
+			return
+		}
+		oj.p, oj.err = rollout.Prepare(ctx, &job, w.o.Prepare)
 		if oj.err == nil {
 			oj.player = oj.p.Player()
 		}
