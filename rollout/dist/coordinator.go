@@ -105,7 +105,7 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 	if opts.Replicas > 1 && nc.ConnectedClusterName() == "" {
 		return rollout.Summary{}, fmt.Errorf("dist: %d replicas need a NATS cluster, and the server at %s is a single node: give --nats-replicas 1 (the default), or connect to a cluster", opts.Replicas, nc.ConnectedUrlRedacted())
 	}
-	c := &coordinator{nc: nc, js: js, n: n, job: WorkerJob(job), gen: strconv.FormatInt(time.Now().UnixNano(), 36),
+	c := &coordinator{nc: nc, js: js, n: n, job: WorkerJob(job), fingerprint: jobFingerprint(job, p), gen: strconv.FormatInt(time.Now().UnixNano(), 36),
 		waiting: map[string]chan *retrain.Trajectory{}, unwritten: map[string]jetstream.Msg{}, written: map[string]bool{},
 		early: map[string]arrived{}, served: map[string]*retrain.Trajectory{}, kept: map[string]bool{}, rerun: map[string]bool{}, queued: map[string]bool{}}
 	var r rollout.RunOptions
@@ -158,11 +158,14 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 
 // coordinator is one distributed run's state.
 type coordinator struct {
-	nc      *nats.Conn
-	js      jetstream.JetStream
-	n       names
-	job     rollout.Job
-	results jetstream.Consumer
+	nc  *nats.Conn
+	js  jetstream.JetStream
+	n   names
+	job rollout.Job
+	// fingerprint identifies the job (jobFingerprint), kept in the episode
+	// stream's metadata so that a resume with another job is refused.
+	fingerprint string
+	results     jetstream.Consumer
 
 	jobOnce sync.Once
 	jobJSON []byte // job's JSON, in every episode message
@@ -198,7 +201,17 @@ type arrived struct {
 func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	var err error
 	create := c.js.CreateOrUpdateStream
-	if o.Resume == nil {
+	if o.Resume != nil {
+		// The streams must be this job's: a resume with other flags would
+		// write a file that mixes two runs.
+		if s, err := c.js.Stream(ctx, c.n.episodeStream); err == nil {
+			if was := s.CachedInfo().Config.Metadata[jobMetadataKey]; was != "" && was != c.fingerprint {
+				return fmt.Errorf("dist: resume: run %s was started with another job (its environment, tasks, --n, --seed, sampling, model or rewards differ); resume it with the command that started it, or start afresh without --resume (another --out or --run-id)", c.n.run)
+			}
+		} else if !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("dist: resume: the stream %s: %w", c.n.episodeStream, err)
+		}
+	} else {
 		for _, s := range []string{c.n.episodeStream, c.n.resultStream} {
 			if err := c.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
 				return fmt.Errorf("dist: delete the old stream %s: %w", s, err)
@@ -209,6 +222,7 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	c.stream, err = create(ctx, jetstream.StreamConfig{
 		Name: c.n.episodeStream, Subjects: []string{c.n.episodes},
 		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, Replicas: o.Replicas,
+		Metadata: map[string]string{jobMetadataKey: c.fingerprint},
 	})
 	if err != nil {
 		return fmt.Errorf("dist: create the stream %s: %w", c.n.episodeStream, err)

@@ -267,3 +267,70 @@ func TestReadWritten(t *testing.T) {
 		t.Errorf("err = %v; want one naming line 2", err)
 	}
 }
+
+// A resume whose job differs from the one that started the run (another
+// seed, another n) is refused before anything is played or written; the
+// same job with other run settings (concurrency) resumes.
+func TestResumeAnotherJobRefused(t *testing.T) {
+	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(t.Context())
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	nc := connect(t, srv.URL())
+	wg.Go(func() { dist.Work(ctx, nc, &dist.WorkerOptions{RunID: "r2", Concurrency: 4}) })
+	out := filepath.Join(t.TempDir(), "dist.jsonl")
+
+	run := func(job *rollout.Job, resume bool) (rollout.Summary, error) {
+		t.Helper()
+		var written *dist.Written
+		if resume {
+			if written, err = dist.ReadWritten(out); err != nil {
+				t.Fatal(err)
+			}
+		}
+		p, err := rollout.Prepare(ctx, job, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close()
+		w, err := rollout.OpenJSONL(out, &rollout.JSONLOptions{Overwrite: !resume})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer w.Close()
+		// Keep: the streams stay after the run, as after a coordinator's death.
+		return dist.Run(ctx, connect(t, srv.URL()), p, job, &rollout.RunOptions{Sink: w}, &dist.Options{RunID: "r2", Keep: true, Resume: written})
+	}
+	job := testJob()
+	job.Generate, job.N = 2, 2
+	if sum, err := run(job, false); err != nil || sum.Episodes != 4 {
+		t.Fatalf("first run: %+v, %v", sum, err)
+	}
+	before, err := os.ReadFile(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := *job
+	seed := int64(12)
+	other.Seed = &seed
+	moreSamples := *job
+	moreSamples.N = 3
+	for name, j := range map[string]*rollout.Job{"another seed": &other, "another n": &moreSamples} {
+		if _, err := run(j, true); err == nil || !strings.Contains(err.Error(), "started with another job") {
+			t.Errorf("%s: resume gave %v; want it refused as another job", name, err)
+		}
+		if after, _ := os.ReadFile(out); !bytes.Equal(after, before) {
+			t.Errorf("%s: the refused resume changed the output", name)
+		}
+	}
+	same := *job
+	same.Concurrency = 1
+	if sum, err := run(&same, true); err != nil {
+		t.Errorf("a resume of the same job at another concurrency: %+v, %v", sum, err)
+	}
+}
