@@ -36,7 +36,8 @@ type GroupScorer interface {
 	ScoreGroup(ctx context.Context, group []*retrain.Trajectory) error
 }
 
-// Progress is reported after each finished episode.
+// Progress is reported after each finished episode, once it is delivered
+// (scored, and with a group hook once its whole group is).
 type Progress struct {
 	// Done counts the episodes finished so far (failed ones included) out of Total.
 	Done, Total int
@@ -115,8 +116,11 @@ type RunnerOptions struct {
 	// trajectory is delivered as soon as it finishes. When a run is resumed,
 	// the group holds only the samples run again.
 	Advantages func(group []*retrain.Trajectory)
-	// Progress, when set, is called after each finished episode, one call at
-	// a time; it must return quickly.
+	// Progress, when set, is called after each finished episode once it is
+	// delivered (with GroupScorer or Advantages set, when its group is
+	// complete: a group's episodes are reported together), one call at a
+	// time; it must return quickly. Its Last is then final: no hook writes
+	// it any more.
 	Progress func(Progress)
 	// Remote, when set, plays each episode elsewhere (a distributed worker,
 	// see package rollout/dist) instead of with the runner's environments
@@ -189,7 +193,9 @@ type Summary struct {
 	StopReasons map[retrain.StopReason]int
 	// Skipped counts the episodes skipped as already done (resume).
 	Skipped int
-	// Canceled counts the episodes not finished because the run stopped.
+	// Canceled counts the episodes not finished, or finished in a group
+	// the run stopped before completing (and so neither written nor
+	// counted above), because the run stopped.
 	Canceled int
 	// Retries counts the extra attempts made.
 	Retries int
@@ -552,8 +558,19 @@ func (st *runState) finish(ctx context.Context, j job, t *retrain.Trajectory) {
 		return
 	}
 
+	// Counted once delivered: with the group hook set, a trajectory's
+	// rewards are final (and no longer written by another goroutine's hook)
+	// only once its group is complete.
 	st.mu.Lock()
 	defer st.mu.Unlock()
+	for _, t := range deliver {
+		st.count(t)
+	}
+}
+
+// count adds t, delivered, to the summary and reports the progress. The
+// caller holds st.mu.
+func (st *runState) count(t *retrain.Trajectory) {
 	s := &st.sum
 	s.Episodes++
 	s.StopReasons[t.StopReason]++

@@ -144,7 +144,7 @@ func (rw *runRewards) watch(next func(rollout.Progress)) func(rollout.Progress) 
 		return next
 	}
 	return func(p rollout.Progress) {
-		rw.stats.Add(p.Last) // reads rewards, never advantages, which a group hook may be writing
+		rw.stats.Add(p.Last) // final: delivered trajectories have their group rewards
 		if next != nil {
 			next(p)
 		}
