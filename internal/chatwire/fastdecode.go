@@ -419,19 +419,9 @@ func (d *fastDec) chunk(c *Chunk) bool {
 		case "model":
 			return once(&seen, 3) && d.strField(&c.Model)
 		case "choices":
-			if !once(&seen, 4) {
-				return false
-			}
-			return list(d, &c.Choices, (*fastDec).chunkChoice)
+			return once(&seen, 4) && list(d, &c.Choices, (*fastDec).chunkChoice)
 		case "usage":
-			if !once(&seen, 5) {
-				return false
-			}
-			if d.null() {
-				return true
-			}
-			c.Usage = &Usage{}
-			return d.usage(c.Usage)
+			return once(&seen, 5) && optional(d, &c.Usage, (*fastDec).usage)
 		case "prompt_token_ids":
 			return once(&seen, 6) && d.unmarshaler(&c.PromptTokenIDs)
 		}
@@ -448,14 +438,7 @@ func (d *fastDec) chunkChoice(ch *ChunkChoice) bool {
 		case "delta":
 			return once(&seen, 1) && (d.null() || d.delta(&ch.Delta))
 		case "logprobs":
-			if !once(&seen, 2) {
-				return false
-			}
-			if d.null() {
-				return true
-			}
-			ch.Logprobs = &Logprobs{}
-			return d.logprobs(ch.Logprobs)
+			return once(&seen, 2) && optional(d, &ch.Logprobs, (*fastDec).logprobs)
 		case "finish_reason":
 			return once(&seen, 3) && d.strPtr(&ch.FinishReason)
 		case "stop_reason":
@@ -480,10 +463,7 @@ func (d *fastDec) delta(dl *Delta) bool {
 		case "reasoning_content":
 			return once(&seen, 3) && d.strPtr(&dl.ReasoningContent)
 		case "tool_calls":
-			if !once(&seen, 4) {
-				return false
-			}
-			return list(d, &dl.ToolCalls, (*fastDec).toolCallDelta)
+			return once(&seen, 4) && list(d, &dl.ToolCalls, (*fastDec).toolCallDelta)
 		}
 		return d.unknown(key, "role", "content", "reasoning", "reasoning_content", "tool_calls")
 	})
@@ -527,10 +507,7 @@ func (d *fastDec) logprobs(l *Logprobs) bool {
 		if string(key) != "content" {
 			return d.unknown(key, "content")
 		}
-		if !once(&seen, 0) {
-			return false
-		}
-		return list(d, &l.Content, (*fastDec).tokenLogprob)
+		return once(&seen, 0) && list(d, &l.Content, (*fastDec).tokenLogprob)
 	})
 }
 
@@ -599,19 +576,9 @@ func (d *fastDec) reply(r *Reply) bool {
 		case "model":
 			return once(&seen, 3) && d.strField(&r.Model)
 		case "choices":
-			if !once(&seen, 4) {
-				return false
-			}
-			return list(d, &r.Choices, (*fastDec).choice)
+			return once(&seen, 4) && list(d, &r.Choices, (*fastDec).choice)
 		case "usage":
-			if !once(&seen, 5) {
-				return false
-			}
-			if d.null() {
-				return true
-			}
-			r.Usage = &Usage{}
-			return d.usage(r.Usage)
+			return once(&seen, 5) && optional(d, &r.Usage, (*fastDec).usage)
 		case "prompt_token_ids":
 			return once(&seen, 6) && d.unmarshaler(&r.PromptTokenIDs)
 		case "error":
@@ -630,14 +597,7 @@ func (d *fastDec) choice(ch *Choice) bool {
 		case "message":
 			return once(&seen, 1) && (d.null() || d.replyMessage(&ch.Message))
 		case "logprobs":
-			if !once(&seen, 2) {
-				return false
-			}
-			if d.null() {
-				return true
-			}
-			ch.Logprobs = &Logprobs{}
-			return d.logprobs(ch.Logprobs)
+			return once(&seen, 2) && optional(d, &ch.Logprobs, (*fastDec).logprobs)
 		case "finish_reason":
 			return once(&seen, 3) && d.strField(&ch.FinishReason)
 		case "stop_reason":
@@ -664,10 +624,7 @@ func (d *fastDec) replyMessage(m *ReplyMessage) bool {
 		case "reasoning_content":
 			return once(&seen, 3) && d.strPtr(&m.ReasoningContent)
 		case "tool_calls":
-			if !once(&seen, 4) {
-				return false
-			}
-			return list(d, &m.ToolCalls, (*fastDec).toolCall)
+			return once(&seen, 4) && list(d, &m.ToolCalls, (*fastDec).toolCall)
 		}
 		return d.unknown(key, "role", "content", "reasoning", "reasoning_content", "tool_calls")
 	})
@@ -703,4 +660,14 @@ func list[T any](d *fastDec, dst *[]T, each func(*fastDec, *T) bool) bool {
 		*dst = []T{}
 	}
 	return ok
+}
+
+// optional decodes a JSON object (or null, which leaves *dst nil) into a
+// new *dst with each.
+func optional[T any](d *fastDec, dst **T, each func(*fastDec, *T) bool) bool {
+	if d.null() {
+		return true
+	}
+	*dst = new(T)
+	return each(d, *dst)
 }
