@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -95,17 +96,24 @@ func runBench(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(s.out)
+	return printBenchReport(s.out, *asJSON, rep, rep.WriteTable, rep.Problems)
+}
+
+// printBenchReport prints a bench's report as indented JSON or as its
+// table, and fails when the bench found problems with the episodes written
+// (targets missed are only reported).
+func printBenchReport(out io.Writer, asJSON bool, rep any, writeTable func(io.Writer) error, problems []string) error {
+	if asJSON {
+		enc := json.NewEncoder(out)
 		enc.SetIndent("", "  ")
 		if err := enc.Encode(rep); err != nil {
 			return err
 		}
-	} else if err := rep.WriteTable(s.out); err != nil {
+	} else if err := writeTable(out); err != nil {
 		return err
 	}
-	if len(rep.Problems) > 0 {
-		return fmt.Errorf("%d problems with the episodes written: %s", len(rep.Problems), strings.Join(rep.Problems, "; "))
+	if len(problems) > 0 {
+		return fmt.Errorf("%d problems with the episodes written: %s", len(problems), strings.Join(problems, "; "))
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -186,19 +185,7 @@ func runBenchDist(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return err
 	}
-	if *asJSON {
-		enc := json.NewEncoder(s.out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(rep); err != nil {
-			return err
-		}
-	} else if err := rep.writeTable(s.out); err != nil {
-		return err
-	}
-	if len(rep.Problems) > 0 {
-		return fmt.Errorf("%d problems with the episodes written: %s", len(rep.Problems), strings.Join(rep.Problems, "; "))
-	}
-	return nil
+	return printBenchReport(s.out, *asJSON, rep, rep.writeTable, rep.Problems)
 }
 
 // benchDist runs, for each worker count k, the in-process rollout at
