@@ -7,7 +7,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -181,16 +180,7 @@ func TestClusterNodeKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	p, err := rollout.Prepare(ctx, job, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	out := filepath.Join(t.TempDir(), "dist.jsonl")
-	w, err := rollout.OpenJSONL(out, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, out, w := prepareRun(ctx, t, job)
 	var killed atomic.Value
 	var done atomic.Int32
 	sum, err := dist.Run(ctx, connect(t, all), p, job, &rollout.RunOptions{Sink: w, Progress: func(pr rollout.Progress) {

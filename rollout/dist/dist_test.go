@@ -73,6 +73,23 @@ func inProcess(t *testing.T, job *rollout.Job) map[string]*retrain.Trajectory {
 	return readByID(t, out)
 }
 
+// prepareRun prepares job (closed when the test ends) and opens a fresh
+// output file for it.
+func prepareRun(ctx context.Context, t *testing.T, job *rollout.Job) (*rollout.Prepared, string, *rollout.JSONLWriter) {
+	t.Helper()
+	p, err := rollout.Prepare(ctx, job, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { p.Close() })
+	out := filepath.Join(t.TempDir(), "dist.jsonl")
+	w, err := rollout.OpenJSONL(out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p, out, w
+}
+
 // readByID reads a JSONL file of trajectories, failing the test on a line
 // that is not a whole trajectory or on an id seen twice.
 func readByID(t *testing.T, path string) map[string]*retrain.Trajectory {
@@ -179,16 +196,7 @@ func TestCoordinatorAndWorkers(t *testing.T) {
 		})
 	}
 
-	p, err := rollout.Prepare(ctx, job, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close()
-	out := filepath.Join(t.TempDir(), "dist.jsonl")
-	w, err := rollout.OpenJSONL(out, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, out, w := prepareRun(ctx, t, job)
 	var done atomic.Int32
 	sum, err := dist.Run(ctx, connect(t, srv.URL()), p, job, &rollout.RunOptions{Sink: w, Progress: func(rollout.Progress) {
 		if done.Add(1) == 3 {
