@@ -71,7 +71,7 @@ func runWorker(ctx context.Context, args []string, s stdio) error {
 }
 
 // runDistributed runs prepared on workers through NATS as d says.
-// With --resume it continues the run from the streams and from --out;
+// With --resume it continues the run from its stream and from --out;
 // with --nats embedded, the server's store (--out + ".nats") is removed only
 // when the run ends complete, so that a coordinator killed or interrupted
 // is resumed on the same store.
@@ -81,7 +81,7 @@ func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, pre
 		if written, err = dist.ReadWritten(c.Out); err != nil {
 			return rollout.Summary{}, err
 		}
-		fmt.Fprintf(s.err, "resuming run %s: %d episodes already in %s; the run's streams are taken up where they were\n", c.runID(), written.Len(), c.Out)
+		fmt.Fprintf(s.err, "resuming run %s: %d episodes already in %s; the run's stream is taken up where it was\n", c.runID(), written.Len(), c.Out)
 	}
 	url := c.Nats
 	co := c.natsConn()
@@ -167,11 +167,11 @@ func (c *rolloutConfig) validateDistributed() error {
 func defineDistributedFlags(fs *flag.FlagSet, c *rolloutConfig) {
 	fs.StringVar(&c.Nats, "nats", "", "run the episodes on workers (\"retrain worker\") through the NATS JetStream server at this `URL`, or \"embedded\" to start one in this process (see docs/distributed.md)")
 	fs.StringVar(&c.NatsListen, "nats-listen", "", "with --nats embedded: the `address` its server listens on (default 127.0.0.1 and a free port; 0.0.0.0:4222 lets remote workers in, and then needs $NATS_TOKEN, or $NATS_USER and $NATS_PASSWORD, which every client must send)")
-	fs.StringVar(&c.RunID, "run-id", "", "with --nats: the run's `id`, naming its streams; workers take the same --run-id (default \""+dist.DefaultRunID+"\")")
+	fs.StringVar(&c.RunID, "run-id", "", "with --nats: the run's `id`, naming its stream and subjects; workers take the same --run-id (default \""+dist.DefaultRunID+"\")")
 	fs.IntVar(&c.Workers, "workers", 0, "with --nats: start this many local worker processes")
 	fs.DurationVar(&c.AckWait, "ack-wait", 0, "with --nats: how long an episode may go without word from its worker before it goes to another (0: 30s)")
 	fs.IntVar(&c.MaxDeliver, "max-deliver", 0, "with --nats: deliveries of an episode before it is recorded as failed (0: --retries+2, at least 3)")
-	fs.IntVar(&c.NatsReplicas, "nats-replicas", 0, "with --nats: how many nodes of a NATS cluster hold the run's streams; 3 survives the loss of a node (0: 1)")
+	fs.IntVar(&c.NatsReplicas, "nats-replicas", 0, "with --nats: how many nodes of a NATS cluster hold the run's episode stream; 3 survives the loss of a node (0: 1)")
 	defineNatsConnFlags(fs, &c.NatsCreds, &c.NatsNKey, &c.NatsTLSCA, &c.NatsTLSCert, &c.NatsTLSKey)
 }
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -27,13 +28,14 @@ const (
 
 // Options configure a distributed run ([Run]).
 type Options struct {
-	// RunID names the run's streams, subjects and consumers (see
+	// RunID names the run's stream, subjects and consumer (see
 	// docs/distributed.md); empty means [DefaultRunID]. Workers must be
 	// given the same.
 	RunID string
-	// AckWait is how long an episode may go without a worker's ack or
-	// progress report before JetStream hands it to another worker; zero
-	// means [DefaultAckWait].
+	// AckWait is how long an episode may go without an ack or a progress
+	// report (from its worker while it plays, from the coordinator once it
+	// holds the trajectory) before JetStream hands it to another worker;
+	// zero means [DefaultAckWait].
 	AckWait time.Duration
 	// MaxDeliver bounds the deliveries of an episode; an episode no worker
 	// finished in that many is recorded as failed (cause timeout). Zero
@@ -42,20 +44,20 @@ type Options struct {
 	// Window bounds the episodes published and not yet collected; zero
 	// means [rollout.DefaultWindow].
 	Window int
-	// Keep keeps the run's streams after it ends; by default they are
+	// Keep keeps the run's episode stream after it ends; by default it is
 	// deleted when the run ends complete. A run that stops before its end
-	// (canceled, a sink that failed) keeps them, for Resume.
+	// (canceled, a sink that failed) keeps it, for Resume.
 	Keep bool
-	// Replicas is how many servers of a NATS cluster hold each of the run's
-	// streams (and their consumers); 3 survives the loss of one node. Zero
-	// means 1.
+	// Replicas is how many servers of a NATS cluster hold the run's
+	// episode stream (and its consumer); 3 survives the loss of one node.
+	// Zero means 1.
 	Replicas int
 	// Resume, when set, continues the run of the same RunID (and the same
 	// job) whose coordinator stopped before the end (killed, interrupted),
 	// with what its output already holds (see [ReadWritten]): the run's
-	// streams are kept, the trajectories they hold that are not in the
-	// output yet are written, the episodes still queued are not published
-	// again, and failed episodes in the output are played again. It
+	// stream is kept, the episodes still queued are not published again,
+	// the trajectories workers held while no coordinator listened are taken,
+	// and failed episodes in the output are played again. It
 	// replaces the RunOptions' Done. docs/distributed.md says how.
 	Resume *Written
 }
@@ -106,7 +108,7 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 		return rollout.Summary{}, fmt.Errorf("dist: %d replicas need a NATS cluster, and the server at %s is a single node: give --nats-replicas 1 (the default), or connect to a cluster", opts.Replicas, nc.ConnectedUrlRedacted())
 	}
 	c := &coordinator{nc: nc, js: js, n: n, job: WorkerJob(job), fingerprint: jobFingerprint(job, p), gen: strconv.FormatInt(time.Now().UnixNano(), 36),
-		waiting: map[string]chan *retrain.Trajectory{}, unwritten: map[string]jetstream.Msg{}, written: map[string]bool{},
+		waiting: map[string]chan *retrain.Trajectory{}, unwritten: map[string][]string{}, written: map[string]bool{},
 		early: map[string]arrived{}, served: map[string]*retrain.Trajectory{}, kept: map[string]bool{}, rerun: map[string]bool{}, queued: map[string]bool{}}
 	var r rollout.RunOptions
 	if ro != nil {
@@ -126,24 +128,28 @@ func Run(ctx context.Context, nc *nats.Conn, p *rollout.Prepared, job *rollout.J
 		}
 	}
 	defer func() {
-		if !opts.Keep && err == nil { // a run that stopped early keeps its streams, for Resume
+		if !opts.Keep && err == nil { // a run that stopped early keeps its stream, for Resume
 			c.cleanup()
 		}
 	}()
-	// Short pulls with frequent heartbeats: a pull request lost (the
-	// consumer's leader not yet known to our server, or dead) is noticed
-	// in seconds rather than the default 30.
-	cc, err := c.results.Consume(c.collect, jetstream.PullExpiry(5*time.Second), jetstream.PullHeartbeat(time.Second))
+	results, err := nc.Subscribe(n.results, c.receive)
 	if err != nil {
-		return rollout.Summary{}, fmt.Errorf("dist: consume results: %w", err)
+		return rollout.Summary{}, fmt.Errorf("dist: subscribe to results: %w", err)
 	}
-	defer cc.Stop()
+	defer results.Unsubscribe()
+	// Results wait here while one is decoded: room for a burst of them (a
+	// resumed run's workers, each with the results it held); past it, a
+	// worker's request goes unanswered and is sent again.
+	results.SetPendingLimits(1<<16, 1<<30)
 	sub, err := nc.Subscribe("$JS.EVENT.ADVISORY.CONSUMER.MAX_DELIVERIES."+n.episodeStream+"."+n.workerConsumer, c.exhausted)
 	if err != nil {
 		return rollout.Summary{}, fmt.Errorf("dist: subscribe to advisories: %w", err)
 	}
 	defer sub.Unsubscribe()
-	defer c.holdResults(cmp.Or(opts.AckWait, DefaultAckWait))()
+	if err := nc.FlushTimeout(10 * time.Second); err != nil { // subscribed at the server before any episode is out
+		return rollout.Summary{}, fmt.Errorf("dist: subscribe to results: %w", err)
+	}
+	defer c.holdEpisodes(cmp.Or(opts.AckWait, DefaultAckWait))()
 	defer c.watchExhausted(cmp.Or(opts.AckWait, DefaultAckWait), cmp.Or(opts.MaxDeliver, DefaultMaxDeliver))()
 
 	r.Remote = c.play
@@ -165,7 +171,6 @@ type coordinator struct {
 	// fingerprint identifies the job (jobFingerprint), kept in the episode
 	// stream's metadata so that a resume with another job is refused.
 	fingerprint string
-	results     jetstream.Consumer
 
 	jobOnce sync.Once
 	jobJSON []byte // job's JSON, in every episode message
@@ -177,11 +182,14 @@ type coordinator struct {
 	// which workers give their results.
 	gen string
 
-	mu        sync.Mutex
-	waiting   map[string]chan *retrain.Trajectory // episode id → its player, until its trajectory arrives
-	unwritten map[string]jetstream.Msg            // arrived, not yet written: acked once written
-	written   map[string]bool                     // written (or in the output before a resume): later copies are dropped
-	early     map[string]arrived                  // arrived before their player asked (a resumed run's backlog)
+	mu      sync.Mutex
+	waiting map[string]chan *retrain.Trajectory // episode id → its player, until its trajectory arrives
+	// unwritten holds the trajectories received and not yet written, each
+	// with the ack subjects of its episode's deliveries: acked once it is
+	// written, and told that it is in progress until then.
+	unwritten map[string][]string
+	written   map[string]bool    // written (or in the output before a resume): later copies are dropped
+	early     map[string]arrived // arrived before their player asked (a resumed run's backlog)
 	// Resume only (see resume.go):
 	served map[string]*retrain.Trajectory // in the output, in a group the output holds only part of: played from there
 	kept   map[string]bool                // the output holds their line already: not written again
@@ -189,20 +197,23 @@ type coordinator struct {
 	queued map[string]bool                // still in the episode stream: not published again
 }
 
-// arrived is a trajectory received before its episode's player asked for it.
+// arrived is a trajectory received before its episode's player asked for
+// it, with the ack subjects of its episode's deliveries.
 type arrived struct {
-	m jetstream.Msg
-	t *retrain.Trajectory
+	acks []string
+	t    *retrain.Trajectory
 }
 
-// setup creates the run's streams and consumers afresh, or, when resuming,
-// keeps the streams and their messages and recreates the consumers (so that
-// what the earlier coordinator and its workers held is delivered at once).
+// setup creates the run's episode stream and the workers' consumer afresh,
+// or, when resuming, keeps them and what they hold: the episodes still
+// queued, and the deliveries workers hold (a worker that kept a trajectory
+// while no coordinator was there to take it sends it to this one, and acks
+// through its delivery still work).
 func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	var err error
 	create := c.js.CreateOrUpdateStream
 	if o.Resume != nil {
-		// The streams must be this job's: a resume with other flags would
+		// The stream must be this job's: a resume with other flags would
 		// write a file that mixes two runs.
 		if s, err := c.js.Stream(ctx, c.n.episodeStream); err == nil {
 			if was := s.CachedInfo().Config.Metadata[jobMetadataKey]; was != "" && was != c.fingerprint {
@@ -212,10 +223,8 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 			return fmt.Errorf("dist: resume: the stream %s: %w", c.n.episodeStream, err)
 		}
 	} else {
-		for _, s := range []string{c.n.episodeStream, c.n.resultStream} {
-			if err := c.js.DeleteStream(ctx, s); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
-				return fmt.Errorf("dist: delete the old stream %s: %w", s, err)
-			}
+		if err := c.js.DeleteStream(ctx, c.n.episodeStream); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+			return fmt.Errorf("dist: delete the old stream %s: %w", c.n.episodeStream, err)
 		}
 		create = c.js.CreateStream
 	}
@@ -227,11 +236,6 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	if err != nil {
 		return fmt.Errorf("dist: create the stream %s: %w", c.n.episodeStream, err)
 	}
-	if o.Resume != nil {
-		if err := c.stream.DeleteConsumer(ctx, c.n.workerConsumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return fmt.Errorf("dist: delete the consumer %s: %w", c.n.workerConsumer, err)
-		}
-	}
 	if _, err := c.stream.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
 		Durable: c.n.workerConsumer, AckPolicy: jetstream.AckExplicitPolicy,
 		AckWait: cmp.Or(o.AckWait, DefaultAckWait), MaxDeliver: cmp.Or(o.MaxDeliver, DefaultMaxDeliver),
@@ -239,36 +243,14 @@ func (c *coordinator) setup(ctx context.Context, o *Options) error {
 	}); err != nil {
 		return fmt.Errorf("dist: create the consumer %s: %w", c.n.workerConsumer, err)
 	}
-	rs, err := create(ctx, jetstream.StreamConfig{
-		Name: c.n.resultStream, Subjects: []string{c.n.results},
-		Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxMsgSize: 8 << 20, Replicas: o.Replicas,
-	})
-	if err != nil {
-		return fmt.Errorf("dist: create the stream %s: %w", c.n.resultStream, err)
-	}
-	if o.Resume != nil {
-		if err := rs.DeleteConsumer(ctx, c.n.coordConsumer); err != nil && !errors.Is(err, jetstream.ErrConsumerNotFound) {
-			return fmt.Errorf("dist: delete the consumer %s: %w", c.n.coordConsumer, err)
-		}
-	}
-	c.results, err = rs.CreateOrUpdateConsumer(ctx, jetstream.ConsumerConfig{
-		Durable: c.n.coordConsumer, AckPolicy: jetstream.AckExplicitPolicy,
-		// Held until its group is written, with progress reports (holdResults);
-		// a delivery lost with a dead node comes back after the ack wait.
-		AckWait: cmp.Or(o.AckWait, DefaultAckWait), MaxAckPending: -1,
-	})
-	if err != nil {
-		return fmt.Errorf("dist: create the consumer %s: %w", c.n.coordConsumer, err)
-	}
 	return nil
 }
 
-// cleanup deletes the run's streams.
+// cleanup deletes the run's stream.
 func (c *coordinator) cleanup() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	c.js.DeleteStream(ctx, c.n.episodeStream)
-	c.js.DeleteStream(ctx, c.n.resultStream)
 }
 
 // play publishes ep and waits for its trajectory ([rollout.RunOptions].Remote).
@@ -281,9 +263,9 @@ func (c *coordinator) play(ctx context.Context, ep rollout.Episode) (*retrain.Tr
 		c.mu.Unlock()
 		return t, nil
 	}
-	if a, ok := c.early[id]; ok { // collected before this player asked (a resumed run)
+	if a, ok := c.early[id]; ok { // received before this player asked (a resumed run)
 		delete(c.early, id)
-		c.unwritten[id] = a.m
+		c.unwritten[id] = a.acks
 		c.mu.Unlock()
 		return a.t, nil
 	}
@@ -334,17 +316,28 @@ func (c *coordinator) assignment(ep rollout.Episode) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// collect receives a trajectory from the results stream and hands it to its
-// episode's player; a copy of one already received is dropped, and one that
-// arrives before its player asks (a resumed run's backlog) waits for it.
-func (c *coordinator) collect(m jetstream.Msg) {
+// receive takes a trajectory a worker sends (a request on the results
+// subject, in [ResultFormatBinary], with its episode delivery's ack subject
+// in [EpisodeAckHeader]) and answers it ([ResultStatusHeader]): taken, the
+// coordinator now holds the episode (it reports progress on it until the
+// trajectory is written, then acks it); refused, the episode is handed
+// back (Nak) for another delivery. The first trajectory of an awaited
+// episode goes to its player; a copy of one already received is dropped
+// (its delivery acked with the first); one that arrives before its player
+// asks (a resumed run's backlog) waits for it.
+func (c *coordinator) receive(m *nats.Msg) {
+	ack := m.Header.Get(EpisodeAckHeader)
+	if !c.ackSubject(ack) {
+		answer(m, resultRefused, fmt.Sprintf("the result has no ack subject of an episode of run %s in %s: run workers of the coordinator's version", c.n.run, EpisodeAckHeader))
+		return
+	}
 	var t *retrain.Trajectory
 	var err error
-	switch f := m.Headers().Get(ResultFormatHeader); f {
+	switch f := m.Header.Get(ResultFormatHeader); f {
 	case ResultFormatBinary:
-		t, err = decodeBinaryResult(m.Data())
+		t, err = decodeBinaryResult(m.Data)
 	case "": // a trajectory's JSON
-		t, err = decodeResult(m.Data())
+		t, err = decodeResult(m.Data)
 	default:
 		err = fmt.Errorf("result format %q is not one this coordinator reads (%s): run workers of the coordinator's version", f, ResultFormatBinary)
 	}
@@ -352,34 +345,77 @@ func (c *coordinator) collect(m jetstream.Msg) {
 		err = errors.New("a trajectory without an id")
 	}
 	if err != nil {
-		m.TermWithReason("retrain: " + err.Error()) // not a trajectory: never redeliver it
+		c.nc.Publish(ack, ackNak) // played again (and recorded as failed once out of deliveries)
+		answer(m, resultRefused, err.Error())
 		return
 	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	switch {
 	case c.written[t.ID]:
-		m.Ack()
-	case c.rerun[t.ID] && msgGen(m) != c.gen:
-		m.Ack() // the failed episode the output holds, from an earlier coordinator: it is being played again
+		c.nc.Publish(ack, ackAck)
+	case c.rerun[t.ID] && msgGen(m.Header) != c.gen:
+		c.nc.Publish(ack, ackAck) // the failed episode the output holds, from an earlier coordinator: it is being played again
 	case c.unwritten[t.ID] != nil:
-		c.unwritten[t.ID] = m // a redelivery of one waiting for its group
+		c.unwritten[t.ID] = appendNew(c.unwritten[t.ID], ack) // another delivery of one waiting for its group
 	default:
+		if a, ok := c.early[t.ID]; ok {
+			a.acks = appendNew(a.acks, ack)
+			c.early[t.ID] = a
+			break
+		}
 		ch, ok := c.waiting[t.ID]
 		if !ok {
-			c.early[t.ID] = arrived{m, t} // its player has not asked yet: kept (unacked) until it does
-			return
+			c.early[t.ID] = arrived{[]string{ack}, t} // its player has not asked yet: held until it does
+			break
 		}
 		delete(c.waiting, t.ID)
-		c.unwritten[t.ID] = m
+		c.unwritten[t.ID] = []string{ack}
 		ch <- t
 	}
+	c.mu.Unlock()
+	answer(m, resultTaken, "")
 }
 
-// msgGen is the coordinator generation that ends m's Nats-Msg-Id (see
-// coordinator.gen); empty when it has none.
-func msgGen(m jetstream.Msg) string {
-	id := m.Headers().Get(jetstream.MsgIDHeader)
+// The bodies of the acks the coordinator sends for a worker's delivery of
+// an episode (JetStream's ack protocol).
+var (
+	ackAck        = []byte("+ACK")
+	ackNak        = []byte("-NAK")
+	ackInProgress = []byte("+WPI")
+)
+
+// ackSubject reports whether s is the ack subject of a delivery of this
+// run's episode stream: the coordinator publishes only there.
+func (c *coordinator) ackSubject(s string) bool {
+	rest, ok := strings.CutPrefix(s, "$JS.ACK.")
+	return ok && slices.Contains(strings.Split(rest, "."), c.n.episodeStream)
+}
+
+// answer replies to a worker's result request with status and, when
+// refused, the reason.
+func answer(m *nats.Msg, status, reason string) {
+	if m.Reply == "" {
+		return
+	}
+	r := &nats.Msg{Subject: m.Reply, Header: nats.Header{ResultStatusHeader: {status}}}
+	if reason != "" {
+		r.Data = []byte(reason)
+	}
+	m.RespondMsg(r)
+}
+
+// appendNew appends s to list unless it holds it.
+func appendNew(list []string, s string) []string {
+	if slices.Contains(list, s) {
+		return list
+	}
+	return append(list, s)
+}
+
+// msgGen is the coordinator generation that ends the Nats-Msg-Id in h
+// (see coordinator.gen); empty when it has none.
+func msgGen(h nats.Header) string {
+	id := h.Get(jetstream.MsgIDHeader)
 	if i := strings.LastIndexByte(id, '@'); i >= 0 {
 		return id[i+1:]
 	}
@@ -426,8 +462,8 @@ func (c *coordinator) giveUp(seq, deliveries uint64) {
 	}
 }
 
-// ackSink writes trajectories to inner, then acks their result messages:
-// a trajectory leaves the results stream only once it is in the output.
+// ackSink writes trajectories to inner, then acks their episodes: an
+// episode leaves the stream only once its trajectory is in the output.
 type ackSink struct {
 	c     *coordinator
 	inner rollout.Sink
@@ -443,12 +479,12 @@ func (s *ackSink) Write(t *retrain.Trajectory) error {
 		}
 	}
 	s.c.mu.Lock()
-	m := s.c.unwritten[t.ID]
+	acks := s.c.unwritten[t.ID]
 	delete(s.c.unwritten, t.ID)
 	s.c.written[t.ID] = true
 	s.c.mu.Unlock()
-	if m != nil {
-		m.Ack()
+	for _, a := range acks {
+		s.c.nc.Publish(a, ackAck)
 	}
 	return nil
 }

@@ -41,12 +41,13 @@ func permanent(err error) bool {
 	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubject)
 }
 
-// holdResults reports progress on the result messages that wait for their
-// group to be written, every third of ackWait, so that JetStream does not
-// redeliver them; it returns a function that stops and waits. The results
-// consumer's ack wait is short so that a delivery lost with a dead node (the
-// coordinator's server, or the consumer's leader) comes back soon.
-func (c *coordinator) holdResults(ackWait time.Duration) (stop func()) {
+// holdEpisodes reports progress, every third of ackWait, on the episodes
+// whose trajectories the coordinator holds (received, waiting for their
+// group to be written), so that JetStream does not hand them to another
+// worker; it returns a function that stops and waits. A coordinator that
+// dies stops reporting: its episodes are delivered again after the ack
+// wait, and played again.
+func (c *coordinator) holdEpisodes(ackWait time.Duration) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
@@ -59,16 +60,16 @@ func (c *coordinator) holdResults(ackWait time.Duration) (stop func()) {
 			case <-t.C:
 			}
 			c.mu.Lock()
-			held := make([]jetstream.Msg, 0, len(c.unwritten)+len(c.early))
-			for _, m := range c.unwritten {
-				held = append(held, m)
+			var held []string
+			for _, acks := range c.unwritten {
+				held = append(held, acks...)
 			}
 			for _, a := range c.early { // a resumed run's backlog, waiting for its players
-				held = append(held, a.m)
+				held = append(held, a.acks...)
 			}
 			c.mu.Unlock()
-			for _, m := range held {
-				m.InProgress()
+			for _, a := range held {
+				c.nc.Publish(a, ackInProgress)
 			}
 		}
 	})

@@ -123,10 +123,10 @@ var runIDPattern = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)
 
 // names are the subjects, streams and consumers of one run.
 type names struct {
-	run                           string
-	episodes, results             string // subjects
-	episodeStream, resultStream   string
-	workerConsumer, coordConsumer string
+	run               string
+	episodes, results string // subjects
+	episodeStream     string
+	workerConsumer    string
 }
 
 func namesOf(runID string) (names, error) {
@@ -141,8 +141,6 @@ func namesOf(runID string) (names, error) {
 		episodes:       "retrain." + runID + ".episodes",
 		results:        "retrain." + runID + ".results",
 		episodeStream:  "RETRAIN_" + runID + "_EPISODES",
-		resultStream:   "RETRAIN_" + runID + "_RESULTS",
 		workerConsumer: "workers",
-		coordConsumer:  "coordinator",
 	}, nil
 }

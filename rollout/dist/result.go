@@ -21,6 +21,21 @@ const (
 	// trajectory's JSON without its token ids and log-probabilities, then
 	// those arrays in binary (see docs/distributed.md, "Messages").
 	ResultFormatBinary = "json+tokens/1"
+
+	// EpisodeAckHeader is the header of a result message that holds the
+	// ack subject of the worker's delivery of the episode: the coordinator
+	// acks the episode there once the trajectory is in its output.
+	EpisodeAckHeader = "Retrain-Episode-Ack"
+	// ResultStatusHeader is the header of the coordinator's reply to a
+	// result message: "taken" (the coordinator holds the episode now) or
+	// "refused" (the reply's body says why; the episode was handed back).
+	ResultStatusHeader = "Retrain-Result-Status"
+)
+
+// The values of [ResultStatusHeader].
+const (
+	resultTaken   = "taken"
+	resultRefused = "refused"
 )
 
 // encodeResult encodes t as a result message in [ResultFormatBinary]:

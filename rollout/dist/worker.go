@@ -31,12 +31,15 @@ type WorkerOptions struct {
 	Log io.Writer
 }
 
-// Work pulls the run's episodes from nc's server, plays them and publishes
-// their trajectories until ctx is done; it waits for the run to start when
-// its stream does not exist yet. An episode is acked only once its
-// trajectory is stored in the results stream; a worker that dies leaves its
-// episodes to be redelivered after the ack wait, and one that is stopped
-// (ctx) hands them back at once. It returns nil when ctx is done.
+// Work pulls the run's episodes from nc's server, plays them and sends
+// their trajectories to the coordinator until ctx is done; it waits for the
+// run to start when its stream does not exist yet. The coordinator acks an
+// episode once its trajectory is in its output; until the coordinator has
+// taken it, the worker holds the trajectory (sending it again while no
+// coordinator answers) and reports the episode in progress. A worker that
+// dies leaves its episodes to be delivered again after the ack wait, and
+// one that is stopped (ctx) hands them back at once. It returns nil when
+// ctx is done.
 func Work(ctx context.Context, nc *nats.Conn, o *WorkerOptions) error {
 	var opts WorkerOptions
 	if o != nil {
@@ -62,7 +65,7 @@ func Work(ctx context.Context, nc *nats.Conn, o *WorkerOptions) error {
 		po.Model.MaxInFlight = conc // the worker's concurrency, not the coordinator's
 	}
 	opts.Prepare = &po
-	w := &worker{js: js, n: n, o: &opts, jobs: map[string]*openJob{}}
+	w := &worker{nc: nc, js: js, n: n, o: &opts, jobs: map[string]*openJob{}}
 	defer w.close()
 	var wg sync.WaitGroup
 	for range conc {
@@ -74,6 +77,7 @@ func Work(ctx context.Context, nc *nats.Conn, o *WorkerOptions) error {
 
 // worker is one worker's state.
 type worker struct {
+	nc *nats.Conn
 	js jetstream.JetStream
 	n  names
 	o  *WorkerOptions
@@ -140,7 +144,8 @@ func wait(ctx context.Context, d time.Duration) {
 	}
 }
 
-// handle plays the episode of m, publishes its trajectory, then acks m.
+// handle plays the episode of m and hands its trajectory to the
+// coordinator, which acks m once the trajectory is written.
 func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Duration) {
 	var work rawAssignment
 	if err := json.Unmarshal(m.Data(), &work); err != nil || work.Run != w.n.run {
@@ -175,7 +180,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 	})
 	t := oj.player.Play(ctx, work.Episode)
 	defer hb.Wait()
-	defer close(stop) // the heartbeats go on while the trajectory is published
+	defer close(stop) // the heartbeats go on until the coordinator holds the episode
 	// Stopped: hand the episode back.
 	if t == nil {
 		m.Nak()
@@ -187,33 +192,64 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 		m.Nak()
 		return
 	}
-	// Published through a lost node or a leader election (retried, with
-	// the heartbeats going on): a Nak would replay the episode and spend
-	// one of its deliveries.
-	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-	defer cancel()
 	// The result's message id is the episode message's: it names the
 	// coordinator that published the episode (see docs/distributed.md).
 	id := m.Headers().Get(jetstream.MsgIDHeader)
 	if id == "" {
 		id = w.n.run + "/" + t.ID
 	}
-	if err := publishRetry(pctx, w.js, w.n.results, b, id, nats.Header{ResultFormatHeader: {ResultFormatBinary}}); err != nil {
-		w.logf("publish trajectory %s: %v", t.ID, err)
-		m.Nak()
-		return
+	r := &nats.Msg{Subject: w.n.results, Data: b, Header: nats.Header{
+		ResultFormatHeader:    {ResultFormatBinary},
+		jetstream.MsgIDHeader: {id},
+		EpisodeAckHeader:      {m.Reply()},
+	}}
+	w.deliver(ctx, m, r, t.ID)
+}
+
+// deliver sends the result r of m's episode to the coordinator until it
+// answers: while no coordinator listens (it died, or a resumed one is not
+// up yet) or its answer is lost (a node of the cluster died), the worker
+// keeps the trajectory and sends it again, and the heartbeats go on; a
+// copy the coordinator already has is dropped there. A worker stopped
+// meanwhile hands the episode back.
+//
+// A run whose stream is gone (it ended, or was deleted) takes nothing
+// more: the worker then drops the trajectory.
+func (w *worker) deliver(ctx context.Context, m jetstream.Msg, r *nats.Msg, id string) {
+	for try, delay := 1, 100*time.Millisecond; ; try, delay = try+1, min(2*delay, 5*time.Second) {
+		if try%8 == 0 && w.runGone(ctx) {
+			w.logf("dropped trajectory %s: run %s has ended (its stream is gone)", id, w.n.run)
+			return
+		}
+		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		reply, err := w.nc.RequestMsgWithContext(rctx, r)
+		cancel()
+		switch {
+		case err == nil && reply.Header.Get(ResultStatusHeader) == resultTaken:
+			return
+		case err == nil && reply.Header.Get(ResultStatusHeader) == resultRefused:
+			w.logf("the coordinator refused trajectory %s: %s", id, reply.Data)
+			return // it handed the episode back
+		case err == nil:
+			w.logf("send trajectory %s: an answer that is not from a coordinator of this version (run workers of the coordinator's version): %.200s", id, reply.Data)
+		case ctx.Err() != nil:
+			m.Nak()
+			return
+		case errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrConnectionClosed):
+			w.logf("send trajectory %s: %v", id, err)
+			m.Nak()
+			return
+		}
+		wait(ctx, delay)
 	}
-	// The ack's confirmation is awaited only while the worker runs: the
-	// server never confirms the ack of a message whose consumer was
-	// recreated (a resumed run) or deleted (a finished one), and a stopping
-	// worker must not wait for it.
-	actx, acancel := context.WithTimeout(ctx, ackWait)
-	defer acancel()
-	if ctx.Err() != nil {
-		m.Ack()
-	} else if err := m.DoubleAck(actx); err != nil && ctx.Err() == nil {
-		w.logf("ack episode %s: %v (its trajectory is stored; a redelivery is dropped by id)", t.ID, err)
-	}
+}
+
+// runGone reports whether the run's episode stream no longer exists.
+func (w *worker) runGone(ctx context.Context) bool {
+	lctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	_, err := w.js.Stream(lctx, w.n.episodeStream)
+	return errors.Is(err, jetstream.ErrStreamNotFound)
 }
 
 // rawAssignment is an [Assignment] whose job is left as JSON: the same in
