@@ -186,7 +186,7 @@ func TestEmbeddedAuth(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "without authentication: set $NATS_TOKEN") {
 		t.Fatalf("err = %v", err)
 	}
-	srv, err := dist.StartEmbeddedWith(t.TempDir(), "127.0.0.1:0", &dist.ConnOptions{Token: "tk-123456"})
+	srv, err := dist.StartEmbeddedWith(t.TempDir(), "127.0.0.1:0", &dist.EmbeddedOptions{Token: "tk-123456"})
 	if err != nil {
 		t.Fatal(err)
 	}
