@@ -58,14 +58,21 @@ func TestDistributedNatsConnFlags(t *testing.T) {
 	}
 }
 
-// --nats embedded with $NATS_TOKEN: the embedded server requires the token,
-// and the local workers of --workers get it through their environment (the
-// run completes); neither the token nor the workers' command lines show it.
-func TestDistributedNatsToken(t *testing.T) {
+// The built binary's --nats embedded --workers 1 with the embedded
+// server's authentication: a token, and mutual TLS (one build for both).
+func TestDistributedNatsEmbeddedAuth(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
 	bin := buildRetrain(t)
+	t.Run("token", func(t *testing.T) { distributedNatsToken(t, bin) })
+	t.Run("mutual TLS", func(t *testing.T) { distributedNatsMutualTLS(t, bin) })
+}
+
+// --nats embedded with $NATS_TOKEN: the embedded server requires the token,
+// and the local workers of --workers get it through their environment (the
+// run completes); neither the token nor the workers' command lines show it.
+func distributedNatsToken(t *testing.T, bin string) {
 	const token = "tok-9f8e7d6c5b4a"
 	out := filepath.Join(t.TempDir(), "dist.jsonl")
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute) // a worker refused would leave the run waiting
@@ -128,11 +135,7 @@ func TestDistributedNatsEmbeddedTLSFlags(t *testing.T) {
 // and --nats-tls-key (handed to the worker as flags), and the run
 // completes; the banner gives the tls:// URL and the flags a remote worker
 // needs.
-func TestDistributedNatsEmbeddedTLS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
-	bin := buildRetrain(t)
+func distributedNatsMutualTLS(t *testing.T, bin string) {
 	ca := tlstest.NewCA(t, "ca")
 	srvCert, srvKey := ca.Issue(t, "server", net.IPv4(127, 0, 0, 1))
 	clients := tlstest.NewCA(t, "clients")
