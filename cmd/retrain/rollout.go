@@ -106,6 +106,10 @@ type rolloutConfig struct {
 	NatsTLSCert  string `json:"nats_tls_cert"`
 	NatsTLSKey   string `json:"nats_tls_key"`
 	NatsReplicas int    `json:"nats_replicas"`
+	// The embedded server's TLS files (--nats embedded; see natsconn.go).
+	NatsServerCert     string `json:"nats_server_cert"`
+	NatsServerKey      string `json:"nats_server_key"`
+	NatsServerClientCA string `json:"nats_server_client_ca"`
 }
 
 func defaultRolloutConfig() rolloutConfig {

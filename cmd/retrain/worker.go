@@ -87,7 +87,7 @@ func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, pre
 	co := c.natsConn()
 	if url == natsEmbedded {
 		dir := c.Out + ".nats"
-		srv, serr := dist.StartEmbeddedWith(dir, cmp.Or(c.NatsListen, defaultNatsListen), co)
+		srv, serr := dist.StartEmbeddedWith(dir, cmp.Or(c.NatsListen, defaultNatsListen), c.embeddedOptions(co))
 		if serr != nil {
 			return rollout.Summary{}, serr
 		}
@@ -98,7 +98,7 @@ func runDistributed(ctx context.Context, c *rolloutConfig, job *rollout.Job, pre
 		}()
 		defer srv.Close()
 		url = srv.URL()
-		fmt.Fprintf(s.err, "embedded NATS server on %s (JetStream in %s); workers: retrain worker --nats %s --run-id %s\n", url, dir, url, c.runID())
+		fmt.Fprint(s.err, c.embeddedBanner(url, dir))
 	}
 	nc, err := dist.ConnectWith(url, co)
 	if err != nil {
@@ -137,7 +137,8 @@ func (c *rolloutConfig) validateDistributed() error {
 			set  bool
 		}{{"workers", c.Workers != 0}, {"nats-listen", c.NatsListen != ""}, {"run-id", c.RunID != ""}, {"ack-wait", c.AckWait != 0}, {"max-deliver", c.MaxDeliver != 0},
 			{"nats-creds", c.NatsCreds != ""}, {"nats-nkey", c.NatsNKey != ""}, {"nats-tls-ca", c.NatsTLSCA != ""},
-			{"nats-tls-cert", c.NatsTLSCert != ""}, {"nats-tls-key", c.NatsTLSKey != ""}, {"nats-replicas", c.NatsReplicas != 0}} {
+			{"nats-tls-cert", c.NatsTLSCert != ""}, {"nats-tls-key", c.NatsTLSKey != ""}, {"nats-replicas", c.NatsReplicas != 0},
+			{"nats-server-cert", c.NatsServerCert != ""}, {"nats-server-key", c.NatsServerKey != ""}, {"nats-server-client-ca", c.NatsServerClientCA != ""}} {
 			if f.set {
 				return usageErrorf("--%s needs --nats (a NATS server's URL, or embedded)", f.name)
 			}
@@ -155,10 +156,12 @@ func (c *rolloutConfig) validateDistributed() error {
 		return usageErrorf("--nats-replicas is %d; it must not be negative", c.NatsReplicas)
 	case c.Nats == natsEmbedded && c.NatsReplicas > 1:
 		return usageErrorf("--nats-replicas %d needs a NATS cluster; the embedded server is one node", c.NatsReplicas)
-	case c.Nats == natsEmbedded && (c.NatsCreds != "" || c.NatsNKey != "" || c.NatsTLSCA != "" || c.NatsTLSCert != "" || c.NatsTLSKey != ""):
-		return usageErrorf("--nats-creds, --nats-nkey and --nats-tls-* are for a NATS server of your own; the embedded server takes $%s (or $%s and $%s) from the environment, and has no TLS: for TLS, run nats-server with it", dist.EnvToken, dist.EnvUser, dist.EnvPassword)
 	case c.NatsListen != "" && c.Nats != natsEmbedded:
 		return usageErrorf("--nats-listen is for --nats embedded; with --nats %s the server is already listening", c.Nats)
+	case c.Nats != natsEmbedded && (c.NatsServerCert != "" || c.NatsServerKey != "" || c.NatsServerClientCA != ""):
+		return usageErrorf("--nats-server-cert, --nats-server-key and --nats-server-client-ca are the TLS of --nats embedded; with --nats %s, TLS is in that server's configuration, and --nats-tls-* say how to connect to it", dist.RedactURL(c.Nats))
+	case c.Nats == natsEmbedded:
+		return c.validateEmbeddedTLS()
 	}
 	return nil
 }
@@ -166,13 +169,14 @@ func (c *rolloutConfig) validateDistributed() error {
 // defineDistributedFlags defines the --nats flags on fs, bound to c.
 func defineDistributedFlags(fs *flag.FlagSet, c *rolloutConfig) {
 	fs.StringVar(&c.Nats, "nats", "", "run the episodes on workers (\"retrain worker\") through the NATS JetStream server at this `URL`, or \"embedded\" to start one in this process (see docs/distributed.md)")
-	fs.StringVar(&c.NatsListen, "nats-listen", "", "with --nats embedded: the `address` its server listens on (default 127.0.0.1 and a free port; 0.0.0.0:4222 lets remote workers in, and then needs $NATS_TOKEN, or $NATS_USER and $NATS_PASSWORD, which every client must send)")
+	fs.StringVar(&c.NatsListen, "nats-listen", "", "with --nats embedded: the `address` its server listens on (default 127.0.0.1 and a free port; 0.0.0.0:4222 lets remote workers in, and then needs $NATS_TOKEN, or $NATS_USER and $NATS_PASSWORD, which every client must send, or client certificates: --nats-server-client-ca)")
 	fs.StringVar(&c.RunID, "run-id", "", "with --nats: the run's `id`, naming its stream and subjects; workers take the same --run-id (default \""+dist.DefaultRunID+"\")")
 	fs.IntVar(&c.Workers, "workers", 0, "with --nats: start this many local worker processes")
-	fs.DurationVar(&c.AckWait, "ack-wait", 0, "with --nats: how long an episode may go without word from its worker before it goes to another (0: 30s)")
+	fs.DurationVar(&c.AckWait, "ack-wait", 0, "with --nats: how long an episode may go without word from its worker (or from the coordinator, once it holds the trajectory) before it goes to another worker (0: 30s)")
 	fs.IntVar(&c.MaxDeliver, "max-deliver", 0, "with --nats: deliveries of an episode before it is recorded as failed (0: --retries+2, at least 3)")
 	fs.IntVar(&c.NatsReplicas, "nats-replicas", 0, "with --nats: how many nodes of a NATS cluster hold the run's episode stream; 3 survives the loss of a node (0: 1)")
 	defineNatsConnFlags(fs, &c.NatsCreds, &c.NatsNKey, &c.NatsTLSCA, &c.NatsTLSCert, &c.NatsTLSKey)
+	defineNatsServerFlags(fs, c)
 }
 
 // startWorkers starts n worker processes of this binary on url; stop

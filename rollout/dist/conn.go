@@ -185,8 +185,12 @@ func connectError(url string, err error, o *ConnOptions) error {
 	case errors.Is(err, nats.ErrSecureConnWanted):
 		return fmt.Errorf("dist: the NATS server at %s does not offer TLS, but --nats-tls-* options ask for it: enable TLS on the server, or drop them", url)
 	case strings.Contains(msg, "certificate required") || strings.Contains(msg, "bad certificate") || strings.Contains(msg, "unknown certificate authority") ||
-		(o.TLSCert == "" && strings.Contains(msg, "closed by remote after TLS handshake")):
-		return fmt.Errorf("dist: the NATS server at %s rejected this side's TLS certificate (%v); it verifies its clients: give a certificate its CA signed with --nats-tls-cert and --nats-tls-key", url, err)
+		strings.Contains(msg, "closed by remote after TLS handshake"): // TLS 1.3: the server's alert may come after the client's handshake, or not at all
+		hint := "give a certificate its CA signed with --nats-tls-cert and --nats-tls-key"
+		if o.TLSCert != "" {
+			hint = "--nats-tls-cert " + o.TLSCert + " must be signed by the CA it verifies clients with"
+		}
+		return fmt.Errorf("dist: the NATS server at %s rejected this side's TLS certificate (%v); it verifies its clients: %s", url, err, hint)
 	case strings.Contains(msg, "tls:") || strings.Contains(msg, "x509:"):
 		return fmt.Errorf("dist: TLS with the NATS server at %s failed: %v; check --nats-tls-ca, --nats-tls-cert and --nats-tls-key", url, err)
 	}

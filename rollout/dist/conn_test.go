@@ -2,13 +2,6 @@ package dist_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
 	"net"
 	"os"
 	"path/filepath"
@@ -20,72 +13,10 @@ import (
 	"github.com/nats-io/nats-server/v2/server"
 	"github.com/nats-io/nkeys"
 
+	"github.com/retrain-rl/retrain/internal/tlstest"
 	"github.com/retrain-rl/retrain/rollout"
 	"github.com/retrain-rl/retrain/rollout/dist"
 )
-
-// pki is a test CA and the PEM files of certificates it signed.
-type pki struct {
-	dir  string
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-	CA   string // the CA's certificate file
-}
-
-func newPKI(t *testing.T, name string) *pki {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, _ := x509.ParseCertificate(der)
-	p := &pki{dir: t.TempDir(), cert: cert, key: key}
-	p.CA = p.write(t, name+"-ca.pem", "CERTIFICATE", der)
-	return p
-}
-
-func (p *pki) write(t *testing.T, name, typ string, der []byte) string {
-	t.Helper()
-	path := filepath.Join(p.dir, name)
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// issue returns the certificate and key files of a leaf for the IP
-// addresses ips (a server's) or of a client certificate (no ips).
-func (p *pki) issue(t *testing.T, name string, ips ...net.IP) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: name},
-		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature, IPAddresses: ips,
-		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.cert, &key.PublicKey, p.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.write(t, name+".pem", "CERTIFICATE", der), p.write(t, name+"-key.pem", "PRIVATE KEY", kder)
-}
 
 // startServer starts a NATS server with JetStream on loopback as opts says
 // (its host, port, store and logging are set here).
@@ -166,27 +97,27 @@ func connectErr(t *testing.T, url string, co *dist.ConnOptions, want ...string) 
 // host name the certificate does not hold, a missing file and a server
 // without TLS each fail with an error naming the option to check.
 func TestTLS(t *testing.T) {
-	ca := newPKI(t, "ca")
-	srvCert, srvKey := ca.issue(t, "server", net.IPv4(127, 0, 0, 1))
-	cliCert, cliKey := ca.issue(t, "client")
-	tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: srvCert, KeyFile: srvKey, CaFile: ca.CA, Verify: true})
+	ca := tlstest.NewCA(t, "ca")
+	srvCert, srvKey := ca.Issue(t, "server", net.IPv4(127, 0, 0, 1))
+	cliCert, cliKey := ca.Issue(t, "client")
+	tc, err := server.GenTLSConfig(&server.TLSConfigOpts{CertFile: srvCert, KeyFile: srvKey, CaFile: ca.CertFile, Verify: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	s := startServer(t, &server.Options{TLS: true, TLSVerify: true, TLSConfig: tc, TLSTimeout: 5})
 	url := s.ClientURL()
-	good := &dist.ConnOptions{TLSCA: ca.CA, TLSCert: cliCert, TLSKey: cliKey}
+	good := &dist.ConnOptions{TLSCA: ca.CertFile, TLSCert: cliCert, TLSKey: cliKey}
 	smallRun(t, url, good, "tls1")
 
-	other := newPKI(t, "other")
-	connectErr(t, url, &dist.ConnOptions{TLSCA: other.CA, TLSCert: cliCert, TLSKey: cliKey},
-		"unknown authority", "--nats-tls-ca "+other.CA+" is not the CA that signed it")
+	other := tlstest.NewCA(t, "other")
+	connectErr(t, url, &dist.ConnOptions{TLSCA: other.CertFile, TLSCert: cliCert, TLSKey: cliKey},
+		"unknown authority", "--nats-tls-ca "+other.CertFile+" is not the CA that signed it")
 	connectErr(t, url, nil, "unknown authority", "give the CA that signed it with --nats-tls-ca")
-	connectErr(t, url, &dist.ConnOptions{TLSCA: ca.CA}, "rejected this side's TLS certificate", "--nats-tls-cert and --nats-tls-key")
+	connectErr(t, url, &dist.ConnOptions{TLSCA: ca.CertFile}, "rejected this side's TLS certificate", "--nats-tls-cert and --nats-tls-key")
 	port := url[strings.LastIndex(url, ":")+1:]
 	connectErr(t, "tls://localhost:"+port, good, "connect by a host name (or address) the server's certificate holds")
 	connectErr(t, url, &dist.ConnOptions{TLSCA: filepath.Join(t.TempDir(), "nope.pem")}, "the TLS CA file", "(--nats-tls-ca): no such file")
-	connectErr(t, url, &dist.ConnOptions{TLSCA: ca.CA, TLSCert: cliCert}, "needs its key (--nats-tls-key)")
+	connectErr(t, url, &dist.ConnOptions{TLSCA: ca.CertFile, TLSCert: cliCert}, "needs its key (--nats-tls-key)")
 
 	plain := startServer(t, &server.Options{})
 	connectErr(t, plain.ClientURL(), good, "does not offer TLS")
@@ -255,7 +186,7 @@ func TestEmbeddedAuth(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "without authentication: set $NATS_TOKEN") {
 		t.Fatalf("err = %v", err)
 	}
-	srv, err := dist.StartEmbeddedWith(t.TempDir(), "127.0.0.1:0", &dist.ConnOptions{Token: "tk-123456"})
+	srv, err := dist.StartEmbeddedWith(t.TempDir(), "127.0.0.1:0", &dist.EmbeddedOptions{Token: "tk-123456"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"regexp"
 	"strconv"
 	"time"
@@ -16,7 +17,8 @@ import (
 
 // Server is a NATS server with JetStream running in this process.
 type Server struct {
-	s *server.Server
+	s   *server.Server
+	url string
 }
 
 // StartEmbedded starts a NATS server with JetStream in this process,
@@ -25,15 +27,19 @@ type Server struct {
 // storing its streams under dir.
 func StartEmbedded(dir, listen string) (*Server, error) { return StartEmbeddedWith(dir, listen, nil) }
 
-// StartEmbeddedWith is [StartEmbedded] with clients authenticated by
-// auth's Token, or User and Password (its other fields are for clients):
-// the server then refuses any client without them. A listen address that
-// is not a loopback one (remote workers connect) requires them, so that
-// not everyone on the network can read and feed the run.
-func StartEmbeddedWith(dir, listen string, auth *ConnOptions) (*Server, error) {
-	var a ConnOptions
-	if auth != nil {
-		a = *auth
+// StartEmbeddedWith is [StartEmbedded] with clients authenticated and the
+// listener secured as o says (nil: neither): the server then refuses any
+// client without o's token, or user and password, and with o's TLS files
+// serves TLS only, and with a client CA any client without a certificate
+// of that CA. A listen address that is not a loopback one (remote workers
+// connect) requires a token, a user or a client CA, so that not everyone
+// on the network can read and feed the run. Every file is read, and its
+// problems reported (naming the flag that gives it), before the server
+// starts.
+func StartEmbeddedWith(dir, listen string, o *EmbeddedOptions) (*Server, error) {
+	var a EmbeddedOptions
+	if o != nil {
+		a = *o
 	}
 	host, port, err := net.SplitHostPort(listen)
 	if err != nil {
@@ -46,11 +52,12 @@ func StartEmbeddedWith(dir, listen string, auth *ConnOptions) (*Server, error) {
 	if p == 0 {
 		p = server.RANDOM_PORT
 	}
-	if a.Token == "" && a.User == "" && !loopback(host) {
-		return nil, fmt.Errorf("dist: the embedded NATS server would listen on %s, beyond this machine, without authentication: set $%s (or $%s and $%s) in the environment, which its clients then need too (local workers get it), or listen on 127.0.0.1", listen, EnvToken, EnvUser, EnvPassword)
+	if err := a.checkAuth(host); err != nil {
+		return nil, err
 	}
-	if a.User != "" && a.Password == "" {
-		return nil, fmt.Errorf("dist: the embedded NATS server's user $%s needs a password ($%s)", EnvUser, EnvPassword)
+	tc, clientHost, err := a.serverTLS(host)
+	if err != nil {
+		return nil, err
 	}
 	opts := &server.Options{
 		ServerName: "retrain-embedded",
@@ -67,6 +74,10 @@ func StartEmbeddedWith(dir, listen string, auth *ConnOptions) (*Server, error) {
 	} else {
 		opts.Authorization = a.Token
 	}
+	if tc != nil {
+		opts.TLS, opts.TLSConfig, opts.TLSVerify = true, tc, a.TLSClientCA != ""
+		opts.TLSTimeout = 5 // seconds, for a handshake on a busy machine (NATS's default: 2)
+	}
 	s, err := server.NewServer(opts)
 	if err != nil {
 		return nil, fmt.Errorf("dist: embedded NATS server: %w", err)
@@ -77,7 +88,17 @@ func StartEmbeddedWith(dir, listen string, auth *ConnOptions) (*Server, error) {
 		s.WaitForShutdown()
 		return nil, fmt.Errorf("dist: the embedded NATS server did not start listening on %s in 10s (is the port taken?)", listen)
 	}
-	return &Server{s: s}, nil
+	srv := &Server{s: s, url: s.ClientURL()}
+	if tc != nil { // tls://, by a host its certificate holds
+		u, err := url.Parse(srv.url)
+		if err != nil {
+			srv.Close()
+			return nil, fmt.Errorf("dist: the embedded NATS server's URL %q: %v", srv.url, err)
+		}
+		u.Host = net.JoinHostPort(clientHost, u.Port())
+		srv.url = u.String()
+	}
+	return srv, nil
 }
 
 // loopback reports whether host is a loopback address or localhost.
@@ -89,8 +110,10 @@ func loopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// URL is the server's client URL, e.g. nats://127.0.0.1:4222.
-func (s *Server) URL() string { return s.s.ClientURL() }
+// URL is the URL by which a client on this machine connects to the
+// server, e.g. nats://127.0.0.1:4222; with TLS, tls://HOST:PORT, where HOST
+// is one its certificate holds.
+func (s *Server) URL() string { return s.url }
 
 // Close shuts the server down and waits until it has.
 func (s *Server) Close() {
