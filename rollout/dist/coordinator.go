@@ -385,10 +385,25 @@ var (
 )
 
 // ackSubject reports whether s is the ack subject of a delivery of this
-// run's episode stream: the coordinator publishes only there.
+// run's episodes to the workers' consumer, the only subjects the
+// coordinator publishes acks to: $JS.ACK.<stream>.<consumer> and five
+// numbers, or, in the newer form, $JS.ACK.<domain>.<account>.<stream>.
+// <consumer>, five numbers and a token; no token empty or a wildcard.
 func (c *coordinator) ackSubject(s string) bool {
-	rest, ok := strings.CutPrefix(s, "$JS.ACK.")
-	return ok && slices.Contains(strings.Split(rest, "."), c.n.episodeStream)
+	t := strings.Split(s, ".")
+	if len(t) < 9 || t[0] != "$JS" || t[1] != "ACK" {
+		return false
+	}
+	for _, tok := range t {
+		if tok == "" || strings.ContainsAny(tok, "*> \t\r\n") {
+			return false
+		}
+	}
+	at := 2 // the stream's token
+	if len(t) >= 12 {
+		at = 4
+	}
+	return t[at] == c.n.episodeStream && t[at+1] == c.n.workerConsumer
 }
 
 // answer replies to a worker's result request with status and, when

@@ -278,6 +278,10 @@ func TestCoordinatorRefusesBadResults(t *testing.T) {
 	refused(nats.Header{}, "{}", "no ack subject of an episode of run b1")
 	refused(nats.Header{dist.EpisodeAckHeader: {"$JS.ACK.OTHER_RUN.workers.1.1.1.1.0"}}, "{}", "no ack subject")
 	refused(nats.Header{dist.EpisodeAckHeader: {"retrain.b1.episodes"}}, "{}", "no ack subject")
+	refused(nats.Header{dist.EpisodeAckHeader: {"$JS.ACK.RETRAIN_b1_EPISODES.>"}}, "{}", "no ack subject")
+	refused(nats.Header{dist.EpisodeAckHeader: {"$JS.ACK.RETRAIN_b1_EPISODES.workers.*.1.1.1.0"}}, "{}", "no ack subject")
+	refused(nats.Header{dist.EpisodeAckHeader: {"$JS.ACK.RETRAIN_b1_EPISODES.other.1.1.1.1.0"}}, "{}", "no ack subject")
+	refused(nats.Header{dist.EpisodeAckHeader: {"$JS.API.STREAM.DELETE.RETRAIN_b1_EPISODES.workers.1.1"}}, "{}", "no ack subject")
 	refused(nats.Header{dist.EpisodeAckHeader: {ep.Reply()}, dist.ResultFormatHeader: {"xml/9"}}, "<t/>", `result format "xml/9" is not one this coordinator reads`)
 	// The last refusal handed the episode back at once (the ack wait is
 	// 30 s): a real worker plays it.
