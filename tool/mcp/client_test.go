@@ -220,13 +220,15 @@ func TestCallResults(t *testing.T) {
 
 func TestCallTimeout(t *testing.T) {
 	sc, _, _ := memServer(0)
-	sc.Timeout = Duration(50 * time.Millisecond)
+	// Long enough for the echo after it on a loaded machine (the timeout
+	// bounds every call): 50 ms flaked under a parallel -race run.
+	sc.Timeout = Duration(time.Second)
 	c := newClient(t, sc, nil)
 	tools := toolsByName(t, c)
-	_, err := call(t, tools["sleep"], `{"ms":5000}`)
+	_, err := call(t, tools["sleep"], `{"ms":30000}`)
 	var te *tool.Error
-	if !errors.As(err, &te) || te.Message != "timed out after 50ms" {
-		t.Fatalf("err = %v, want the tool error \"timed out after 50ms\"", err)
+	if !errors.As(err, &te) || te.Message != "timed out after 1s" {
+		t.Fatalf("err = %v, want the tool error \"timed out after 1s\"", err)
 	}
 	if res, err := call(t, tools["echo"], `{"text":"still here"}`); err != nil || res.Output != "echo: still here" {
 		t.Fatalf("after a timeout: %+v, %v", res, err)
