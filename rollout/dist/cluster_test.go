@@ -231,12 +231,8 @@ func TestClusterNodeKilled(t *testing.T) {
 
 // Replicas on a single server: an error that says a cluster is needed.
 func TestReplicasNeedCluster(t *testing.T) {
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
-	_, err = dist.Run(t.Context(), connect(t, srv.URL()), nil, testJob(), nil, &dist.Options{Replicas: 3})
+	srv := startEmbedded(t)
+	_, err := dist.Run(t.Context(), connect(t, srv.URL()), nil, testJob(), nil, &dist.Options{Replicas: 3})
 	if err == nil || !strings.Contains(err.Error(), "3 replicas need a NATS cluster") {
 		t.Fatalf("err = %v", err)
 	}

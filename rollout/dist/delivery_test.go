@@ -58,11 +58,7 @@ func consumerInfo(ctx context.Context, t *testing.T, cons jetstream.Consumer) *j
 // delivered once and played once. A worker that handed it back (Nak) or
 // stopped reporting progress would have it delivered again.
 func TestWorkerHoldsResultUntilTaken(t *testing.T) {
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmbedded(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -140,11 +136,7 @@ func TestWorkerHoldsResultUntilTaken(t *testing.T) {
 func TestEpisodeAckedAfterWrite(t *testing.T) {
 	fake := openaitest.NewServer(&openaitest.Options{Responder: openaitest.ArithmeticResponder})
 	defer fake.Close()
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmbedded(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -215,11 +207,7 @@ func TestEpisodeAckedAfterWrite(t *testing.T) {
 // result it cannot read, handing its episode back: a real worker then
 // plays it and the run completes.
 func TestCoordinatorRefusesBadResults(t *testing.T) {
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmbedded(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	var wg sync.WaitGroup
 	defer wg.Wait()

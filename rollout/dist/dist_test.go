@@ -153,6 +153,19 @@ func advantage(t *retrain.Trajectory) float64 {
 	return *t.Rewards.Advantage
 }
 
+// startEmbedded starts an embedded NATS server on a free loopback port,
+// with its store in a temporary directory, shut down when the test ends.
+func startEmbedded(t *testing.T) *dist.Server {
+	t.Helper()
+	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// connect connects to url, closed when the test ends.
 func connect(t *testing.T, url string) *nats.Conn {
 	t.Helper()
 	nc, err := dist.Connect(url)
@@ -170,11 +183,7 @@ func TestCoordinatorAndWorkers(t *testing.T) {
 	job := testJob()
 	want := inProcess(t, job)
 
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmbedded(t)
 
 	ctx, cancel := context.WithCancel(t.Context())
 	defer cancel()
@@ -223,11 +232,7 @@ func TestEpisodeExhausted(t *testing.T) { episodeExhausted(t, "t2") }
 // takes each and never answers, and checks both are written as failed.
 func episodeExhausted(t *testing.T, run string) {
 	t.Helper()
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmbedded(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -283,11 +288,7 @@ func (f sinkFunc) Write(t *retrain.Trajectory) error { return f(t) }
 func TestLongEpisodeNotRedelivered(t *testing.T) {
 	fake := openaitest.NewServer(&openaitest.Options{Latency: 700 * time.Millisecond, Responder: openaitest.ArithmeticResponder})
 	defer fake.Close()
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmbedded(t)
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	var wg sync.WaitGroup
 	defer wg.Wait()

@@ -92,11 +92,7 @@ func TestCoordinatorResumed(t *testing.T) {
 	job.Model = model.Endpoint{BaseURL: fake.URL}
 	want := inProcess(t, job)
 
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmbedded(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -116,6 +112,7 @@ func TestCoordinatorResumed(t *testing.T) {
 		t.Helper()
 		var written *dist.Written
 		if resume {
+			var err error
 			if written, err = dist.ReadWritten(out); err != nil {
 				t.Fatal(err)
 			}
@@ -272,11 +269,7 @@ func TestReadWritten(t *testing.T) {
 // seed, another n) is refused before anything is played or written; the
 // same job with other run settings (concurrency) resumes.
 func TestResumeAnotherJobRefused(t *testing.T) {
-	srv, err := dist.StartEmbedded(t.TempDir(), "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close()
+	srv := startEmbedded(t)
 	ctx, cancel := context.WithCancel(t.Context())
 	var wg sync.WaitGroup
 	defer wg.Wait()
@@ -289,6 +282,7 @@ func TestResumeAnotherJobRefused(t *testing.T) {
 		t.Helper()
 		var written *dist.Written
 		if resume {
+			var err error
 			if written, err = dist.ReadWritten(out); err != nil {
 				t.Fatal(err)
 			}
