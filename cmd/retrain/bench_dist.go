@@ -59,7 +59,7 @@ const (
 	// distCodeConcurrency episodes at once per worker.
 	distCode            = "code"
 	distCodeN           = 2
-	distCodeConcurrency = 4
+	distCodeConcurrency = 2
 )
 
 // distDefaultData is where --workload code finds HumanEval when --data is
@@ -165,7 +165,7 @@ var benchDistCommand = &command{
 		"  code        HumanEval problems (--data) in the code environment, the fake model answering each with\n" +
 		"              its canonical solution, whose tests run in the bubblewrap sandbox (on the workers when\n" +
 		"              distributed); the reward is the environment's (1 when the tests pass). Defaults: every\n" +
-		"              problem of the file, --n 2, --concurrency 4. The measured processes run under a reaper\n" +
+		"              problem of the file, --n 2, --concurrency 2. The measured processes run under a reaper\n" +
 		"              of this binary that adopts the sandboxes' orphaned init processes, so that the tests'\n" +
 		"              CPU is counted in the process that ran them.\n\n" +
 		"Examples:\n" +
