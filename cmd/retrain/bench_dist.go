@@ -172,7 +172,7 @@ var benchDistCommand = &command{
 		"  retrain bench dist                           # 1, 2, 4 workers, 2000 episodes a run, 1-2 minutes\n" +
 		"  retrain bench dist --repeat 3 --json > dist.json\n" +
 		"  retrain bench dist --tasks 20 --n 2 --workers 1,2 --latency 0   # a quick look\n" +
-		"  retrain bench dist --workload code           # from the repository; 328 sandboxed episodes a run, 1-2 minutes\n" +
+		"  retrain bench dist --workload code           # from the repository; 328 sandboxed episodes a run, about 2 minutes\n" +
 		"  retrain bench dist --workload code --data ~/HumanEval.jsonl      # from elsewhere",
 }
 
@@ -186,7 +186,7 @@ func runBenchDist(ctx context.Context, args []string, s stdio) error {
 	tasks := fs.Int("tasks", 500, "tasks of each run: generated arithmetic tasks, or the code workload's first problems (default there: all)")
 	n := fs.Int("n", 4, "samples per task (the group size); each run plays tasks × n episodes (code workload: 2)")
 	workers := fs.String("workers", "1,2,4", "comma-separated `list` of worker process counts")
-	perWorker := fs.Int("concurrency", 16, "episodes each worker plays at once; the in-process run plays workers × this at once (code workload: 4)")
+	perWorker := fs.Int("concurrency", 16, "episodes each worker plays at once; the in-process run plays workers × this at once (code workload: 2)")
 	latency := fs.Duration("latency", 50*time.Millisecond, "latency the fake server adds to each reply")
 	tokens := fs.Int("tokens", bench.DefaultTokens, "tokens of each reply, each with its log-probability and token id")
 	repeat := fs.Int("repeat", 1, "runs of each measurement; the medians are reported")
