@@ -1,8 +1,10 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -23,6 +25,7 @@ import (
 
 	"github.com/retrain-rl/retrain/bench"
 	"github.com/retrain-rl/retrain/model/openai/openaitest"
+	"github.com/retrain-rl/retrain/sandbox"
 )
 
 // "retrain bench dist": distributed rollouts (docs/distributed.md) against
@@ -44,9 +47,32 @@ const (
 	distTargetBusy   = 0.85
 )
 
+// The workloads of "retrain bench dist".
+const (
+	// distCalculator: generated arithmetic tasks, the calculator tool, the
+	// math_equal reward; an episode costs about 2 ms of CPU in-process.
+	distCalculator = "calculator"
+	// distCode: HumanEval problems in the code environment, answered with
+	// their canonical solutions and tested in the bubblewrap sandbox (on the
+	// workers when distributed); the environment's reward (1 when the tests
+	// pass). Its defaults: distCodeN samples of every problem of the file,
+	// distCodeConcurrency episodes at once per worker.
+	distCode            = "code"
+	distCodeN           = 2
+	distCodeConcurrency = 2
+)
+
+// distDefaultData is where --workload code finds HumanEval when --data is
+// not given: in the working directory or one of its parents (the
+// repository's root, or a folder inside it).
+const distDefaultData = "testdata/humaneval/HumanEval.jsonl"
+
 // distBenchConfig is the workload of "retrain bench dist".
 type distBenchConfig struct {
 	bin         string // the retrain binary the children run
+	workload    string // distCalculator or distCode
+	data        string // distCode: the HumanEval file (absolute)
+	problems    []humanEvalProblem
 	tasks, n    int
 	workers     []int
 	perWorker   int // each worker's --concurrency
@@ -106,9 +132,12 @@ type distComparison struct {
 
 // distReport is the result of "retrain bench dist".
 type distReport struct {
-	Started     time.Time        `json:"started"`
-	WallSeconds float64          `json:"wall_seconds"`
-	Machine     bench.Machine    `json:"machine"`
+	Started     time.Time     `json:"started"`
+	WallSeconds float64       `json:"wall_seconds"`
+	Machine     bench.Machine `json:"machine"`
+	// Workload is "calculator" or "code"; Data the code workload's file.
+	Workload    string           `json:"workload"`
+	Data        string           `json:"data,omitempty"`
 	Tasks       int              `json:"tasks"`
 	N           int              `json:"n"`
 	PerWorker   int              `json:"concurrency_per_worker"`
@@ -130,18 +159,34 @@ var benchDistCommand = &command{
 		"--nats embedded and k \"retrain worker\" processes of --concurrency each, all child processes whose\n" +
 		"CPU time is read when they exit. Reports episodes/s, CPU per episode and the distributed overhead.\n" +
 		"Exits 1 when an episode was lost or failed; missed targets are only reported.\n\n" +
+		"Workloads (--workload):\n" +
+		"  calculator  generated arithmetic tasks with the calculator tool, scored by math_equal (about 2 ms of\n" +
+		"              CPU an episode: the distributed overhead at its largest)\n" +
+		"  code        HumanEval problems (--data) in the code environment, the fake model answering each with\n" +
+		"              its canonical solution, whose tests run in the bubblewrap sandbox (on the workers when\n" +
+		"              distributed); the reward is the environment's (1 when the tests pass). Defaults: every\n" +
+		"              problem of the file, --n 2, --concurrency 2. The measured processes run under a reaper\n" +
+		"              of this binary that adopts the sandboxes' orphaned init processes, so that the tests'\n" +
+		"              CPU is counted in the process that ran them.\n\n" +
 		"Examples:\n" +
 		"  retrain bench dist                           # 1, 2, 4 workers, 2000 episodes a run, 1-2 minutes\n" +
 		"  retrain bench dist --repeat 3 --json > dist.json\n" +
-		"  retrain bench dist --tasks 20 --n 2 --workers 1,2 --latency 0   # a quick look",
+		"  retrain bench dist --tasks 20 --n 2 --workers 1,2 --latency 0   # a quick look\n" +
+		"  retrain bench dist --workload code           # from the repository; 328 sandboxed episodes a run, about 2 minutes\n" +
+		"  retrain bench dist --workload code --data ~/HumanEval.jsonl      # from elsewhere",
 }
 
 func runBenchDist(ctx context.Context, args []string, s stdio) error {
+	if len(args) > 0 && args[0] == distReaperFlag {
+		return runReaper(ctx, args[1:]) // the hidden mode measured processes run under (bench_reaper.go)
+	}
 	fs := newFlagSet(benchDistCommand, s.err)
-	tasks := fs.Int("tasks", 500, "generated arithmetic tasks of each run")
-	n := fs.Int("n", 4, "samples per task (the group size); each run plays tasks × n episodes")
+	workload := fs.String("workload", distCalculator, "the episodes: calculator or code (see above)")
+	data := fs.String("data", "", "code workload: HumanEval `file` (default: "+distDefaultData+" in this directory or a parent)")
+	tasks := fs.Int("tasks", 500, "tasks of each run: generated arithmetic tasks, or the code workload's first problems (default there: all)")
+	n := fs.Int("n", 4, "samples per task (the group size); each run plays tasks × n episodes (code workload: 2)")
 	workers := fs.String("workers", "1,2,4", "comma-separated `list` of worker process counts")
-	perWorker := fs.Int("concurrency", 16, "episodes each worker plays at once; the in-process run plays workers × this at once")
+	perWorker := fs.Int("concurrency", 16, "episodes each worker plays at once; the in-process run plays workers × this at once (code workload: 2)")
 	latency := fs.Duration("latency", 50*time.Millisecond, "latency the fake server adds to each reply")
 	tokens := fs.Int("tokens", bench.DefaultTokens, "tokens of each reply, each with its log-probability and token id")
 	repeat := fs.Int("repeat", 1, "runs of each measurement; the medians are reported")
@@ -155,6 +200,35 @@ func runBenchDist(ctx context.Context, args []string, s stdio) error {
 		return usageErrorf("%v", err)
 	case len(pos) > 0:
 		return usageErrorf("unexpected argument %q; bench dist takes only flags", pos[0])
+	case *workload != distCalculator && *workload != distCode:
+		return usageErrorf("--workload is %q; use %s or %s", *workload, distCalculator, distCode)
+	case *data != "" && *workload != distCode:
+		return usageErrorf("--data is for --workload %s", distCode)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var problems []humanEvalProblem
+	if *workload == distCode {
+		if *data, err = findHumanEval(*data); err != nil {
+			return err
+		}
+		if problems, err = readHumanEval(*data); err != nil {
+			return fmt.Errorf("--data: %w", err)
+		}
+		switch {
+		case !set["tasks"]:
+			*tasks = len(problems)
+		case *tasks > len(problems):
+			return usageErrorf("--tasks is %d but %s holds %d problems", *tasks, *data, len(problems))
+		}
+		if !set["n"] {
+			*n = distCodeN
+		}
+		if !set["concurrency"] {
+			*perWorker = distCodeConcurrency
+		}
+	}
+	switch {
 	case *tasks < 1 || *n < 1:
 		return usageErrorf("--tasks is %d and --n %d; both must be at least 1", *tasks, *n)
 	case *perWorker < 1:
@@ -170,6 +244,11 @@ func runBenchDist(ctx context.Context, args []string, s stdio) error {
 	if err != nil {
 		return usageErrorf("--workers %q: %v; write e.g. 1,2,4", *workers, err)
 	}
+	if *workload == distCode {
+		if _, err := sandbox.New(nil); err != nil { // here, before any process starts
+			return fmt.Errorf("--workload code runs HumanEval's tests in the sandbox: %w", err)
+		}
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		return fmt.Errorf("find this program to start the rollouts and workers: %w", err)
@@ -179,7 +258,7 @@ func runBenchDist(ctx context.Context, args []string, s stdio) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	cfg := &distBenchConfig{bin: exe, tasks: *tasks, n: *n, workers: ws, perWorker: *perWorker, latency: *latency,
+	cfg := &distBenchConfig{bin: exe, workload: *workload, data: *data, problems: problems, tasks: *tasks, n: *n, workers: ws, perWorker: *perWorker, latency: *latency,
 		tokens: *tokens, repeat: *repeat, dir: dir, log: s.err, seed: 1}
 	rep, err := benchDist(ctx, cfg)
 	if err != nil {
@@ -188,11 +267,51 @@ func runBenchDist(ctx context.Context, args []string, s stdio) error {
 	return printBenchReport(s.out, *asJSON, rep, rep.writeTable, rep.Problems)
 }
 
+// findHumanEval returns the absolute path of the code workload's data:
+// path when given, else distDefaultData in the working directory or the
+// nearest parent that has it. A missing file is an error that says how to
+// give one.
+func findHumanEval(path string) (string, error) {
+	if path != "" {
+		if _, err := os.Stat(path); err != nil {
+			return "", usageErrorf("--data: %v; give HumanEval's JSONL (the repository's %s)", err, distDefaultData)
+		}
+		return filepath.Abs(path)
+	}
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		p := filepath.Join(dir, distDefaultData)
+		if _, err := os.Stat(p); err == nil {
+			return p, nil
+		}
+		up := filepath.Dir(dir)
+		if up == dir {
+			return "", usageErrorf("--workload code needs HumanEval: no %s in this directory or its parents; "+
+				"run from the repository or give --data FILE (the repository's %s)", distDefaultData, distDefaultData)
+		}
+		dir = up
+	}
+}
+
+// distRewards is each workload's rewards file: the calculator's answer
+// scored by math_equal, or the code environment's own reward alone (1 when
+// the tests pass); GRPO advantages over the group either way.
+var distRewards = map[string]string{
+	distCalculator: "rollout:\n  - name: correct\n    reward: math_equal\nadvantage: grpo\n",
+	distCode:       "advantage: grpo\n",
+}
+
 // benchDist runs, for each worker count k, the in-process rollout at
 // concurrency k × perWorker and the distributed one with k workers.
 func benchDist(ctx context.Context, c *distBenchConfig) (*distReport, error) {
+	if c.workload == "" {
+		c.workload = distCalculator
+	}
 	c.rewardsPath = filepath.Join(c.dir, "rewards.yaml")
-	if err := os.WriteFile(c.rewardsPath, []byte("rollout:\n  - name: correct\n    reward: math_equal\nadvantage: grpo\n"), 0o644); err != nil {
+	if err := os.WriteFile(c.rewardsPath, []byte(distRewards[c.workload]), 0o644); err != nil {
 		return nil, err
 	}
 	start := time.Now()
@@ -201,7 +320,7 @@ func benchDist(ctx context.Context, c *distBenchConfig) (*distReport, error) {
 		return nil, err
 	}
 	rep := &distReport{
-		Started: start.UTC().Truncate(time.Second), Tasks: c.tasks, N: c.n, PerWorker: c.perWorker,
+		Started: start.UTC().Truncate(time.Second), Workload: c.workload, Data: c.data, Tasks: c.tasks, N: c.n, PerWorker: c.perWorker,
 		LatencyMS: float64(c.latency) / float64(time.Millisecond), Tokens: c.tokens,
 		Machine: bench.Machine{CPUs: runtime.NumCPU(), GOMAXPROCS: runtime.GOMAXPROCS(0), Go: runtime.Version(),
 			OS: runtime.GOOS + "/" + runtime.GOARCH, FileLimit: soft, LoadBefore: bench.LoadAverage()},
@@ -220,7 +339,7 @@ func benchDist(ctx context.Context, c *distBenchConfig) (*distReport, error) {
 				if err != nil {
 					return rep, err
 				}
-				for _, p := range m.Output.Problems(c.tasks * c.n) {
+				for _, p := range c.outputProblems(m.Output) {
 					rep.Problems = append(rep.Problems, m.label()+": "+p)
 				}
 				if w == 0 {
@@ -271,6 +390,9 @@ func (c *distBenchConfig) measure(ctx context.Context, workers, concurrency, seq
 	gate := time.AfterFunc(time.Minute, open)
 	defer gate.Stop()
 	defer open()
+	if c.workload == distCode {
+		opts.Responder = canonicalResponder(c.problems)
+	}
 	respond := opts.Responder
 	opts.Responder = func(req *openaitest.ChatRequest) openaitest.Reply {
 		select {
@@ -294,11 +416,14 @@ func (c *distBenchConfig) measure(ctx context.Context, workers, concurrency, seq
 	args := []string{"rollout", "--model", srv.URL, "--tasks", strconv.Itoa(c.tasks), "--n", strconv.Itoa(c.n),
 		"--seed", strconv.FormatInt(c.seed, 10), "--concurrency", strconv.Itoa(concurrency), "--token-ids",
 		"--rewards", c.rewardsPath, "--quiet", "--overwrite", "--out", out}
+	if c.workload == distCode {
+		args = append(args, "--env", "code", "--data", c.data, "--limit", strconv.Itoa(c.tasks))
+	}
 	if workers > 0 {
 		args = append(args, "--nats", natsEmbedded, "--run-id", "bench")
 	}
 	serverBefore := selfCPU()
-	coord := exec.CommandContext(ctx, c.bin, args...)
+	coord := c.command(ctx, args...)
 	banner := &bannerWriter{url: make(chan string, 1)}
 	coord.Stderr = banner
 	coord.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // none left behind if we die
@@ -332,7 +457,7 @@ func (c *distBenchConfig) measure(ctx context.Context, workers, concurrency, seq
 		}
 		var joined atomic.Int32
 		for range workers {
-			w := exec.CommandContext(ctx, c.bin, "worker", "--nats", url, "--run-id", "bench", "--concurrency", strconv.Itoa(c.perWorker))
+			w := c.command(ctx, "worker", "--nats", url, "--run-id", "bench", "--concurrency", strconv.Itoa(c.perWorker))
 			tw := &tailWriter{max: 4 << 10, onJoin: func() {
 				if int(joined.Add(1)) == workers {
 					open()
@@ -376,7 +501,7 @@ func (c *distBenchConfig) measure(ctx context.Context, workers, concurrency, seq
 	if m.ProcessSeconds > 0 {
 		m.Busy = (m.CPUSeconds + m.ServerCPUSeconds) / m.ProcessSeconds / float64(runtime.NumCPU())
 	}
-	if m.Output, err = bench.CheckOutput(out, c.tokens); err != nil {
+	if m.Output, err = c.checkOutput(out); err != nil {
 		return m, err
 	}
 	if c.log != nil {
@@ -384,6 +509,83 @@ func (c *distBenchConfig) measure(ctx context.Context, workers, concurrency, seq
 			m.label(), m.EpisodesPerSecond, m.CPUMsPerEpisode, m.CoordinatorCPUSeconds, m.WorkerCPUSeconds, m.ServerCPUSeconds, m.Load1)
 	}
 	return m, nil
+}
+
+// command returns the command running the retrain binary with args: under
+// the reaper (bench_reaper.go) for the code workload, whose sandboxes'
+// CPU a plain child's rusage misses.
+func (c *distBenchConfig) command(ctx context.Context, args ...string) *exec.Cmd {
+	if c.workload == distCode {
+		args = append([]string{"bench", "dist", distReaperFlag, c.bin}, args...)
+	}
+	return exec.CommandContext(ctx, c.bin, args...)
+}
+
+// checkOutput counts what the run's output holds; for the code workload,
+// Correct counts the episodes that passed their tests: the last turn's info
+// says so and the reward is 1, with an advantage.
+func (c *distBenchConfig) checkOutput(path string) (bench.Output, error) {
+	o, err := bench.CheckOutput(path, c.tokens)
+	if err != nil || c.workload != distCode {
+		return o, err
+	}
+	o.Correct, err = countPassed(path)
+	return o, err
+}
+
+// outputProblems lists what is wrong with a run's output (bench.Output's
+// Problems, in the code workload's words for the episodes that failed their
+// tests).
+func (c *distBenchConfig) outputProblems(o bench.Output) []string {
+	if c.workload != distCode {
+		return o.Problems(c.tasks * c.n)
+	}
+	ok := o.Lines - o.Failed
+	wrong := ok - o.Correct
+	o.Correct = ok
+	p := o.Problems(c.tasks * c.n)
+	if wrong != 0 {
+		p = append(p, fmt.Sprintf("%d of %d successful episodes did not pass their tests with reward 1", wrong, ok))
+	}
+	return p
+}
+
+// countPassed counts the lines of a code rollout's output whose episode
+// passed its tests: no error, the last turn's info "passed", the total
+// reward 1 and an advantage.
+func countPassed(path string) (int, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return 0, err
+	}
+	defer f.Close()
+	dec := json.NewDecoder(bufio.NewReaderSize(f, 1<<20))
+	passed := 0
+	for {
+		var l struct {
+			Error string `json:"error"`
+			Turns []struct {
+				Info struct {
+					Passed bool `json:"passed"`
+				} `json:"info"`
+			} `json:"turns"`
+			Rewards *struct {
+				Total     float64  `json:"total"`
+				Advantage *float64 `json:"advantage"`
+			} `json:"rewards"`
+		}
+		err := dec.Decode(&l)
+		if errors.Is(err, io.EOF) {
+			return passed, nil
+		}
+		if err != nil {
+			return passed, fmt.Errorf("bench dist: check %s: %w", path, err)
+		}
+		if l.Error == "" && len(l.Turns) > 0 && l.Turns[len(l.Turns)-1].Info.Passed &&
+			l.Rewards != nil && l.Rewards.Total == 1 && l.Rewards.Advantage != nil {
+			passed++
+		}
+	}
 }
 
 func (m *distMeasurement) label() string {
@@ -459,11 +661,19 @@ func (rep *distReport) targets() []bench.Target {
 // writeTable writes rep for people to read.
 func (rep *distReport) writeTable(w io.Writer) error {
 	var b strings.Builder
-	fmt.Fprintf(&b, "retrain bench dist: %d tasks × %d samples = %d calculator episodes a run, %d tokens a reply (log-probs and token ids), %v latency a reply, %d episodes at once per worker\n",
-		rep.Tasks, rep.N, rep.Tasks*rep.N, rep.Tokens, time.Duration(rep.LatencyMS*float64(time.Millisecond)), rep.PerWorker)
+	what := "calculator episodes"
+	if rep.Workload == distCode {
+		what = "code episodes (HumanEval, tests in the sandbox)"
+	}
+	fmt.Fprintf(&b, "retrain bench dist: %d tasks × %d samples = %d %s a run, %d tokens a reply (log-probs and token ids), %v latency a reply, %d episodes at once per worker\n",
+		rep.Tasks, rep.N, rep.Tasks*rep.N, what, rep.Tokens, time.Duration(rep.LatencyMS*float64(time.Millisecond)), rep.PerWorker)
 	m := rep.Machine
 	fmt.Fprintf(&b, "machine: %d CPUs, %s %s; load average %s before, %s after\n", m.CPUs, m.Go, m.OS, loadStr(m.LoadBefore), loadStr(m.LoadAfter))
-	fmt.Fprintf(&b, "CPU: user+sys of the rollout process, or of the coordinator (with its embedded NATS server) and the workers; the fake server (this process) is not counted\n\n")
+	fmt.Fprintf(&b, "CPU: user+sys of the rollout process, or of the coordinator (with its embedded NATS server) and the workers; the fake server (this process) is not counted\n")
+	if rep.Workload == distCode {
+		fmt.Fprintf(&b, "     each process with its sandboxes' tests (run under a reaper that adopts their orphans)\n")
+	}
+	fmt.Fprintln(&b)
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "workers\tconcurrency\tmode\tepisodes/s\tCPU ms/episode\tcoordinator\tworkers\tserver CPU\tcores busy\tload\tlines ok\t")
 	for _, c := range rep.Comparisons {

@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bufio"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -14,56 +12,15 @@ import (
 	"github.com/retrain-rl/retrain/sandbox"
 )
 
-// canonicalResponder returns a fake model that answers each HumanEval
-// problem with its canonical solution in a ```python block. When the system
-// prompt offers tools in Hermes' format, it first runs the solution with
-// the python tool, then answers.
-func canonicalResponder(t *testing.T) func(*openaitest.ChatRequest) openaitest.Reply {
+// humanEvalResponder is canonicalResponder over the problems of
+// testdata/humaneval.
+func humanEvalResponder(t *testing.T) func(*openaitest.ChatRequest) openaitest.Reply {
 	t.Helper()
-	f, err := os.Open(humanEvalPath)
+	problems, err := readHumanEval(humanEvalPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer f.Close()
-	type problem struct{ prompt, solution string }
-	var problems []problem
-	sc := bufio.NewScanner(f)
-	sc.Buffer(nil, 1<<20)
-	for sc.Scan() {
-		var row struct {
-			Prompt   string `json:"prompt"`
-			Solution string `json:"canonical_solution"`
-		}
-		if err := json.Unmarshal(sc.Bytes(), &row); err != nil {
-			t.Fatal(err)
-		}
-		problems = append(problems, problem{row.Prompt, row.Solution})
-	}
-	return func(req *openaitest.ChatRequest) openaitest.Reply {
-		var system, user string
-		toolDone := false
-		for _, m := range req.Messages {
-			switch text := string(m.Content); {
-			case m.Role == "system":
-				system = text
-			case m.Role == "user" && user == "":
-				user = text
-			case strings.Contains(text, "<tool_response>"):
-				toolDone = true
-			}
-		}
-		code := "print('no problem found')\n"
-		for _, p := range problems {
-			if strings.Contains(user, strings.TrimRight(p.prompt, "\n")) {
-				code = p.prompt + p.solution
-			}
-		}
-		if strings.Contains(system, "<tool_call>") && !toolDone {
-			args, _ := json.Marshal(map[string]string{"code": code + "\nprint('ran')"})
-			return openaitest.Reply{Content: `<tool_call>{"name": "python", "arguments": ` + string(args) + `}</tool_call>`}
-		}
-		return openaitest.Reply{Content: "Here is the solution:\n```python\n" + code + "```"}
-	}
+	return canonicalResponder(problems)
 }
 
 // TestRolloutCodeHumanEval runs `retrain rollout --env code --data
@@ -73,7 +30,7 @@ func canonicalResponder(t *testing.T) func(*openaitest.ChatRequest) openaitest.R
 // guesses: every episode runs, and fails its tests).
 func TestRolloutCodeHumanEval(t *testing.T) {
 	saved := fakeResponder
-	fakeResponder = canonicalResponder(t)
+	fakeResponder = humanEvalResponder(t)
 	t.Cleanup(func() { fakeResponder = saved })
 	for _, tt := range []struct {
 		name, config string
