@@ -24,6 +24,11 @@ type PoolOptions struct {
 	// Starters is how many sandboxes start at once while refilling
 	// (default GOMAXPROCS).
 	Starters int
+	// Lazy starts no sandbox until the pool is first used ([Pool.Run],
+	// [Pool.WaitReady]) or told to ([Pool.Warm]): for a pool made where it
+	// may never run anything (an environment built only to check its
+	// configuration, a distributed run's coordinator).
+	Lazy bool
 }
 
 // Pool runs Python code in sandboxes started ahead: each is a loaded
@@ -38,11 +43,15 @@ type Pool struct {
 	done   chan struct{}
 	wg     sync.WaitGroup
 
+	starters int
+	start    sync.Once
+
 	mu     sync.Mutex
 	closed bool
 }
 
-// NewPool starts filling a pool of sb's sandboxes; nil opts means defaults.
+// NewPool starts filling a pool of sb's sandboxes (unless opts.Lazy); nil
+// opts means defaults.
 func NewPool(sb *Sandbox, opts *PoolOptions) *Pool {
 	var o PoolOptions
 	if opts != nil {
@@ -55,15 +64,30 @@ func NewPool(sb *Sandbox, opts *PoolOptions) *Pool {
 		o.Starters = runtime.GOMAXPROCS(0)
 	}
 	o.Starters = min(o.Starters, o.Size)
-	p := &Pool{sb: sb, ready: make(chan *proc, o.Size), refill: make(chan struct{}, o.Size), done: make(chan struct{})}
+	p := &Pool{sb: sb, ready: make(chan *proc, o.Size), refill: make(chan struct{}, o.Size), done: make(chan struct{}), starters: o.Starters}
 	for range o.Size {
 		p.refill <- struct{}{}
 	}
-	for range o.Starters {
-		p.wg.Add(1)
-		go p.fill()
+	if !o.Lazy {
+		p.Warm()
 	}
 	return p
+}
+
+// Warm starts filling the pool, if it has not started yet (a lazy one);
+// it returns at once. After Close it does nothing.
+func (p *Pool) Warm() {
+	p.start.Do(func() {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		if p.closed {
+			return
+		}
+		for range p.starters {
+			p.wg.Add(1)
+			go p.fill()
+		}
+	})
 }
 
 // fill starts a sandbox for each refill token and offers it to the pool,
@@ -130,6 +154,7 @@ func (p *Pool) Ready() int { return len(p.ready) }
 // WaitReady waits until n sandboxes are waiting (at most the pool's size),
 // or ctx ends. It is for benchmarks and for warming up before a run.
 func (p *Pool) WaitReady(ctx context.Context, n int) error {
+	p.Warm()
 	n = min(n, cap(p.ready))
 	t := time.NewTicker(time.Millisecond)
 	defer t.Stop()
@@ -152,6 +177,7 @@ func (p *Pool) Run(ctx context.Context, req Request) (Result, error) {
 	if closed {
 		return Result{}, ErrClosed
 	}
+	p.Warm()
 	select {
 	case pr := <-p.ready:
 		// The replacement starts once this run is over, so that it does

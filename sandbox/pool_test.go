@@ -67,3 +67,41 @@ func TestPool(t *testing.T) {
 	}
 	checkNoLeftovers(t)
 }
+
+// A lazy pool starts no sandbox until it is warmed or used: none runs
+// while a warm pool would have started its interpreters; then Warm fills
+// it, and a run works as in any pool.
+func TestPoolLazy(t *testing.T) {
+	sb := newSandbox(t, nil)
+	pool := sandbox.NewPool(sb, &sandbox.PoolOptions{Size: 2, Lazy: true})
+	defer pool.Close()
+	time.Sleep(500 * time.Millisecond) // what is checked is that nothing starts meanwhile
+	if left := sandboxProcesses(); len(left) != 0 || pool.Ready() != 0 {
+		t.Fatalf("a lazy pool started sandboxes before any use: %v, %d ready", left, pool.Ready())
+	}
+	pool.Warm()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := pool.WaitReady(ctx, 2); err != nil {
+		t.Fatal(err)
+	}
+	if res, err := pool.Run(ctx, sandbox.Request{Code: "print(6*7)"}); err != nil || res.Stdout != "42\n" {
+		t.Fatalf("run: %+v, %v", res, err)
+	}
+	if err := pool.Close(); err != nil {
+		t.Fatal(err)
+	}
+	pool.Warm() // after Close: nothing
+	checkNoLeftovers(t)
+
+	// Closed before any use: nothing to end, nothing started after.
+	never := sandbox.NewPool(sb, &sandbox.PoolOptions{Size: 2, Lazy: true})
+	if err := never.Close(); err != nil {
+		t.Fatal(err)
+	}
+	never.Warm()
+	if _, err := never.Run(ctx, sandbox.Request{Code: "print(1)"}); !errors.Is(err, sandbox.ErrClosed) {
+		t.Errorf("Run after Close: %v, want ErrClosed", err)
+	}
+	checkNoLeftovers(t)
+}

@@ -167,7 +167,10 @@ func (ps *poolSet) acquire(k poolKey) (*sandbox.Sandbox, *sandbox.Pool, func() e
 		if err != nil {
 			return nil, nil, nil, err
 		}
-		sp = &sharedPool{sb: sb, pool: sandbox.NewPool(sb, &sandbox.PoolOptions{Size: k.size})}
+		// Lazy: warmed by the first environment made (NewEnv), so that a
+		// factory built only to check a job (a distributed run's
+		// coordinator, which plays no episode) starts no interpreter.
+		sp = &sharedPool{sb: sb, pool: sandbox.NewPool(sb, &sandbox.PoolOptions{Size: k.size, Lazy: true})}
 		ps.pools[k] = sp
 	}
 	sp.refs++
@@ -219,6 +222,7 @@ type Factory struct {
 	opts    Options
 	penalty float64
 	sb      *sandbox.Sandbox
+	pool    *sandbox.Pool
 	release func() error // gives the pool back
 	checker *codetest.Checker
 	tool    tool.Tool // the stateless python tool
@@ -259,7 +263,7 @@ func newFactory(s *sandbox.Sandbox, pool *sandbox.Pool, release func() error, op
 	if o.Dialect == nil {
 		o.Dialect, _ = dialect.Get(DefaultDialect)
 	}
-	f := &Factory{opts: o, penalty: DefaultInvalidActionPenalty, sb: s, release: release,
+	f := &Factory{opts: o, penalty: DefaultInvalidActionPenalty, sb: s, pool: pool, release: release,
 		checker: codetest.NewChecker(pool, o.Checker), tool: python.New(pool)}
 	if o.InvalidActionPenalty != nil {
 		f.penalty = *o.InvalidActionPenalty
@@ -281,6 +285,7 @@ func (f *Factory) NewEnv() (retrain.Environment, error) {
 	if f.closed {
 		return nil, fmt.Errorf("code: NewEnv: %w", retrain.ErrClosed)
 	}
+	f.pool.Warm() // a lazy pool starts with the first episode's environment
 	return &Env{f: f}, nil
 }
 

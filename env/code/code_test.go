@@ -4,8 +4,12 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/retrain-rl/retrain"
 	"github.com/retrain-rl/retrain/env"
@@ -247,4 +251,53 @@ func TestSharedPool(t *testing.T) {
 	if _, _, err := e.Reset(ctx, retrain.ResetOptions{Task: sumTask}); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// The warm pool starts with the first environment made, not with the
+// factory: a factory built only to check a job (a distributed run's
+// coordinator) starts no sandbox.
+func TestPoolStartsWithFirstEnv(t *testing.T) {
+	f, err := env.New(code.Name, json.RawMessage(`{"pool_size": 2, "timeout": "7s"}`)) // a pool of its own
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	time.Sleep(500 * time.Millisecond) // what is checked is that nothing starts meanwhile
+	if n := children(t); n != 0 {
+		t.Fatalf("%d processes started by a factory no environment was made of", n)
+	}
+	e, err := f.NewEnv()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer e.Close()
+	for deadline := time.Now().Add(30 * time.Second); children(t) == 0; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the pool did not start with the first environment")
+		}
+	}
+}
+
+// children counts this process's child processes.
+func children(t *testing.T) int {
+	t.Helper()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	self, n := strconv.Itoa(os.Getpid()), 0
+	for _, e := range entries {
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
+		s := string(stat)
+		if i := strings.LastIndexByte(s, ')'); i >= 0 {
+			if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == self {
+				n++
+			}
+		}
+	}
+	return n
 }
