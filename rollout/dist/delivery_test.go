@@ -287,3 +287,57 @@ func TestCoordinatorRefusesBadResults(t *testing.T) {
 	}
 	stop()
 }
+
+// A worker stopped (Ctrl-C) while it sends a finished trajectory still
+// delivers it instead of handing the episode back to be played again.
+func TestStoppingWorkerDeliversFinished(t *testing.T) {
+	srv := startEmbedded(t)
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	defer cancel()
+	nc := connect(t, srv.URL())
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cons := episodeStream(ctx, t, js, "s1", testJob(), 30*time.Second)
+	arrived, stopped := make(chan string, 1), make(chan struct{})
+	sub, err := nc.Subscribe("retrain.s1.results", func(m *nats.Msg) {
+		arrived <- m.Header.Get(dist.EpisodeAckHeader)
+		<-stopped // the worker is told to stop while it waits for this answer
+		m.RespondMsg(&nats.Msg{Subject: m.Reply, Header: nats.Header{dist.ResultStatusHeader: {"taken"}}})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	wctx, stop := context.WithCancel(ctx)
+	defer stop()
+	wnc := connect(t, srv.URL())
+	wg.Go(func() { dist.Work(wctx, wnc, &dist.WorkerOptions{RunID: "s1", Concurrency: 1}) })
+	var ack string
+	select {
+	case ack = <-arrived:
+	case <-ctx.Done():
+		t.Fatal("no trajectory sent")
+	}
+	stop()
+	close(stopped)
+	wg.Wait() // the worker has returned: it handed the episode back, or not
+	if err := wnc.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	// An episode handed back (Nak) is delivered again at once: a pull
+	// gets it. One the coordinator holds stays with it (a 30 s ack wait).
+	b, err := cons.Fetch(1, jetstream.FetchMaxWait(time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for m := range b.Messages() {
+		t.Fatalf("the stopped worker handed back the episode whose trajectory was taken (delivered again: %s)", m.Subject())
+	}
+	if err := nc.Publish(ack, []byte("+ACK")); err != nil {
+		t.Fatal(err)
+	}
+}

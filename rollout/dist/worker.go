@@ -211,7 +211,7 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 // up yet) or its answer is lost (a node of the cluster died), the worker
 // keeps the trajectory and sends it again, and the heartbeats go on; a
 // copy the coordinator already has is dropped there. A worker stopped
-// meanwhile hands the episode back.
+// meanwhile sends it once more, then hands the episode back.
 //
 // A run whose stream is gone (it ended, or was deleted) takes nothing
 // more: the worker then drops the trajectory.
@@ -221,7 +221,13 @@ func (w *worker) deliver(ctx context.Context, m jetstream.Msg, r *nats.Msg, id s
 			w.logf("dropped trajectory %s: run %s has ended (its stream is gone)", id, w.n.run)
 			return
 		}
-		rctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		// Sent even when the worker is stopping (once): a trajectory
+		// finished just before Ctrl-C is not played again.
+		timeout := 10 * time.Second
+		if ctx.Err() != nil {
+			timeout = 2 * time.Second
+		}
+		rctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 		reply, err := w.nc.RequestMsgWithContext(rctx, r)
 		cancel()
 		switch {
@@ -232,11 +238,12 @@ func (w *worker) deliver(ctx context.Context, m jetstream.Msg, r *nats.Msg, id s
 			return // it handed the episode back
 		case err == nil:
 			w.logf("send trajectory %s: an answer that is not from a coordinator of this version (run workers of the coordinator's version): %.200s", id, reply.Data)
-		case ctx.Err() != nil:
-			m.Nak()
-			return
 		case errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrConnectionClosed):
 			w.logf("send trajectory %s: %v", id, err)
+			m.Nak()
+			return
+		}
+		if ctx.Err() != nil { // stopping, and not taken: hand the episode back
 			m.Nak()
 			return
 		}
