@@ -7,10 +7,10 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"time"
+
+	"github.com/retrain-rl/retrain/internal/proctree"
 )
 
 // The CPU time of a sandboxed test is lost to a plain rusage: bubblewrap
@@ -98,23 +98,7 @@ func runReaper(_ context.Context, argv []string) error {
 // killChildren kills this process's children (orphans it adopted that did
 // not end with the command).
 func killChildren() {
-	self := strconv.Itoa(os.Getpid())
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		s := string(stat)
-		if i := strings.LastIndexByte(s, ')'); i >= 0 {
-			if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == self {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		}
+	for _, pid := range proctree.Children(os.Getpid()) {
+		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }

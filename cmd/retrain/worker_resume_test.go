@@ -12,6 +12,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/retrain-rl/retrain/internal/proctree"
 	"github.com/retrain-rl/retrain/rollout/dist"
 )
 
@@ -124,7 +125,7 @@ func killMidRun(t *testing.T, cmd *exec.Cmd, out string) (children []int) {
 		if time.Now().After(deadline) {
 			t.Fatalf("the coordinator wrote no whole group in 60s\n%s", stderr.String())
 		}
-		children = childrenOf(cmd.Process.Pid)
+		children = proctree.Children(cmd.Process.Pid)
 		if b, _ := os.ReadFile(out); bytes.Count(b, []byte("\n")) >= 3 {
 			break
 		}

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/goleak"
 
+	"github.com/retrain-rl/retrain/internal/proctree"
 	"github.com/retrain-rl/retrain/rollout/dist"
 )
 
@@ -122,7 +123,7 @@ func TestDistributedWorkerKilled(t *testing.T) {
 			t.Fatalf("the workers did not start playing in 30s (%d children)", len(children))
 		}
 		time.Sleep(5 * time.Millisecond) // polling the condition
-		children = childrenOf(cmd.Process.Pid)
+		children = proctree.Children(cmd.Process.Pid)
 	}
 	cmd.Process.Signal(syscall.SIGKILL)
 	cmd.Wait()
@@ -139,28 +140,6 @@ func TestDistributedWorkerKilled(t *testing.T) {
 			time.Sleep(5 * time.Millisecond) // polling the condition
 		}
 	}
-}
-
-// childrenOf lists the processes whose parent is pid (from /proc).
-func childrenOf(pid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var kids []int
-	for _, e := range entries {
-		child, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...: comm may hold spaces, so read after the last ')'.
-		fields := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
-		if len(fields) > 1 && fields[1] == strconv.Itoa(pid) {
-			kids = append(kids, child)
-		}
-	}
-	return kids
 }
 
 // processAlive reports whether pid exists and is not a zombie.

@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
-	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/retrain-rl/retrain/env"
 	"github.com/retrain-rl/retrain/env/code"
 	"github.com/retrain-rl/retrain/env/envtest"
+	"github.com/retrain-rl/retrain/internal/proctree"
 	"github.com/retrain-rl/retrain/reward/codetest"
 	"github.com/retrain-rl/retrain/sandbox"
 )
@@ -279,25 +278,4 @@ func TestPoolStartsWithFirstEnv(t *testing.T) {
 }
 
 // children counts this process's child processes.
-func children(t *testing.T) int {
-	t.Helper()
-	entries, err := os.ReadDir("/proc")
-	if err != nil {
-		t.Fatal(err)
-	}
-	self, n := strconv.Itoa(os.Getpid()), 0
-	for _, e := range entries {
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...; comm may hold spaces and parentheses.
-		s := string(stat)
-		if i := strings.LastIndexByte(s, ')'); i >= 0 {
-			if f := strings.Fields(s[i+1:]); len(f) > 1 && f[1] == self {
-				n++
-			}
-		}
-	}
-	return n
-}
+func children(*testing.T) int { return len(proctree.Children(os.Getpid())) }
