@@ -20,18 +20,8 @@ func TestBenchDist(t *testing.T) {
 	}
 	defer goleak.VerifyNone(t)
 	bin := buildRetrain(t)
-	cmd := exec.Command(bin, "bench", "dist", "--tasks", "3", "--n", "2", "--workers", "1,2", "--concurrency", "2",
-		"--latency", "0", "--tokens", "5", "--json")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("bench dist: %v\n%s", err, stderr.String())
-	}
-	var rep distReport
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatalf("bench dist printed %q: %v", out, err)
-	}
+	rep, stderr := benchDistJSON(t, bin, "--tasks", "3", "--n", "2", "--workers", "1,2", "--concurrency", "2",
+		"--latency", "0", "--tokens", "5")
 	if len(rep.Comparisons) != 2 || rep.Comparisons[0].Workers != 1 || rep.Comparisons[1].Workers != 2 {
 		t.Fatalf("comparisons %+v; want 1 and 2 workers", rep.Comparisons)
 	}
@@ -60,8 +50,8 @@ func TestBenchDist(t *testing.T) {
 		t.Errorf("targets %+v, problems %q; want 2 overhead targets and 1 growth target, no problem", rep.Targets, rep.Problems)
 	}
 	for _, p := range []string{"in-process c=2", "distributed 2 worker(s) c=4"} {
-		if !strings.Contains(stderr.String(), p) {
-			t.Errorf("the progress lines lack %q:\n%s", p, stderr.String())
+		if !strings.Contains(stderr, p) {
+			t.Errorf("the progress lines lack %q:\n%s", p, stderr)
 		}
 	}
 }
@@ -115,17 +105,7 @@ func TestBenchDistCode(t *testing.T) {
 	defer goleak.VerifyNone(t)
 	bin := buildRetrain(t)
 	t.Run("reaper", func(t *testing.T) { checkReaper(t, bin) })
-	cmd := exec.Command(bin, "bench", "dist", "--workload", "code", "--tasks", "3", "--workers", "1", "--latency", "0", "--tokens", "5", "--json")
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	out, err := cmd.Output()
-	if err != nil {
-		t.Fatalf("bench dist: %v\n%s", err, stderr.String())
-	}
-	var rep distReport
-	if err := json.Unmarshal(out, &rep); err != nil {
-		t.Fatalf("bench dist printed %q: %v", out, err)
-	}
+	rep, _ := benchDistJSON(t, bin, "--workload", "code", "--tasks", "3", "--workers", "1", "--latency", "0", "--tokens", "5")
 	if abs, _ := filepath.Abs(humanEvalPath); rep.Workload != "code" || rep.Data != abs || rep.Tasks != 3 || rep.N != distCodeN || rep.PerWorker != distCodeConcurrency {
 		t.Errorf("report of workload %q on %q, %d tasks × %d, %d a worker; want code on %s, 3 × %d, %d", rep.Workload, rep.Data,
 			rep.Tasks, rep.N, rep.PerWorker, abs, distCodeN, distCodeConcurrency)
@@ -171,4 +151,22 @@ func checkReaper(t *testing.T, bin string) {
 	if out, err := exec.Command(bin, "bench", "dist", distReaperFlag, "/bin/false").CombinedOutput(); err == nil || !strings.Contains(string(out), "exited with status 1") {
 		t.Errorf("reaper of /bin/false: %v, %q; want a failure saying its status", err, out)
 	}
+}
+
+// benchDistJSON runs bin's "bench dist" with args and --json, and returns
+// its report and what it wrote to stderr (the progress lines).
+func benchDistJSON(t *testing.T, bin string, args ...string) (distReport, string) {
+	t.Helper()
+	cmd := exec.Command(bin, append(append([]string{"bench", "dist"}, args...), "--json")...)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("bench dist: %v\n%s", err, stderr.String())
+	}
+	var rep distReport
+	if err := json.Unmarshal(out, &rep); err != nil {
+		t.Fatalf("bench dist printed %q: %v", out, err)
+	}
+	return rep, stderr.String()
 }

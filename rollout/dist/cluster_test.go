@@ -114,10 +114,7 @@ func startCluster(t *testing.T) (map[string]*exec.Cmd, []string) {
 		t.Fatal(err)
 	}
 	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t, nc)
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		ctx, cancel := context.WithTimeout(t.Context(), 2*time.Second)
@@ -175,10 +172,7 @@ func TestClusterNodeKilled(t *testing.T) {
 			}
 		})
 	}
-	js, err := jetstream.New(connect(t, all))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t, connect(t, all))
 
 	p, out, w := prepareRun(ctx, t, job)
 	var killed atomic.Value

@@ -64,10 +64,7 @@ func TestWorkerHoldsResultUntilTaken(t *testing.T) {
 	defer wg.Wait()
 	defer cancel()
 	nc := connect(t, srv.URL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t, nc)
 	const ackWait = 300 * time.Millisecond
 	cons := episodeStream(ctx, t, js, "h1", testJob(), ackWait)
 	wnc := connect(t, srv.URL())
@@ -154,10 +151,7 @@ func TestEpisodeAckedAfterWrite(t *testing.T) {
 	defer p.Close()
 	requestsBefore := fake.Requests()
 	const ackWait = 300 * time.Millisecond
-	js, err := jetstream.New(connect(t, srv.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t, connect(t, srv.URL()))
 	var turns, writes int
 	sink := sinkFunc(func(tr *retrain.Trajectory) error {
 		turns += len(tr.Turns)
@@ -233,10 +227,7 @@ func TestCoordinatorRefusesBadResults(t *testing.T) {
 
 	// A bad worker takes the episode and sends what the coordinator must refuse.
 	nc := connect(t, srv.URL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t, nc)
 	var ep jetstream.Msg
 	for ep == nil && ctx.Err() == nil {
 		cons, err := js.Consumer(ctx, "RETRAIN_b1_EPISODES", "workers")
@@ -297,10 +288,7 @@ func TestStoppingWorkerDeliversFinished(t *testing.T) {
 	defer wg.Wait()
 	defer cancel()
 	nc := connect(t, srv.URL())
-	js, err := jetstream.New(nc)
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t, nc)
 	cons := episodeStream(ctx, t, js, "s1", testJob(), 30*time.Second)
 	arrived, stopped := make(chan string, 1), make(chan struct{})
 	sub, err := nc.Subscribe("retrain.s1.results", func(m *nats.Msg) {

@@ -165,6 +165,16 @@ func startEmbedded(t *testing.T) *dist.Server {
 	return srv
 }
 
+// newJetStream returns nc's JetStream context.
+func newJetStream(t *testing.T, nc *nats.Conn) jetstream.JetStream {
+	t.Helper()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return js
+}
+
 // connect connects to url, closed when the test ends.
 func connect(t *testing.T, url string) *nats.Conn {
 	t.Helper()
@@ -237,10 +247,7 @@ func episodeExhausted(t *testing.T, run string) {
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
-	js, err := jetstream.New(connect(t, srv.URL()))
-	if err != nil {
-		t.Fatal(err)
-	}
+	js := newJetStream(t, connect(t, srv.URL()))
 	wg.Go(func() { // a worker that takes episodes and never answers
 		for ctx.Err() == nil {
 			cons, err := js.Consumer(ctx, "RETRAIN_"+run+"_EPISODES", "workers")
