@@ -122,21 +122,29 @@ func (s *Server) Close() {
 }
 
 // jetStream returns nc's JetStream context, checking that the server has
-// JetStream enabled.
+// JetStream enabled (asking three times, 10 s each, when it does not
+// answer).
 func jetStream(ctx context.Context, nc *nats.Conn) (jetstream.JetStream, error) {
 	js, err := jetstream.New(nc)
 	if err != nil {
 		return nil, fmt.Errorf("dist: %w", err)
 	}
-	actx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	if _, err := js.AccountInfo(actx); err != nil {
-		if errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount) {
+	// Asked up to three times: an answer can take long from a busy server,
+	// or a cluster electing its JetStream leader.
+	for try := 1; ; try++ {
+		actx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		_, err := js.AccountInfo(actx)
+		cancel()
+		switch {
+		case err == nil:
+			return js, nil
+		case errors.Is(err, jetstream.ErrJetStreamNotEnabled) || errors.Is(err, jetstream.ErrJetStreamNotEnabledForAccount):
 			return nil, fmt.Errorf("dist: the NATS server at %s has JetStream disabled; start it with -js (or jetstream {} in its config)", nc.ConnectedUrlRedacted())
+		case try < 3 && ctx.Err() == nil && (errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout)):
+			continue
 		}
 		return nil, fmt.Errorf("dist: JetStream at %s: %w", nc.ConnectedUrlRedacted(), err)
 	}
-	return js, nil
 }
 
 // DefaultRunID is the run id when none is given.
