@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -55,15 +53,9 @@ func runBench(ctx context.Context, args []string, s stdio) error {
 	scaleBaseline := fs.Bool("scale-baseline", false, "also run the baseline with 10,000 concurrent episodes, for comparison")
 	repeat := fs.Int("repeat", 1, "runs of each comparison; the medians are reported")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
+	err := parseOnlyFlags(fs, args)
 	if err != nil {
-		return usageErrorf("%v", err)
-	}
-	if len(pos) > 0 {
-		return usageErrorf("unexpected argument %q; bench takes only flags", pos[0])
+		return err
 	}
 	opts := &bench.Options{Episodes: *episodes, Tokens: *tokens, Repeat: *repeat, Skip10k: *skip10k, ScaleBaseline: *scaleBaseline, Log: s.err}
 	switch {

@@ -191,15 +191,10 @@ func runBenchDist(ctx context.Context, args []string, s stdio) error {
 	tokens := fs.Int("tokens", bench.DefaultTokens, "tokens of each reply, each with its log-probability and token id")
 	repeat := fs.Int("repeat", 1, "runs of each measurement; the medians are reported")
 	asJSON := fs.Bool("json", false, "print the report as JSON")
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
+	err := parseOnlyFlags(fs, args)
 	switch {
 	case err != nil:
-		return usageErrorf("%v", err)
-	case len(pos) > 0:
-		return usageErrorf("unexpected argument %q; bench dist takes only flags", pos[0])
+		return err
 	case *workload != distCalculator && *workload != distCode:
 		return usageErrorf("--workload is %q; use %s or %s", *workload, distCalculator, distCode)
 	case *data != "" && *workload != distCode:

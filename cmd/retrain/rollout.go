@@ -210,15 +210,8 @@ func defineRolloutFlags(fs *flag.FlagSet, c *rolloutConfig) *string {
 // --config file first, then the flags given. cfg and flagCfg point to
 // structs of one type. It returns the names of the flags given.
 func parseRunArgs(fs *flag.FlagSet, args []string, configPath *string, flagCfg, cfg any) ([]string, error) {
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
+	if err := parseOnlyFlags(fs, args); err != nil {
 		return nil, err
-	}
-	if err != nil {
-		return nil, usageErrorf("%v", err)
-	}
-	if len(pos) > 0 {
-		return nil, usageErrorf("unexpected argument %q; %s takes only flags", pos[0], strings.TrimPrefix(fs.Name(), "retrain "))
 	}
 	if *configPath != "" {
 		if err := loadRolloutConfig(*configPath, cfg); err != nil {

@@ -3,7 +3,6 @@ package main
 import (
 	"cmp"
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -41,15 +40,9 @@ func runWorker(ctx context.Context, args []string, s stdio) error {
 	conc := fs.Int("concurrency", rollout.DefaultConcurrency, "episodes played at once")
 	var co dist.ConnOptions
 	defineNatsConnFlags(fs, &co.Creds, &co.NKey, &co.TLSCA, &co.TLSCert, &co.TLSKey)
-	pos, err := parseFlags(fs, args)
-	if errors.Is(err, flag.ErrHelp) {
-		return err
-	}
-	switch {
+	switch err := parseOnlyFlags(fs, args); {
 	case err != nil:
-		return usageErrorf("%v", err)
-	case len(pos) > 0:
-		return usageErrorf("unexpected argument %q; worker takes only flags", pos[0])
+		return err
 	case *url == "":
 		return usageErrorf("--nats is missing: give the NATS server's URL, e.g. --nats nats://127.0.0.1:4222")
 	case *conc < 1:
