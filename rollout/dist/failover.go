@@ -41,39 +41,54 @@ func permanent(err error) bool {
 	return errors.Is(err, nats.ErrMaxPayload) || errors.Is(err, nats.ErrConnectionClosed) || errors.Is(err, nats.ErrBadSubject)
 }
 
-// holdEpisodes reports progress, every third of ackWait, on the episodes
-// whose trajectories the coordinator holds (received, waiting for their
-// group to be written), so that JetStream does not hand them to another
-// worker; it returns a function that stops and waits. A coordinator that
-// dies stops reporting: its episodes are delivered again after the ack
-// wait, and played again.
-func (c *coordinator) holdEpisodes(ackWait time.Duration) (stop func()) {
+// progressEvery is how often an episode in progress is reported to
+// JetStream: a third of the ack wait, so that a report or two may be lost.
+func progressEvery(ackWait time.Duration) time.Duration {
+	return max(ackWait/3, 10*time.Millisecond)
+}
+
+// every calls f every d, in a goroutine of its own, until the returned
+// function is called; that function stops it and waits for a call under
+// way to end.
+func every(d time.Duration, f func()) (stop func()) {
 	done := make(chan struct{})
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		t := time.NewTicker(max(ackWait/3, 10*time.Millisecond))
+		t := time.NewTicker(d)
 		defer t.Stop()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
-			}
-			c.mu.Lock()
-			var held []string
-			for _, acks := range c.unwritten {
-				held = append(held, acks...)
-			}
-			for _, a := range c.early { // a resumed run's backlog, waiting for its players
-				held = append(held, a.acks...)
-			}
-			c.mu.Unlock()
-			for _, a := range held {
-				c.nc.Publish(a, ackInProgress)
+				f()
 			}
 		}
 	})
 	return func() { close(done); wg.Wait() }
+}
+
+// holdEpisodes reports progress ([progressEvery]) on the episodes whose
+// trajectories the coordinator holds (received, waiting for their group to
+// be written), so that JetStream does not hand them to another worker; it
+// returns a function that stops and waits. A coordinator that dies stops
+// reporting: its episodes are delivered again after the ack wait, and
+// played again.
+func (c *coordinator) holdEpisodes(ackWait time.Duration) (stop func()) {
+	return every(progressEvery(ackWait), func() {
+		c.mu.Lock()
+		var held []string
+		for _, acks := range c.unwritten {
+			held = append(held, acks...)
+		}
+		for _, a := range c.early { // a resumed run's backlog, waiting for its players
+			held = append(held, a.acks...)
+		}
+		c.mu.Unlock()
+		for _, a := range held {
+			c.nc.Publish(a, ackInProgress)
+		}
+	})
 }
 
 // dropAdvisories makes the coordinator ignore JetStream's max-deliveries
@@ -90,22 +105,10 @@ var dropAdvisories atomic.Bool
 // exhausted: each is recorded as failed as the advisory would have. It
 // returns a function that stops and waits.
 func (c *coordinator) watchExhausted(ackWait time.Duration, maxDeliver int) (stop func()) {
-	done := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		t := time.NewTicker(min(max(ackWait, time.Second), 30*time.Second))
-		defer t.Stop()
-		suspects := map[uint64]bool{}
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-			}
-			suspects = c.exhaustedNow(suspects, uint64(maxDeliver))
-		}
+	suspects := map[uint64]bool{} // only the one goroutine of every touches it
+	return every(min(max(ackWait, time.Second), 30*time.Second), func() {
+		suspects = c.exhaustedNow(suspects, uint64(maxDeliver))
 	})
-	return func() { close(done); wg.Wait() }
 }
 
 // exhaustedNow is one look of watchExhausted: it returns the messages that

@@ -164,23 +164,10 @@ func (w *worker) handle(ctx context.Context, m jetstream.Msg, ackWait time.Durat
 		m.NakWithDelay(5 * time.Second) // another worker may manage
 		return
 	}
-	stop := make(chan struct{})
-	var hb sync.WaitGroup
-	hb.Go(func() { // tell JetStream the episode is still being played
-		t := time.NewTicker(max(ackWait/3, 10*time.Millisecond))
-		defer t.Stop()
-		for {
-			select {
-			case <-stop:
-				return
-			case <-t.C:
-				m.InProgress()
-			}
-		}
-	})
+	// Tell JetStream the episode is still being played, until the
+	// coordinator holds it.
+	defer every(progressEvery(ackWait), func() { m.InProgress() })()
 	t := oj.player.Play(ctx, work.Episode)
-	defer hb.Wait()
-	defer close(stop) // the heartbeats go on until the coordinator holds the episode
 	// Stopped: hand the episode back.
 	if t == nil {
 		m.Nak()
